@@ -1,0 +1,92 @@
+/*
+ * pt2c/common.h -- error reporting, allocator and version, shared by every pt2c API.
+ *
+ * Error model: every fallible function returns an int, 0 on success and one of the negative
+ * PT2C_E* codes on failure. Functions that parse or transform take an optional `pt2c_error *err`
+ * that receives the code, a one-line message, and where the problem is (file, archive member,
+ * byte offset or JSON pointer). Filling an error never allocates, so out-of-memory is reported too.
+ *
+ * Ownership rule (whole library): an object returned through `**out` belongs to the caller, who
+ * frees it with the matching pt2c_<type>_free(), which accepts NULL. On failure every `*out` is
+ * set to NULL. A pointer returned directly is borrowed from its parent and stays valid until the
+ * parent is modified or freed.
+ *
+ * Thread-safety: distinct handles may be used from distinct threads; one handle must not be used
+ * from two threads at once. There is no global mutable state.
+ */
+#ifndef PT2C_COMMON_H
+#define PT2C_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PT2C_VERSION_MAJOR 0
+#define PT2C_VERSION_MINOR 1
+#define PT2C_VERSION_PATCH 0
+#define PT2C_VERSION_STRING "0.1.0"
+
+/** Error codes. 0 is success; all failures are negative. */
+enum {
+	PT2C_OK = 0,
+	PT2C_EINVALID = -1,     /**< API misuse or an invalid argument from the caller */
+	PT2C_ENOMEM = -2,       /**< an allocation failed */
+	PT2C_EIO = -3,          /**< the operating system reported an I/O error */
+	PT2C_ECORRUPT = -4,     /**< input bytes are malformed (archive, JSON, pickle, record) */
+	PT2C_EUNSUPPORTED = -5, /**< well-formed input that uses a feature pt2c does not support */
+	PT2C_ENOTFOUND = -6,    /**< a named thing (member, node, attribute, schema) does not exist */
+	PT2C_EGRAPH = -7,       /**< the graph violates an invariant (lint failure, dangling ref, cycle) */
+};
+
+/** Size of the fixed buffers inside pt2c_error. */
+#define PT2C_ERROR_MESSAGE_MAX 512
+#define PT2C_ERROR_WHERE_MAX 256
+
+/**
+ * Details of the last failure. Zero-initialise it (PT2C_ERROR_INIT) before use.
+ * - code:    the PT2C_E* code that the failing function returned.
+ * - message: one line, no trailing newline.
+ * - file:    the file being read or written ("" if none).
+ * - member:  the archive member or JSON pointer where the problem is ("" if none).
+ * - offset:  byte offset of the problem inside `member` (or the file), or UINT64_MAX if unknown.
+ */
+typedef struct pt2c_error {
+	int code;
+	char message[PT2C_ERROR_MESSAGE_MAX];
+	char file[PT2C_ERROR_WHERE_MAX];
+	char member[PT2C_ERROR_WHERE_MAX];
+	uint64_t offset;
+} pt2c_error;
+
+#define PT2C_ERROR_INIT { 0, {0}, {0}, {0}, UINT64_MAX }
+
+/** A short static name for an error code ("corrupt input", ...). Never NULL. */
+const char *pt2c_strerror(int code);
+
+/**
+ * Write "<file>: <member>: <message> (at byte N)" into buf (parts that are empty are left out).
+ * @return the number of characters that the full text needs, like snprintf.
+ */
+int pt2c_error_format(const pt2c_error *err, char *buf, size_t size);
+
+/**
+ * A custom allocator. Every callback receives `ctx`. `realloc` receives the old size.
+ * NULL where an allocator is expected means the C library's malloc/realloc/free.
+ */
+typedef struct pt2c_allocator {
+	void *(*malloc)(void *ctx, size_t size);
+	void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+	void (*free)(void *ctx, void *ptr);
+	void *ctx;
+} pt2c_allocator;
+
+/** The library version as "MAJOR.MINOR.PATCH". */
+const char *pt2c_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

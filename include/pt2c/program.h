@@ -1,0 +1,107 @@
+/*
+ * pt2c/program.h -- exported programs and PT2 archives (.pt2 files as torch.export.save of
+ * PyTorch 2.11 writes them and torch.export.load reads them).
+ *
+ * Reading maps the archive: weights, constants and engines stay in the mapping (no copy) and the
+ * program keeps the mapping alive until pt2c_program_free. Writing streams to "<path>.tmp.XXXXXX"
+ * in the target folder and renames it into place only when complete.
+ */
+#ifndef PT2C_PROGRAM_H
+#define PT2C_PROGRAM_H
+
+#include "pt2c/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pt2c_program pt2c_program;
+
+#define PT2C_READ_VERIFY_CRC 1u /**< verify the CRC-32 of every archive member */
+
+typedef struct pt2c_read_options {
+	unsigned int version;       /**< PT2C_READ_OPTIONS_VERSION */
+	unsigned int flags;         /**< PT2C_READ_* */
+	uint32_t max_json_depth;    /**< 0 = default (512) */
+	const pt2c_allocator *alloc; /**< NULL = libc */
+} pt2c_read_options;
+#define PT2C_READ_OPTIONS_VERSION 1
+#define PT2C_READ_OPTIONS_INIT { PT2C_READ_OPTIONS_VERSION, 0, 0, NULL }
+
+typedef struct pt2c_write_options {
+	unsigned int version;  /**< PT2C_WRITE_OPTIONS_VERSION */
+	const char *root;      /**< archive root folder; NULL = the file's basename without extension */
+	/** Called now and then while writing (done <= total bytes). May be NULL. */
+	void (*progress)(uint64_t done, uint64_t total, void *payload);
+	void *payload;
+} pt2c_write_options;
+#define PT2C_WRITE_OPTIONS_VERSION 1
+#define PT2C_WRITE_OPTIONS_INIT { PT2C_WRITE_OPTIONS_VERSION, NULL, NULL, NULL }
+
+/**
+ * Open a .pt2 archive (2.11 layout, 2.8 layout with pickled weights, or the legacy top-level
+ * layout) by mapping it.
+ * @return 0, PT2C_EIO, PT2C_ECORRUPT (err names the member and byte offset), PT2C_EUNSUPPORTED,
+ *         PT2C_ENOMEM
+ */
+int pt2c_program_open(pt2c_program **out, const char *path, const pt2c_read_options *opts, pt2c_error *err);
+/** Same, from an open file descriptor (not closed). */
+int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *opts, pt2c_error *err);
+/** Same, from memory. `data` is borrowed: it must outlive the program. */
+int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, const pt2c_read_options *opts,
+                       pt2c_error *err);
+
+/** Write the program as a 2.11-layout archive at `path` (atomically). */
+int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err);
+
+/** Free a program and release its mapping. Accepts NULL. */
+void pt2c_program_free(pt2c_program *p);
+
+/**
+ * Print as PyTorch prints an ExportedProgram: the forward() body with "f32[2, 3]" types, then
+ * "Graph signature:" (# inputs / # outputs with kinds and targets) and "Range constraints:".
+ * @param out  NUL-terminated string, freed with pt2c_free()
+ */
+int pt2c_program_print(pt2c_program *p, char **out, size_t *len);
+
+/**
+ * Check the program: graph lint (def before use, unique names, one output node), signature
+ * matches placeholders and outputs, every parameter/buffer/constant/custom object target exists
+ * with the right kind, engine records valid.
+ * @return 0 or PT2C_EGRAPH / PT2C_ECORRUPT with the first violation in err
+ */
+int pt2c_program_lint(pt2c_program *p, pt2c_error *err);
+
+/**
+ * Replace Torch-TensorRT cross-compile placeholders (no_op_placeholder_for_execute_engine) by
+ * execute_engine calls on lifted engine objects, keeping the existing getitem outputs. A program
+ * without placeholders is left unchanged (returns 0).
+ */
+int pt2c_program_resolve_cross(pt2c_program *p, pt2c_error *err);
+
+/** Engines held by the program (custom objects and cross-compile placeholders). */
+typedef struct pt2c_engine_info {
+	const char *name;       /**< the record's name field ("_run_on_acc_0_engine") */
+	const char *owner;      /**< constant name or node name holding it */
+	unsigned abi;           /**< 6..10 */
+	const char *device;     /**< "0%9%0%0%NVIDIA H100 80GB HBM3" */
+	const char *platform;   /**< "linux_x86_64" */
+	uint64_t engine_bytes;  /**< size of the raw engine */
+} pt2c_engine_info;
+
+/** Number of engines. */
+size_t pt2c_program_engine_count(pt2c_program *p);
+/** Describe engine i (strings borrowed from the program). */
+int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out);
+/**
+ * Raw engine bytes of engine i (decoded from base64 if stored so).
+ * @param out  receives malloc'd bytes the caller frees with pt2c_free()
+ */
+int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);
+/** Record fields of engine i as a JSON object text (engine field replaced by its byte size). */
+int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,70 @@
+/*
+ * export.h -- the passes that turn a partitioned module into an exported program, and the
+ * load-side rewrite of cross-compiled programs. Each pass is linear in the number of nodes and
+ * never copies weight or engine bytes. ir only; no files.
+ */
+#ifndef PT2C_EXPORT_INTERNAL_H
+#define PT2C_EXPORT_INTERNAL_H
+
+#include "ir/ir.h"
+
+#define PT2C_ENGINE_CLASS_FQN "__torch__.torch.classes.tensorrt.Engine"
+#define PT2C_TARGET_EXECUTE_ENGINE "torch.ops.tensorrt.execute_engine.default"
+#define PT2C_TARGET_NO_OP_PLACEHOLDER "torch.ops.tensorrt.no_op_placeholder_for_execute_engine.default"
+#define PT2C_TARGET_GETITEM "_operator.getitem"
+
+/* MARK: operator schemas (argument names, kinds and return shapes for PT2 serialization) */
+
+enum { PT2C_TY_OTHER = 0, PT2C_TY_TENSOR, PT2C_TY_TENSOR_LIST, PT2C_TY_OPT_TENSOR, PT2C_TY_OPT_TENSOR_LIST,
+       PT2C_TY_INT, PT2C_TY_INT_LIST, PT2C_TY_SYMINT, PT2C_TY_SYMINT_LIST, PT2C_TY_FLOAT, PT2C_TY_FLOAT_LIST,
+       PT2C_TY_BOOL, PT2C_TY_BOOL_LIST, PT2C_TY_STR, PT2C_TY_STR_LIST, PT2C_TY_SCALAR, PT2C_TY_SCALAR_TYPE,
+       PT2C_TY_LAYOUT, PT2C_TY_DEVICE, PT2C_TY_MEMORY_FORMAT, PT2C_TY_CUSTOM_OBJ };
+
+typedef struct pt2c_schema_arg {
+	const char *name;
+	uint8_t type;      /* PT2C_TY_* (Optional[T] maps to T except for tensors) */
+	bool optional;     /* T? */
+	bool kwarg_only;   /* after '*' */
+	bool has_default;
+} pt2c_schema_arg;
+
+typedef struct pt2c_schema {
+	const char *target;   /* "torch.ops.aten.mul.Tensor" */
+	uint32_t n_args, n_returns;
+	pt2c_schema_arg *args;
+	pt2c_schema_arg *returns; /* names may be NULL */
+} pt2c_schema;
+
+typedef struct pt2c_schema_table pt2c_schema_table;
+/** The built-in table (aten ops of PyTorch 2.11 and the tensorrt ops), parsed on first use. */
+int pt2c__schema_table_new(pt2c_schema_table **out, pt2c_ctx *ctx, pt2c_error *err);
+/** Add or replace one schema given as "aten::mul.Tensor(Tensor self, Tensor other) -> Tensor". */
+int pt2c__schema_table_add(pt2c_schema_table *t, const char *schema, size_t len, pt2c_error *err);
+const pt2c_schema *pt2c__schema_find(const pt2c_schema_table *t, const char *target);
+void pt2c__schema_table_free(pt2c_schema_table *t);
+
+/* MARK: passes (module -> module) */
+
+int pt2c__pass_inline_engines(pt2c_module *m, bool cross_compile, pt2c_error *err);
+int pt2c__pass_inline_fallbacks(pt2c_module *m, pt2c_error *err);
+int pt2c__pass_dce(pt2c_module *m, pt2c_error *err);
+int pt2c__pass_remove_unused_submodules(pt2c_module *m, pt2c_error *err);
+int pt2c__module_lint(pt2c_module *m, pt2c_error *err);
+
+/* MARK: module -> program */
+
+/**
+ * Lift get_attr nodes into placeholders with input specs in canonical order (parameters, buffers,
+ * tensor constants, custom objects, user inputs), fold getitems and name arguments by schema, and
+ * build signature, call graph, range constraints, state dict and constants. Consumes the module
+ * (its ctx, graph and storages move to the program; *m is set to NULL).
+ */
+int pt2c__module_to_program(pt2c_program **out, pt2c_module **m, const pt2c_schema_table *schemas,
+                            pt2c_error *err);
+
+/** Load side: replace no_op_placeholder_for_execute_engine nodes by engine objects. */
+int pt2c__program_resolve_cross(pt2c_program *p, pt2c_error *err);
+/** Signature/graph consistency check for programs. */
+int pt2c__program_lint(pt2c_program *p, pt2c_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * pickle.h -- the part of Python's pickle protocol (2 to 5 opcodes) that PyTorch archives use:
+ * torch.save state dicts (2.8-era data/weights/model.pt, legacy serialized_*.pt), TorchScript
+ * custom objects (data/constants/custom_obj_N holding a tensorrt.Engine), and the writer for the
+ * latter.
+ *
+ * The reader is a bounded stack machine over untrusted bytes: no recursion, a cap on stack depth,
+ * memo size and object count, every length checked against the remaining input. It builds a small
+ * object tree in an arena; strings and bytes are views into the input.
+ */
+#ifndef PT2C_PICKLE_H
+#define PT2C_PICKLE_H
+
+#include "util/util.h"
+#include "serde/zip.h"
+#include "ir/ir.h"
+
+enum {
+	PT2C_PY_NONE = 0, PT2C_PY_BOOL, PT2C_PY_INT, PT2C_PY_FLOAT, PT2C_PY_STR, PT2C_PY_BYTES,
+	PT2C_PY_TUPLE, PT2C_PY_LIST, PT2C_PY_DICT, PT2C_PY_GLOBAL, /* module + name in s/s2 */
+	PT2C_PY_REDUCE,  /* items[0] = callable, items[1] = args tuple */
+	PT2C_PY_BUILD,   /* items[0] = object, items[1] = state */
+	PT2C_PY_NEWOBJ,  /* items[0] = class, items[1] = args */
+	PT2C_PY_PERSID,  /* items[0] = persistent id object */
+};
+
+typedef struct pt2c_py pt2c_py;
+struct pt2c_py {
+	uint8_t type;
+	uint32_t n;        /* str/bytes length; item count (dict: 2n items, key/value alternating) */
+	int64_t i;
+	double f;
+	const char *s, *s2; /* str/bytes view; GLOBAL module and name (NUL-terminated, arena) */
+	pt2c_py **items;
+	uint64_t pos;       /* offset of the opcode that made it */
+};
+
+/** Parse a pickle; *out is the object left by STOP. Objects live in `arena`; views point into data. */
+int pt2c__pickle_parse(pt2c_py **out, const uint8_t *data, size_t len, pt2c_arena *arena, pt2c_error *err);
+
+/**
+ * Read a `torch._C._pickle_save(tensorrt.Engine)` blob (a nested zip with archive/data.pkl) into
+ * an engine record. The engine field stays base64 (record->engine_b64 = true) as a view of the
+ * blob: `backing` is the storage that owns `data` and gets referenced. PT2C_EUNSUPPORTED for other
+ * classes (the caller keeps those opaque).
+ */
+int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t *data, size_t len,
+                          pt2c_storage *backing, pt2c_error *err);
+/** The class named by a _pickle_save blob ("__torch__.torch.classes.tensorrt.Engine"), interned. */
+int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data, size_t len, pt2c_error *err);
+
+/**
+ * Write the `_pickle_save` form of an engine object as PyTorch does, byte for byte: a nested zip
+ * (archive/data.pkl, archive/version "3\n", archive/byteorder, archive/.data/serialization_id)
+ * whose pickle is GLOBAL '__torch__.torch.classes.tensorrt Engine', NEWOBJ, restore_type_tag(list
+ * of the record's strings with the engine in base64, 'List[str]'), BUILD. Engine bytes are
+ * base64-encoded while streaming; nothing engine-sized is allocated.
+ * pt2c__engine_obj_size gives the exact byte size of that blob (for the outer member header).
+ */
+int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt2c_allocator *alloc);
+uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r);
+
+/**
+ * torch.save state dict (dict name -> tensor/Parameter) from a torch.save zip: fills `m` with
+ * attributes of kind `attr_kind` whose storages view the zip's data/N members (referencing
+ * `backing`). Used for 2.8-era weights and legacy archives.
+ */
+int pt2c__torch_save_read_state_dict(pt2c_module *m, int attr_kind, const uint8_t *data, size_t len,
+                                     pt2c_storage *backing, pt2c_error *err);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * json.h -- a strict RFC 8259 JSON reader producing an arena DOM, and writers that emit JSON the
+ * way Python's json.dumps does (", " / ": " separators, ensure_ascii, float repr).
+ *
+ * Why not jansson (in Debian): we need byte positions on every value for error messages,
+ * zero-copy strings (a cross-compiled engine is a base64 string of gigabytes inside model.json),
+ * arena allocation for graphs of a million nodes, an explicit depth limit, and Python's exact
+ * float repr and non-finite spellings on output. jansson provides none of these four together.
+ *
+ * Reader contract: pure function over bytes; never reads outside [data, data+len); never recurses
+ * (explicit stack); depth capped; UTF-8 validated; duplicate keys allowed (last wins on lookup is
+ * NOT guaranteed: lookups return the first). Numbers: integers that fit int64 are INT, other
+ * numbers REAL. With PT2C_JSON_ALLOW_NONFINITE the bare tokens NaN, Infinity, -Infinity are read
+ * as REAL (Python's json accepts them).
+ */
+#ifndef PT2C_JSON_H
+#define PT2C_JSON_H
+
+#include "util.h"
+
+enum {
+	PT2C_JSON_NULL = 0,
+	PT2C_JSON_FALSE,
+	PT2C_JSON_TRUE,
+	PT2C_JSON_INT,
+	PT2C_JSON_REAL,
+	PT2C_JSON_STRING,
+	PT2C_JSON_ARRAY,
+	PT2C_JSON_OBJECT,
+};
+
+typedef struct pt2c_json pt2c_json;
+struct pt2c_json {
+	uint8_t type;
+	uint32_t n;   /* string: byte length; array: element count; object: member count */
+	uint64_t pos; /* byte offset of the value's first character in the input */
+	union {
+		int64_t i;
+		double d;
+		const char *s;      /* string bytes (NOT NUL-terminated; may point into the input) */
+		pt2c_json *items;   /* array: n values; object: 2n values, key/value alternating */
+	} u;
+};
+
+#define PT2C_JSON_ALLOW_NONFINITE 1u
+
+typedef struct pt2c_json_opts {
+	unsigned flags;
+	uint32_t max_depth; /* 0 = default 512 */
+} pt2c_json_opts;
+
+/**
+ * Parse data[0..len) into a DOM allocated in `arena`. Strings without escapes point into `data`,
+ * so `data` must outlive the DOM. On error returns PT2C_ECORRUPT (or PT2C_ENOMEM) with
+ * err->offset = byte offset and a message like "expected ',' or '}' at line 3 column 14".
+ */
+int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                     pt2c_arena *arena, pt2c_error *err);
+
+/* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
+const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */
+const pt2c_json *pt2c__json_at(const pt2c_json *arr, size_t i);
+static inline bool pt2c__json_is(const pt2c_json *v, int type) { return v && v->type == type; }
+bool pt2c__json_streq(const pt2c_json *v, const char *s); /* v is a string equal to s */
+/** Object member i: key string node and value node. */
+static inline const pt2c_json *pt2c__json_key(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i]; }
+static inline const pt2c_json *pt2c__json_val(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i + 1]; }
+
+/** 1-based line and column of a byte offset (for messages). */
+void pt2c__json_line_col(const char *data, size_t len, uint64_t pos, uint32_t *line, uint32_t *col);
+
+/* MARK: writing (Python json.dumps compatible) */
+
+/** A JSON string literal with ensure_ascii escaping ("\u00e9", surrogate pairs, \n \" \\ ...). */
+void pt2c__json_write_str(pt2c_buf *b, const char *s, size_t n);
+static inline void pt2c__json_write_cstr(pt2c_buf *b, const char *s) { pt2c__json_write_str(b, s, strlen(s)); }
+/**
+ * A float as Python repr: shortest round-trip digits, always ".0" or an exponent ("2.0", "1e-05",
+ * "1e+16"). Non-finite values are written as the JSON strings "Infinity", "-Infinity", "NaN".
+ */
+void pt2c__json_write_double(pt2c_buf *b, double d);
+void pt2c__json_write_int(pt2c_buf *b, int64_t v);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * util.h -- format-agnostic helpers used by every layer: allocation, errors, overflow-checked
+ * arithmetic, arenas, interned strings, a string-keyed hash map, growable arrays, sticky-error
+ * buffers, bounded cursors, base64, CRC-32, memory-mapped input and atomic output files.
+ *
+ * Internal header (not installed). Names: pt2c__<noun>_<verb>.
+ * Nothing here knows about PyTorch, zip or graphs.
+ */
+#ifndef PT2C_UTIL_H
+#define PT2C_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pt2c/common.h"
+
+/* MARK: assertions for API misuse (never for input bytes) */
+
+#ifdef NDEBUG
+#define PT2C_ASSERT_ARG(x) do { if (!(x)) return PT2C_EINVALID; } while (0)
+#else
+#include <assert.h>
+#define PT2C_ASSERT_ARG(x) do { assert(x); if (!(x)) return PT2C_EINVALID; } while (0)
+#endif
+
+#define PT2C_UNUSED(x) ((void)(x))
+#define PT2C_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* MARK: allocation (NULL allocator = libc) */
+
+void *pt2c__malloc(const pt2c_allocator *a, size_t n);
+void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size); /* overflow-checked */
+void *pt2c__realloc(const pt2c_allocator *a, void *p, size_t old_n, size_t new_n);
+void pt2c__free(const pt2c_allocator *a, void *p);
+
+/**
+ * Grow a dynamic array so that it holds at least `need` elements of `elem` bytes.
+ * *p and *cap are updated; capacity grows geometrically. Returns 0 or PT2C_ENOMEM
+ * (on failure *p and *cap are unchanged).
+ */
+int pt2c__grow(const pt2c_allocator *a, void **p, size_t *cap, size_t need, size_t elem);
+
+/* MARK: errors */
+
+/**
+ * Record an error: sets err->code and err->message (printf-style), clears member/offset, and
+ * returns `code` so callers can `return pt2c__err(err, PT2C_ECORRUPT, "...")`. err may be NULL.
+ * The `file` field is left as it is (set it once at the I/O entry point).
+ */
+int pt2c__err(pt2c_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/** Like pt2c__err, also setting the member name (may be NULL) and the byte offset. */
+int pt2c__err_at(pt2c_error *err, int code, const char *member, uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/** Record out-of-memory without allocating. Returns PT2C_ENOMEM. */
+int pt2c__err_oom(pt2c_error *err);
+/** Set err->file (truncated to fit). err may be NULL. */
+void pt2c__err_set_file(pt2c_error *err, const char *path);
+/** Set err->member if it is still empty (so inner layers win). err may be NULL. */
+void pt2c__err_set_member(pt2c_error *err, const char *member);
+
+/* MARK: overflow-checked size arithmetic */
+
+static inline bool pt2c__add_ovf(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_add_overflow(a, b, out); }
+static inline bool pt2c__mul_ovf(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_mul_overflow(a, b, out); }
+static inline bool pt2c__add_ovf_sz(size_t a, size_t b, size_t *out) { return __builtin_add_overflow(a, b, out); }
+static inline bool pt2c__mul_ovf_sz(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }
+
+/* MARK: arena -- bump allocation released all at once */
+
+typedef struct pt2c_arena_chunk pt2c_arena_chunk;
+typedef struct pt2c_arena {
+	const pt2c_allocator *alloc;
+	pt2c_arena_chunk *head;
+	size_t used, cap; /* within head */
+	size_t total;     /* bytes allocated from the system, for statistics */
+} pt2c_arena;
+
+void pt2c__arena_init(pt2c_arena *a, const pt2c_allocator *alloc);
+/** n bytes aligned to 16, uninitialised; NULL on OOM or n == 0 overflow. */
+void *pt2c__arena_alloc(pt2c_arena *a, size_t n);
+/** n bytes zeroed. */
+void *pt2c__arena_zalloc(pt2c_arena *a, size_t n);
+/** count*size bytes zeroed, overflow-checked. */
+void *pt2c__arena_calloc(pt2c_arena *a, size_t count, size_t size);
+/** Copy of s[0..n) plus a NUL. */
+char *pt2c__arena_strndup(pt2c_arena *a, const char *s, size_t n);
+void *pt2c__arena_memdup(pt2c_arena *a, const void *p, size_t n);
+/** Release every chunk. The arena may be reused after pt2c__arena_init. */
+void pt2c__arena_free(pt2c_arena *a);
+
+/* MARK: hash map from byte-string keys to uint64 values (open addressing, linear probing) */
+
+typedef struct pt2c_map_slot {
+	const char *key; /* NULL = empty; keys are borrowed: the caller keeps them alive */
+	uint32_t len;
+	uint32_t hash;
+	uint64_t value;
+} pt2c_map_slot;
+
+typedef struct pt2c_map {
+	const pt2c_allocator *alloc;
+	pt2c_map_slot *slots;
+	size_t cap;   /* power of two or 0 */
+	size_t count;
+} pt2c_map;
+
+uint32_t pt2c__hash(const void *p, size_t n); /* fast non-cryptographic hash (xxh3-style quality) */
+void pt2c__map_init(pt2c_map *m, const pt2c_allocator *alloc);
+void pt2c__map_free(pt2c_map *m);
+/** Find key; returns true and sets *value if present. */
+bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *value);
+/**
+ * Insert or overwrite. The key bytes are NOT copied. Returns 0 or PT2C_ENOMEM.
+ * If `existed` is non-NULL it is set to whether the key was already present (then the value is
+ * overwritten only when `overwrite` is true).
+ */
+int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed);
+static inline bool pt2c__map_gets(const pt2c_map *m, const char *key, uint64_t *value)
+{ return pt2c__map_get(m, key, strlen(key), value); }
+
+/* MARK: string interning -- one canonical NUL-terminated copy per distinct string */
+
+typedef struct pt2c_strpool {
+	pt2c_arena *arena; /* borrowed: strings live in this arena */
+	pt2c_map map;
+} pt2c_strpool;
+
+void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc);
+void pt2c__strpool_free(pt2c_strpool *sp); /* frees the map only; strings go with the arena */
+/** Interned copy of s[0..n); equal strings give equal pointers. NULL on OOM. */
+const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n);
+static inline const char *pt2c__interns(pt2c_strpool *sp, const char *s) { return pt2c__intern(sp, s, strlen(s)); }
+
+/* MARK: growable byte buffer with a sticky error */
+
+typedef struct pt2c_buf {
+	const pt2c_allocator *alloc;
+	char *data;
+	size_t len, cap;
+	int err; /* first failure (PT2C_ENOMEM); later appends are no-ops */
+} pt2c_buf;
+
+void pt2c__buf_init(pt2c_buf *b, const pt2c_allocator *alloc);
+void pt2c__buf_free(pt2c_buf *b);
+void pt2c__buf_put(pt2c_buf *b, const void *p, size_t n);
+void pt2c__buf_puts(pt2c_buf *b, const char *s);
+void pt2c__buf_putc(pt2c_buf *b, char c);
+void pt2c__buf_printf(pt2c_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pt2c__buf_u8(pt2c_buf *b, uint8_t v);
+void pt2c__buf_u16le(pt2c_buf *b, uint16_t v);
+void pt2c__buf_u32le(pt2c_buf *b, uint32_t v);
+void pt2c__buf_u64le(pt2c_buf *b, uint64_t v);
+/** Ensure room for n more bytes; returns a pointer to them (len is NOT advanced) or NULL. */
+char *pt2c__buf_reserve(pt2c_buf *b, size_t n);
+/** NUL-terminate without counting the NUL in len (data stays valid as a C string). */
+void pt2c__buf_cstr(pt2c_buf *b);
+/** Take ownership of the data (caller frees with pt2c__free(alloc, p)); buffer is reset. */
+char *pt2c__buf_detach(pt2c_buf *b, size_t *len);
+
+/* MARK: bounded little-endian cursor over untrusted bytes */
+
+typedef struct pt2c_cursor {
+	const uint8_t *p;
+	size_t left;
+	bool fail; /* set by any read past the end; reads then return 0 */
+} pt2c_cursor;
+
+static inline pt2c_cursor pt2c__cur(const void *p, size_t n) { pt2c_cursor c = { (const uint8_t *)p, n, false }; return c; }
+static inline bool pt2c__cur_need(pt2c_cursor *c, size_t n) { if (c->fail || c->left < n) { c->fail = true; return false; } return true; }
+static inline uint8_t pt2c__cur_u8(pt2c_cursor *c) { if (!pt2c__cur_need(c, 1)) return 0; uint8_t v = c->p[0]; c->p += 1; c->left -= 1; return v; }
+static inline uint16_t pt2c__cur_u16le(pt2c_cursor *c) { if (!pt2c__cur_need(c, 2)) return 0; uint16_t v = (uint16_t)(c->p[0] | (c->p[1] << 8)); c->p += 2; c->left -= 2; return v; }
+static inline uint32_t pt2c__cur_u32le(pt2c_cursor *c) { if (!pt2c__cur_need(c, 4)) return 0; uint32_t v = (uint32_t)c->p[0] | ((uint32_t)c->p[1] << 8) | ((uint32_t)c->p[2] << 16) | ((uint32_t)c->p[3] << 24); c->p += 4; c->left -= 4; return v; }
+static inline uint64_t pt2c__cur_u64le(pt2c_cursor *c) { uint64_t lo = pt2c__cur_u32le(c); uint64_t hi = pt2c__cur_u32le(c); return lo | (hi << 32); }
+static inline const uint8_t *pt2c__cur_take(pt2c_cursor *c, size_t n) { if (!pt2c__cur_need(c, n)) return NULL; const uint8_t *p = c->p; c->p += n; c->left -= n; return p; }
+
+static inline uint16_t pt2c__rd16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t pt2c__rd32le(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24); }
+static inline uint64_t pt2c__rd64le(const uint8_t *p) { return (uint64_t)pt2c__rd32le(p) | ((uint64_t)pt2c__rd32le(p + 4) << 32); }
+
+/* MARK: base64 (RFC 4648, standard alphabet, '=' padding, no line breaks) */
+
+/** Encoded length of n raw bytes (no NUL). */
+size_t pt2c__b64_encoded_len(size_t n);
+/** Encode src into dst (dst must hold pt2c__b64_encoded_len(n) bytes). */
+void pt2c__b64_encode(char *dst, const uint8_t *src, size_t n);
+/** Append the encoding of src to b (in bounded chunks; no full-size temporary). */
+void pt2c__b64_encode_buf(pt2c_buf *b, const uint8_t *src, size_t n);
+/** Exact decoded length of a valid encoding of n chars, or SIZE_MAX if n is not a multiple of 4. */
+size_t pt2c__b64_decoded_len(const char *src, size_t n);
+/**
+ * Decode strictly (alphabet, padding only at the end, length multiple of 4).
+ * dst must hold pt2c__b64_decoded_len bytes. Returns 0 or PT2C_ECORRUPT with *bad_at set to the
+ * offset of the first bad character.
+ */
+int pt2c__b64_decode(uint8_t *dst, const char *src, size_t n, size_t *bad_at);
+
+/* MARK: CRC-32 (zlib polynomial) */
+
+/** Continue a CRC-32: crc = pt2c__crc32(0, p, n) for a fresh one. Uses libdeflate. */
+uint32_t pt2c__crc32(uint32_t crc, const void *p, size_t n);
+
+/* MARK: files */
+
+/** A read-only view of a whole file: mmap when possible, else read into memory. */
+typedef struct pt2c_mapped {
+	const uint8_t *data;
+	size_t size;
+	int kind; /* 0 none, 1 mmap, 2 heap, 3 borrowed */
+	const pt2c_allocator *alloc;
+} pt2c_mapped;
+
+/** Map `path` read-only. On error err->file is set. */
+int pt2c__map_path(pt2c_mapped *m, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
+/** Map an open descriptor (not closed by this call; the mapping survives closing it). */
+int pt2c__map_fd(pt2c_mapped *m, int fd, const pt2c_allocator *alloc, pt2c_error *err);
+void pt2c__unmap(pt2c_mapped *m);
+
+/**
+ * An output file that appears at `path` only when complete: data goes to a temporary file in the
+ * same folder ("<path>.tmp.XXXXXX"), and commit fsyncs and renames it over `path`. abort (or a
+ * failed commit) removes the temporary file, leaving any previous `path` untouched.
+ */
+typedef struct pt2c_ofile {
+	int fd;
+	char *path;
+	char *tmp_path;
+	uint64_t offset; /* bytes written so far */
+	int err;         /* sticky */
+	const pt2c_allocator *alloc;
+	char *wbuf;      /* write-combining buffer for small writes */
+	size_t wlen, wcap;
+} pt2c_ofile;
+
+int pt2c__ofile_open(pt2c_ofile *f, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
+/** Append n bytes. Large writes bypass the buffer (no copy). Sticky error; check at commit. */
+void pt2c__ofile_write(pt2c_ofile *f, const void *p, size_t n);
+/** Flush, fsync, rename into place. Returns 0 or the first error (and removes the temp file). */
+int pt2c__ofile_commit(pt2c_ofile *f, pt2c_error *err);
+/** Remove the temporary file and release everything. Safe after commit (no-op). */
+void pt2c__ofile_abort(pt2c_ofile *f);
+
+#endif
