@@ -1,6 +1,11 @@
-# Turn a text file into a C source defining `const char pt2c__op_schemas_txt[]` (NUL-terminated)
-# and `const unsigned long pt2c__op_schemas_len`. Run with -DIN=... -DOUT=...
-file(READ "${IN}" hex HEX)
+# Concatenate text files into a C source defining `const char pt2c__op_schemas_txt[]`
+# (NUL-terminated) and `const unsigned long pt2c__op_schemas_len`.
+# Run with -DIN="a.txt;b.txt" -DOUT=out.c
+set(hex "")
+foreach(f ${IN})
+  file(READ "${f}" part HEX)
+  string(APPEND hex "${part}0a")
+endforeach()
 string(LENGTH "${hex}" hexlen)
 math(EXPR len "${hexlen} / 2")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${hex}")
