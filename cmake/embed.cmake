@@ -1,8 +1,9 @@
 # Concatenate text files into a C source defining `const char pt2c__op_schemas_txt[]`
 # (NUL-terminated) and `const unsigned long pt2c__op_schemas_len`.
-# Run with -DIN="a.txt;b.txt" -DOUT=out.c
+# Run with -DIN="a.txt|b.txt" -DOUT=out.c
 set(hex "")
-foreach(f ${IN})
+string(REPLACE "|" ";" files "${IN}")
+foreach(f ${files})
   file(READ "${f}" part HEX)
   string(APPEND hex "${part}0a")
 endforeach()

@@ -101,6 +101,13 @@ int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *
 /** Record fields of engine i as a JSON object text (engine field replaced by its byte size). */
 int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_t *len);
 
+/**
+ * A summary of the program for people (`json` = 0) or machines (`json` != 0): signature, node
+ * count by target, weights by dtype with bytes, engines with ABI, platform, device and size.
+ * @param out  NUL-terminated string, freed with pt2c_free()
+ */
+int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

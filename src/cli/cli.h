@@ -1,0 +1,69 @@
+/*
+ * cli.h -- shared pieces of the pt2c command line: the option table parser, error reporting in
+ * the "pt2c: <file>: <message>" form, and the mapping from library codes to exit codes.
+ * The CLI is an ordinary client of the public API (include/pt2c.h).
+ */
+#ifndef PT2C_CLI_H
+#define PT2C_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pt2c.h"
+
+/* Exit codes, documented in `pt2c --help` and the README. */
+enum {
+	EXIT_OK = 0,
+	EXIT_BAD_INPUT = 1, /* corrupt, unsupported or inconsistent input; verify found problems */
+	EXIT_USAGE = 2,     /* bad command line */
+	EXIT_IO = 3,        /* could not read or write a file */
+	EXIT_NOMEM = 4,
+};
+
+enum { OPT_FLAG, OPT_VALUE };
+
+typedef struct opt_spec {
+	int type;            /* OPT_FLAG or OPT_VALUE */
+	char short_name;     /* 0 if none */
+	const char *long_name;
+	const char *value_name; /* for OPT_VALUE, shown in help */
+	const char *help;
+} opt_spec;
+
+typedef struct opt_result {
+	bool set[32];
+	const char *value[32];
+	const char *positional[8];
+	int n_positional;
+} opt_result;
+
+typedef struct cli_command {
+	const char *name;
+	const char *summary;
+	const char *usage;   /* after "pt2c <name> " */
+	const opt_spec *opts; /* terminated by a zeroed entry */
+	int min_positional, max_positional;
+	int (*run)(const opt_result *r);
+} cli_command;
+
+/** Parse argv (after the subcommand name). Prints usage errors; returns 0, EXIT_USAGE, or -1 for --help. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, opt_result *r);
+void cli_usage(const cli_command *cmd, FILE *f);
+/** Index of an option by long name in the command's table (for opt_result lookups). */
+int cli_opt(const cli_command *cmd, const char *long_name);
+
+/** Report a library failure as "pt2c: <file>: <member>: <message>" and return the exit code. */
+int cli_fail(const char *file, int code, const pt2c_error *err);
+/** Report a plain message as "pt2c: <file>: <message>" and return `exit_code`. */
+int cli_failf(int exit_code, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cli_exit_code(int code);
+
+extern bool cli_quiet;
+/** A progress callback that draws a bar on stderr when it is a terminal and -q was not given. */
+void cli_progress(uint64_t done, uint64_t total, void *payload);
+void cli_progress_end(void);
+
+/** Write a whole file atomically (temp file + rename). Returns 0 or errno. */
+int cli_write_file(const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,34 @@
+/* cmd_convert.c -- pt2c convert IN -o OUT: rewrite any readable archive in the 2.11 layout. */
+#include "cli.h"
+
+static const opt_spec opts[] = {
+	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the converted archive (required)" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static int run(const opt_result *r);
+
+const cli_command cmd_convert = {
+	"convert", "Rewrite an archive (2.8 or legacy layout too) in the PyTorch 2.11 layout.",
+	"IN.pt2 -o OUT.pt2", opts, 1, 1, run,
+};
+
+static int run(const opt_result *r)
+{
+	const char *in = r->positional[0];
+	const char *out = r->value[cli_opt(&cmd_convert, "output")];
+	if (!out)
+		return cli_failf(EXIT_USAGE, NULL, "convert needs -o OUT.pt2");
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	int rc = pt2c_program_open(&p, in, NULL, &err);
+	if (rc)
+		return cli_fail(in, rc, &err);
+	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
+	wo.progress = cli_progress;
+	rc = pt2c_program_write(p, out, &wo, &err);
+	pt2c_program_free(p);
+	if (rc)
+		return cli_fail(out, rc, &err);
+	return EXIT_OK;
+}

@@ -1,0 +1,43 @@
+/* cmd_export.c -- pt2c export IN -o OUT.pt2 [--cross-compile] */
+#include <string.h>
+
+#include "cli.h"
+
+static const opt_spec opts[] = {
+	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the program (required)" },
+	{ OPT_FLAG, 0, "cross-compile", NULL, "write engines as no_op_placeholder_for_execute_engine calls" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static int run(const opt_result *r);
+
+const cli_command cmd_export = {
+	"export", "Export a partitioned module (JSON form) to a PyTorch 2.11 .pt2 archive.",
+	"IN.json -o OUT.pt2 [--cross-compile]", opts, 1, 1, run,
+};
+
+static int run(const opt_result *r)
+{
+	const char *in = r->positional[0];
+	const char *out = r->value[cli_opt(&cmd_export, "output")];
+	if (!out)
+		return cli_failf(EXIT_USAGE, NULL, "export needs -o OUT.pt2");
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_module *m = NULL;
+	int rc = pt2c_module_load_json(&m, in, NULL, &err);
+	if (rc)
+		return cli_fail(in, rc, &err);
+	pt2c_export_options eo = PT2C_EXPORT_OPTIONS_INIT;
+	eo.cross_compile = r->set[cli_opt(&cmd_export, "cross-compile")];
+	pt2c_program *p = NULL;
+	rc = pt2c_export(&p, &m, &eo, &err);
+	if (rc)
+		return cli_fail(in, rc, &err);
+	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
+	wo.progress = cli_progress;
+	rc = pt2c_program_write(p, out, &wo, &err);
+	pt2c_program_free(p);
+	if (rc)
+		return cli_fail(out, rc, &err);
+	return EXIT_OK;
+}

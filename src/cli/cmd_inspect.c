@@ -1,0 +1,40 @@
+/* cmd_inspect.c -- pt2c inspect FILE [--graph] [--json] */
+#include <stdio.h>
+
+#include "cli.h"
+
+static const opt_spec opts[] = {
+	{ OPT_FLAG, 'g', "graph", NULL, "print the whole program as PyTorch prints an ExportedProgram" },
+	{ OPT_FLAG, 0, "json", NULL, "print the summary as JSON" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static int run(const opt_result *r);
+
+const cli_command cmd_inspect = {
+	"inspect", "Summarize a .pt2 archive: signature, nodes by target, weights by dtype, engines.",
+	"FILE.pt2 [--graph] [--json]", opts, 1, 1, run,
+};
+
+static int run(const opt_result *r)
+{
+	const char *in = r->positional[0];
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	int rc = pt2c_program_open(&p, in, NULL, &err);
+	if (rc)
+		return cli_fail(in, rc, &err);
+	char *text = NULL;
+	size_t len = 0;
+	if (r->set[cli_opt(&cmd_inspect, "graph")])
+		rc = pt2c_program_print(p, &text, &len);
+	else
+		rc = pt2c_program_summary(p, r->set[cli_opt(&cmd_inspect, "json")], &text, &len);
+	if (rc == 0)
+		fwrite(text, 1, len, stdout);
+	pt2c_free(text);
+	pt2c_program_free(p);
+	if (rc)
+		return cli_failf(cli_exit_code(rc), in, "%s", pt2c_strerror(rc));
+	return EXIT_OK;
+}

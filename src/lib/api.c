@@ -1,0 +1,321 @@
+/*
+ * api.c -- the public entry points (include/pt2c/*.h): thin adapters from paths, descriptors and
+ * buffers to the pure cores in serde/ and export/. I/O lives here and in util/file.c only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pt2c.h"
+#include "export/export.h"
+#include "ir/ir.h"
+#include "serde/serde.h"
+#include "util/util.h"
+#include "lib/lib.h"
+
+/* MARK: strings handed to callers */
+
+void pt2c_free(void *p)
+{
+	free(p);
+}
+
+int pt2c__hand_out(pt2c_buf *b, char **out, size_t *len)
+{
+	if (b->err) {
+		pt2c__buf_free(b);
+		return PT2C_ENOMEM;
+	}
+	char *s = malloc(b->len + 1);
+	if (!s) {
+		pt2c__buf_free(b);
+		return PT2C_ENOMEM;
+	}
+	if (b->len)
+		memcpy(s, b->data, b->len);
+	s[b->len] = 0;
+	if (len)
+		*len = b->len;
+	*out = s;
+	pt2c__buf_free(b);
+	return 0;
+}
+
+/* MARK: modules */
+
+int pt2c_module_parse_json(pt2c_module **out, const char *data, size_t len, const pt2c_allocator *alloc,
+                           pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out);
+	*out = NULL;
+	PT2C_ASSERT_ARG(data || len == 0);
+	return pt2c__partitioned_json_read(out, data, len, alloc, err);
+}
+
+int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && path);
+	*out = NULL;
+	pt2c_mapped m;
+	int rc = pt2c__map_path(&m, path, alloc, err);
+	if (rc)
+		return rc;
+	rc = pt2c__partitioned_json_read(out, (const char *)m.data, m.size, alloc, err);
+	pt2c__unmap(&m);
+	if (rc)
+		pt2c__err_set_file(err, path);
+	return rc;
+}
+
+void pt2c_module_free(pt2c_module *m)
+{
+	if (m)
+		pt2c__module_free(m);
+}
+
+int pt2c_module_print(pt2c_module *m, char **out, size_t *len)
+{
+	PT2C_ASSERT_ARG(m && out);
+	*out = NULL;
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	int rc = pt2c__module_print(&b, m);
+	if (rc) {
+		pt2c__buf_free(&b);
+		return rc;
+	}
+	return pt2c__hand_out(&b, out, len);
+}
+
+/* MARK: reading programs */
+
+/* Release callback of the storage that keeps an input mapping alive for the program. */
+static void release_mapping(void *ctx)
+{
+	pt2c_mapped *m = ctx;
+	const pt2c_allocator *alloc = m->alloc;
+	pt2c__unmap(m);
+	pt2c__free(alloc, m);
+}
+
+static void fill_read_opts(pt2c_pt2_read_opts *ro, const pt2c_read_options *opts, const char *label)
+{
+	memset(ro, 0, sizeof *ro);
+	ro->label = label;
+	if (opts) {
+		ro->flags = (opts->flags & PT2C_READ_VERIFY_CRC) ? PT2C_ZIP_VERIFY_CRC : 0;
+		ro->max_json_depth = opts->max_json_depth;
+	}
+}
+
+/* Read from a mapping that the program takes over (the mapping is released with the program). */
+static int open_mapped(pt2c_program **out, pt2c_mapped *map, const pt2c_read_options *opts, const char *label,
+                       pt2c_error *err)
+{
+	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;
+	pt2c_mapped *owned = pt2c__malloc(alloc, sizeof *owned);
+	if (!owned) {
+		pt2c__unmap(map);
+		return pt2c__err_oom(err);
+	}
+	*owned = *map;
+	pt2c_storage *backing = NULL;
+	int rc = pt2c__storage_new(alloc, owned->data, owned->size, release_mapping, owned, &backing);
+	if (rc) {
+		release_mapping(owned);
+		return pt2c__err_oom(err);
+	}
+	pt2c_pt2_read_opts ro;
+	fill_read_opts(&ro, opts, label);
+	rc = pt2c__pt2_read(out, backing->data, (size_t)backing->nbytes, backing, &ro, alloc, err);
+	pt2c__storage_unref(backing); /* the program holds its own references */
+	return rc;
+}
+
+int pt2c_program_open(pt2c_program **out, const char *path, const pt2c_read_options *opts, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && path);
+	*out = NULL;
+	pt2c_mapped map;
+	int rc = pt2c__map_path(&map, path, opts ? opts->alloc : NULL, err);
+	if (rc == 0)
+		rc = open_mapped(out, &map, opts, path, err);
+	if (rc)
+		pt2c__err_set_file(err, path);
+	return rc;
+}
+
+int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *opts, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && fd >= 0);
+	*out = NULL;
+	pt2c_mapped map;
+	int rc = pt2c__map_fd(&map, fd, opts ? opts->alloc : NULL, err);
+	if (rc)
+		return rc;
+	return open_mapped(out, &map, opts, NULL, err);
+}
+
+int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, const pt2c_read_options *opts,
+                       pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && (data || len == 0));
+	*out = NULL;
+	pt2c_pt2_read_opts ro;
+	fill_read_opts(&ro, opts, NULL);
+	return pt2c__pt2_read(out, data, len, NULL, &ro, opts ? opts->alloc : NULL, err);
+}
+
+void pt2c_program_free(pt2c_program *p)
+{
+	if (p)
+		pt2c__program_free(p);
+}
+
+/* MARK: writing programs */
+
+/* The archive root PyTorch would use for `path`: its basename without the last extension. */
+static char *root_for_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	const char *dot = strrchr(base, '.');
+	if (dot && dot != base)
+		n = (size_t)(dot - base);
+	if (n == 0)
+		return strdup("archive");
+	char *r = malloc(n + 1);
+	if (!r)
+		return NULL;
+	/* zip names must stay plain: anything odd becomes '_' */
+	for (size_t i = 0; i < n; i++) {
+		char c = base[i];
+		r[i] = (c == '\\' || (unsigned char)c < 0x20) ? '_' : c;
+	}
+	r[n] = 0;
+	return r;
+}
+
+int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p && path);
+	char *root = NULL;
+	if (!opts || !opts->root) {
+		root = root_for_path(path);
+		if (!root)
+			return pt2c__err_oom(err);
+	}
+	pt2c_ofile f;
+	int rc = pt2c__ofile_open(&f, path, p->ctx->alloc, err);
+	if (rc) {
+		free(root);
+		pt2c__err_set_file(err, path);
+		return rc;
+	}
+	pt2c_pt2_write_opts wo = { root ? root : opts->root, opts ? opts->progress : NULL, opts ? opts->payload : NULL };
+	rc = pt2c__pt2_write(p, pt2c__sink_ofile(&f), &wo, err);
+	if (rc == 0)
+		rc = pt2c__ofile_commit(&f, err);
+	else
+		pt2c__ofile_abort(&f);
+	pt2c__ofile_abort(&f); /* no-op after a successful commit; frees paths */
+	free(root);
+	if (rc)
+		pt2c__err_set_file(err, path);
+	return rc;
+}
+
+/* MARK: printing, checking, rewriting */
+
+int pt2c_program_print(pt2c_program *p, char **out, size_t *len)
+{
+	PT2C_ASSERT_ARG(p && out);
+	*out = NULL;
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	int rc = pt2c__program_print(&b, p);
+	if (rc) {
+		pt2c__buf_free(&b);
+		return rc;
+	}
+	return pt2c__hand_out(&b, out, len);
+}
+
+int pt2c_program_lint(pt2c_program *p, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p);
+	return pt2c__program_lint(p, err);
+}
+
+int pt2c_program_resolve_cross(pt2c_program *p, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p);
+	return pt2c__program_resolve_cross(p, err);
+}
+
+/* MARK: export */
+
+int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_options *opts, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && module && *module);
+	*out = NULL;
+	if (opts && opts->version != PT2C_EXPORT_OPTIONS_VERSION) {
+		pt2c_module_free(*module);
+		*module = NULL;
+		return pt2c__err(err, PT2C_EINVALID, "pt2c_export_options version %u is not %d", opts->version,
+		                 PT2C_EXPORT_OPTIONS_VERSION);
+	}
+	pt2c_module *m = *module;
+	bool cross = opts && opts->cross_compile;
+	pt2c_schema_table *schemas = NULL;
+	int rc = pt2c__pass_inline_engines(m, cross, err);
+	if (!rc)
+		rc = pt2c__pass_inline_fallbacks(m, err);
+	if (!rc)
+		rc = pt2c__pass_remove_unused_submodules(m, err);
+	if (!rc)
+		rc = pt2c__pass_dce(m, err);
+	if (!rc)
+		rc = pt2c__module_lint(m, err);
+	if (!rc)
+		rc = pt2c__schema_table_new(&schemas, m->ctx, err);
+	if (!rc)
+		rc = pt2c__module_to_program(out, module, schemas, err);
+	pt2c__schema_table_free(schemas);
+	if (*module) {
+		pt2c__module_free(*module);
+		*module = NULL;
+	}
+	return rc;
+}
+
+int pt2c_module_inline_engines(pt2c_module *m, int cross_compile, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m);
+	return pt2c__pass_inline_engines(m, cross_compile != 0, err);
+}
+
+int pt2c_module_inline_fallbacks(pt2c_module *m, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m);
+	return pt2c__pass_inline_fallbacks(m, err);
+}
+
+int pt2c_module_remove_unused_submodules(pt2c_module *m, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m);
+	return pt2c__pass_remove_unused_submodules(m, err);
+}
+
+int pt2c_module_eliminate_dead_code(pt2c_module *m, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m);
+	return pt2c__pass_dce(m, err);
+}
+
+int pt2c_module_lint(pt2c_module *m, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m);
+	return pt2c__module_lint(m, err);
+}

@@ -1,0 +1,427 @@
+/*
+ * inspect.c -- read-only views of a program for the public API: its engines (lifted engine
+ * objects and cross-compile placeholders alike) and a summary for people or machines.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pt2c.h"
+#include "export/export.h"
+#include "ir/ir.h"
+#include "util/json.h"
+#include "util/util.h"
+#include "lib/lib.h"
+
+/* One engine found in a program: either an attribute's record or a placeholder node's strings. */
+typedef struct engine_ref {
+	const pt2c_engine_record *rec; /* attribute engine, or NULL */
+	const pt2c_attr *attr;
+	const pt2c_node *node;         /* no_op placeholder node, or NULL */
+} engine_ref;
+
+/* The i-th string argument of a placeholder node (record field i), as a view. */
+static bool placeholder_field(const pt2c_node *n, uint32_t i, const char **p, size_t *len)
+{
+	if (i + 1 >= n->n_inputs)
+		return false;
+	const pt2c_arg *a = &n->inputs[i + 1].arg;
+	if (a->kind == PT2C_ARG_STRING) {
+		*p = a->u.s;
+		*len = a->n;
+		return true;
+	}
+	return false;
+}
+
+/* Walk attributes then placeholder nodes; fill `out` with the i-th engine. Returns the count. */
+static size_t find_engines(pt2c_program *p, size_t want, engine_ref *out)
+{
+	size_t k = 0;
+	const pt2c_module *m = p->mod;
+	for (uint32_t i = 0; i < m->n_attrs; i++) {
+		if (m->attrs[i].kind == PT2C_ATTR_CUSTOM_OBJ && m->attrs[i].engine) {
+			if (k == want && out) {
+				out->rec = m->attrs[i].engine;
+				out->attr = &m->attrs[i];
+				out->node = NULL;
+			}
+			k++;
+		}
+	}
+	pt2c_graph *g = m->graph;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *n = &g->nodes[id];
+		if (n->op == PT2C_OP_CALL_FUNCTION && n->target && strcmp(n->target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0) {
+			if (k == want && out) {
+				out->rec = NULL;
+				out->attr = NULL;
+				out->node = n;
+			}
+			k++;
+		}
+	}
+	return k;
+}
+
+size_t pt2c_program_engine_count(pt2c_program *p)
+{
+	return p ? find_engines(p, SIZE_MAX, NULL) : 0;
+}
+
+/* Interned copy of a field view, so the info strings are NUL-terminated and live with p. */
+static const char *field_str(pt2c_program *p, const char *s, size_t n)
+{
+	const char *r = pt2c__ctx_intern(p->ctx, s ? s : "", s ? n : 0);
+	return r ? r : "";
+}
+
+int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out)
+{
+	PT2C_ASSERT_ARG(p && out);
+	engine_ref r;
+	if (i >= find_engines(p, i, &r))
+		return PT2C_ENOTFOUND;
+	memset(out, 0, sizeof *out);
+	if (r.rec) {
+		const pt2c_engine_record *e = r.rec;
+		out->owner = r.attr->fqn;
+		out->abi = e->abi;
+		out->name = field_str(p, e->fields[PT2C_EF_NAME].p, e->fields[PT2C_EF_NAME].n);
+		out->device = field_str(p, e->fields[PT2C_EF_DEVICE].p, e->fields[PT2C_EF_DEVICE].n);
+		out->platform = field_str(p, e->fields[PT2C_EF_PLATFORM].p, e->fields[PT2C_EF_PLATFORM].n);
+		uint64_t nb = e->engine ? e->engine->nbytes : 0;
+		if (e->engine_b64 && e->engine)
+			nb = pt2c__b64_decoded_len((const char *)e->engine->data, (size_t)e->engine->nbytes);
+		out->engine_bytes = nb == SIZE_MAX ? 0 : nb;
+		return 0;
+	}
+	const pt2c_node *n = r.node;
+	const char *s;
+	size_t len;
+	out->owner = n->name;
+	if (placeholder_field(n, PT2C_EF_ABI, &s, &len))
+		out->abi = (unsigned)strtoul(field_str(p, s, len), NULL, 10);
+	out->name = placeholder_field(n, PT2C_EF_NAME, &s, &len) ? field_str(p, s, len) : "";
+	out->device = placeholder_field(n, PT2C_EF_DEVICE, &s, &len) ? field_str(p, s, len) : "";
+	out->platform = placeholder_field(n, PT2C_EF_PLATFORM, &s, &len) ? field_str(p, s, len) : "";
+	if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
+		const pt2c_engine_record *e = n->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
+		out->engine_bytes = e && e->engine ? e->engine->nbytes : 0;
+	} else if (placeholder_field(n, PT2C_EF_ENGINE, &s, &len)) {
+		size_t nb = pt2c__b64_decoded_len(s, len);
+		out->engine_bytes = nb == SIZE_MAX ? 0 : nb;
+	}
+	return 0;
+}
+
+int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p && out && len);
+	*out = NULL;
+	*len = 0;
+	engine_ref r;
+	if (i >= find_engines(p, i, &r))
+		return pt2c__err(err, PT2C_ENOTFOUND, "no engine %zu", i);
+	const uint8_t *src = NULL;
+	size_t n = 0;
+	const char *b64 = NULL;
+	size_t b64_len = 0;
+	if (r.rec) {
+		if (!r.rec->engine)
+			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
+		if (r.rec->engine_b64) {
+			b64 = (const char *)r.rec->engine->data;
+			b64_len = (size_t)r.rec->engine->nbytes;
+		} else {
+			src = r.rec->engine->data;
+			n = (size_t)r.rec->engine->nbytes;
+		}
+	} else if (r.node->n_inputs > 1 + PT2C_EF_ENGINE &&
+	           r.node->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
+		const pt2c_engine_record *e = r.node->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
+		if (!e || !e->engine)
+			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
+		src = e->engine->data;
+		n = (size_t)e->engine->nbytes;
+	} else if (!placeholder_field(r.node, PT2C_EF_ENGINE, &b64, &b64_len)) {
+		return pt2c__err(err, PT2C_ECORRUPT, "placeholder '%s' has no engine argument", r.node->name);
+	}
+	if (b64) {
+		size_t dn = pt2c__b64_decoded_len(b64, b64_len);
+		if (dn == SIZE_MAX)
+			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu: base64 length %zu is not a multiple of 4", i, b64_len);
+		uint8_t *buf = malloc(dn ? dn : 1);
+		if (!buf)
+			return pt2c__err_oom(err);
+		size_t bad = 0;
+		if (pt2c__b64_decode(buf, b64, b64_len, &bad) != 0) {
+			free(buf);
+			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, bad, "engine %zu: invalid base64 at character %zu", i, bad);
+		}
+		*out = buf;
+		*len = dn;
+		return 0;
+	}
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return pt2c__err_oom(err);
+	if (n)
+		memcpy(buf, src, n);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Append field i of an engine (attribute record or placeholder strings) as a JSON string. */
+static void record_field_json(pt2c_buf *b, const engine_ref *r, uint32_t i)
+{
+	const char *s = NULL;
+	size_t n = 0;
+	if (r->rec) {
+		s = r->rec->fields[i].p;
+		n = r->rec->fields[i].n;
+	} else {
+		placeholder_field(r->node, i, &s, &n);
+	}
+	pt2c__json_write_str(b, s ? s : "", s ? n : 0);
+}
+
+int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_t *len)
+{
+	PT2C_ASSERT_ARG(p && out);
+	*out = NULL;
+	engine_ref r;
+	if (i >= find_engines(p, i, &r))
+		return PT2C_ENOTFOUND;
+	pt2c_engine_info info;
+	int rc = pt2c_program_engine_info(p, i, &info);
+	if (rc)
+		return rc;
+	static const char *const names[PT2C_EF_MAX] = {
+		"abi_version", "name", "device", "engine", "input_binding_names", "output_binding_names",
+		"hardware_compatible", "serialized_metadata", "target_platform", "requires_output_allocator",
+		"resource_allocation_strategy", "requires_native_multidevice", "aliased_io",
+	};
+	uint32_t nf = r.rec ? r.rec->n_fields : (r.node->n_inputs > 0 ? r.node->n_inputs - 1 : 0);
+	if (nf > PT2C_EF_MAX)
+		nf = PT2C_EF_MAX;
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c__buf_puts(&b, "{");
+	pt2c__json_write_cstr(&b, "owner");
+	pt2c__buf_puts(&b, ": ");
+	pt2c__json_write_cstr(&b, info.owner ? info.owner : "");
+	for (uint32_t f = 0; f < nf; f++) {
+		pt2c__buf_puts(&b, ", ");
+		pt2c__json_write_cstr(&b, names[f]);
+		pt2c__buf_puts(&b, ": ");
+		if (f == PT2C_EF_ENGINE) {
+			pt2c__buf_printf(&b, "{\"bytes\": %llu}", (unsigned long long)info.engine_bytes);
+			continue;
+		}
+		record_field_json(&b, &r, f);
+	}
+	pt2c__buf_puts(&b, "}\n");
+	return pt2c__hand_out(&b, out, len);
+}
+
+/* MARK: summary */
+
+static const char *const in_kind_names[] = {
+	"USER_INPUT", "PARAMETER", "BUFFER", "CONSTANT_TENSOR", "CUSTOM_OBJ", "TOKEN", "CONSTANT_INPUT",
+};
+static const char *const out_kind_names[] = {
+	"USER_OUTPUT", "LOSS_OUTPUT", "BUFFER_MUTATION", "GRADIENT_TO_PARAMETER", "GRADIENT_TO_USER_INPUT",
+	"USER_INPUT_MUTATION", "TOKEN", "PARAMETER_MUTATION",
+};
+
+/* Name of the value an input/output spec refers to ("" when it is a literal). */
+static const char *spec_arg_name(pt2c_program *p, const pt2c_arg *a)
+{
+	uint32_t ref = PT2C_NONE;
+	switch (a->kind) {
+	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: ref = a->u.ref; break;
+	case PT2C_ARG_CUSTOM_OBJ: ref = a->u.obj.ref; break;
+	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
+		if (!(a->flags & PT2C_ARGF_LITERAL))
+			ref = a->u.ref;
+		break;
+	default: break;
+	}
+	if (ref == PT2C_NONE || ref >= p->mod->graph->n_values)
+		return "";
+	return p->mod->graph->values[pt2c__value_resolve(p->mod->graph, ref)].name;
+}
+
+typedef struct count_row { const char *key; uint64_t count, bytes; } count_row;
+
+/* Add (count, bytes) under key in a small table kept in the map (index into rows). */
+static int bump(pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const char *key, uint64_t bytes)
+{
+	uint64_t idx;
+	if (pt2c__map_gets(m, key, &idx)) {
+		(*rows)[idx].count++;
+		(*rows)[idx].bytes += bytes;
+		return 0;
+	}
+	if (pt2c__grow(NULL, (void **)rows, cap, *n + 1, sizeof **rows))
+		return PT2C_ENOMEM;
+	(*rows)[*n] = (count_row){ key, 1, bytes };
+	if (pt2c__map_put(m, key, strlen(key), *n, false, NULL))
+		return PT2C_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
+{
+	PT2C_ASSERT_ARG(p && out);
+	*out = NULL;
+	pt2c_graph *g = p->mod->graph;
+	pt2c_map ops, dts;
+	pt2c__map_init(&ops, NULL);
+	pt2c__map_init(&dts, NULL);
+	count_row *op_rows = NULL, *dt_rows = NULL;
+	size_t n_op = 0, cap_op = 0, n_dt = 0, cap_dt = 0;
+	int rc = 0;
+	uint32_t n_nodes = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *n = &g->nodes[id];
+		n_nodes++;
+		if (n->op != PT2C_OP_CALL_FUNCTION)
+			continue;
+		if ((rc = bump(&ops, &op_rows, &n_op, &cap_op, n->target, 0)))
+			goto done;
+	}
+	for (uint32_t i = 0; i < p->mod->n_attrs; i++) {
+		const pt2c_attr *a = &p->mod->attrs[i];
+		if (a->kind == PT2C_ATTR_CUSTOM_OBJ)
+			continue;
+		uint64_t bytes = 0;
+		if (pt2c__meta_storage_bytes(&a->tensor.meta, &bytes, NULL) != 0)
+			bytes = 0;
+		if ((rc = bump(&dts, &dt_rows, &n_dt, &cap_dt, pt2c__dtype_name(a->tensor.meta.dtype), bytes)))
+			goto done;
+	}
+
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	size_t n_eng = pt2c_program_engine_count(p);
+	if (!json) {
+		pt2c__buf_printf(&b, "schema %lld.%lld, %u nodes, %u inputs, %u outputs\n", (long long)p->schema_major,
+		                 (long long)p->schema_minor, n_nodes, p->n_inputs, p->n_outputs);
+		pt2c__buf_puts(&b, "inputs:\n");
+		for (uint32_t i = 0; i < p->n_inputs; i++) {
+			const pt2c_input_spec *s = &p->inputs[i];
+			pt2c__buf_printf(&b, "  %-32s %s", spec_arg_name(p, &s->arg),
+			                 s->kind < PT2C_ARRAY_LEN(in_kind_names) ? in_kind_names[s->kind] : "?");
+			if (s->target)
+				pt2c__buf_printf(&b, " target='%s'", s->target);
+			if (s->kind == PT2C_IN_BUFFER)
+				pt2c__buf_printf(&b, " persistent=%s", s->persistent ? "True" : "False");
+			pt2c__buf_putc(&b, '\n');
+		}
+		pt2c__buf_puts(&b, "outputs:\n");
+		for (uint32_t i = 0; i < p->n_outputs; i++) {
+			const pt2c_output_spec *s = &p->outputs[i];
+			pt2c__buf_printf(&b, "  %-32s %s\n", spec_arg_name(p, &s->arg),
+			                 s->kind < PT2C_ARRAY_LEN(out_kind_names) ? out_kind_names[s->kind] : "?");
+		}
+		pt2c__buf_puts(&b, "nodes by target:\n");
+		for (size_t i = 0; i < n_op; i++)
+			pt2c__buf_printf(&b, "  %6llu  %s\n", (unsigned long long)op_rows[i].count, op_rows[i].key);
+		pt2c__buf_puts(&b, "weights by dtype:\n");
+		for (size_t i = 0; i < n_dt; i++)
+			pt2c__buf_printf(&b, "  %-10s %6llu tensors %14llu bytes\n", dt_rows[i].key,
+			                 (unsigned long long)dt_rows[i].count, (unsigned long long)dt_rows[i].bytes);
+		pt2c__buf_printf(&b, "engines: %zu\n", n_eng);
+		for (size_t i = 0; i < n_eng; i++) {
+			pt2c_engine_info e;
+			if (pt2c_program_engine_info(p, i, &e) == 0)
+				pt2c__buf_printf(&b, "  %s: name=%s abi=%u platform=%s device=%s bytes=%llu\n", e.owner, e.name,
+				                 e.abi, e.platform, e.device, (unsigned long long)e.engine_bytes);
+		}
+		if (p->n_ranges) {
+			pt2c__buf_puts(&b, "range constraints:\n");
+			for (uint32_t i = 0; i < p->n_ranges; i++) {
+				const pt2c_symrange *r = &p->ranges[i];
+				pt2c__buf_printf(&b, "  %s: [", r->name);
+				if (r->has_min) pt2c__buf_printf(&b, "%lld", (long long)r->min); else pt2c__buf_puts(&b, "-oo");
+				pt2c__buf_puts(&b, ", ");
+				if (r->has_max) pt2c__buf_printf(&b, "%lld", (long long)r->max); else pt2c__buf_puts(&b, "oo");
+				pt2c__buf_puts(&b, "]\n");
+			}
+		}
+	} else {
+		pt2c__buf_printf(&b, "{\"schema_version\": [%lld, %lld], \"nodes\": %u, \"inputs\": [",
+		                 (long long)p->schema_major, (long long)p->schema_minor, n_nodes);
+		for (uint32_t i = 0; i < p->n_inputs; i++) {
+			const pt2c_input_spec *s = &p->inputs[i];
+			pt2c__buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+			pt2c__json_write_cstr(&b, spec_arg_name(p, &s->arg));
+			pt2c__buf_puts(&b, ", \"kind\": ");
+			pt2c__json_write_cstr(&b, s->kind < PT2C_ARRAY_LEN(in_kind_names) ? in_kind_names[s->kind] : "?");
+			pt2c__buf_puts(&b, ", \"target\": ");
+			if (s->target) pt2c__json_write_cstr(&b, s->target); else pt2c__buf_puts(&b, "null");
+			if (s->kind == PT2C_IN_BUFFER)
+				pt2c__buf_printf(&b, ", \"persistent\": %s", s->persistent ? "true" : "false");
+			pt2c__buf_putc(&b, '}');
+		}
+		pt2c__buf_puts(&b, "], \"outputs\": [");
+		for (uint32_t i = 0; i < p->n_outputs; i++) {
+			const pt2c_output_spec *s = &p->outputs[i];
+			pt2c__buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+			pt2c__json_write_cstr(&b, spec_arg_name(p, &s->arg));
+			pt2c__buf_puts(&b, ", \"kind\": ");
+			pt2c__json_write_cstr(&b, s->kind < PT2C_ARRAY_LEN(out_kind_names) ? out_kind_names[s->kind] : "?");
+			pt2c__buf_putc(&b, '}');
+		}
+		pt2c__buf_puts(&b, "], \"nodes_by_target\": {");
+		for (size_t i = 0; i < n_op; i++) {
+			if (i) pt2c__buf_puts(&b, ", ");
+			pt2c__json_write_cstr(&b, op_rows[i].key);
+			pt2c__buf_printf(&b, ": %llu", (unsigned long long)op_rows[i].count);
+		}
+		pt2c__buf_puts(&b, "}, \"weights_by_dtype\": {");
+		for (size_t i = 0; i < n_dt; i++) {
+			if (i) pt2c__buf_puts(&b, ", ");
+			pt2c__json_write_cstr(&b, dt_rows[i].key);
+			pt2c__buf_printf(&b, ": {\"tensors\": %llu, \"bytes\": %llu}", (unsigned long long)dt_rows[i].count,
+			                 (unsigned long long)dt_rows[i].bytes);
+		}
+		pt2c__buf_puts(&b, "}, \"engines\": [");
+		for (size_t i = 0; i < n_eng; i++) {
+			pt2c_engine_info e;
+			if (pt2c_program_engine_info(p, i, &e) != 0)
+				continue;
+			pt2c__buf_puts(&b, i ? ", {\"owner\": " : "{\"owner\": ");
+			pt2c__json_write_cstr(&b, e.owner);
+			pt2c__buf_puts(&b, ", \"name\": ");
+			pt2c__json_write_cstr(&b, e.name);
+			pt2c__buf_printf(&b, ", \"abi\": %u, \"platform\": ", e.abi);
+			pt2c__json_write_cstr(&b, e.platform);
+			pt2c__buf_puts(&b, ", \"device\": ");
+			pt2c__json_write_cstr(&b, e.device);
+			pt2c__buf_printf(&b, ", \"bytes\": %llu}", (unsigned long long)e.engine_bytes);
+		}
+		pt2c__buf_puts(&b, "], \"range_constraints\": {");
+		for (uint32_t i = 0; i < p->n_ranges; i++) {
+			const pt2c_symrange *r = &p->ranges[i];
+			if (i) pt2c__buf_puts(&b, ", ");
+			pt2c__json_write_cstr(&b, r->name);
+			pt2c__buf_puts(&b, ": [");
+			if (r->has_min) pt2c__buf_printf(&b, "%lld", (long long)r->min); else pt2c__buf_puts(&b, "null");
+			pt2c__buf_puts(&b, ", ");
+			if (r->has_max) pt2c__buf_printf(&b, "%lld", (long long)r->max); else pt2c__buf_puts(&b, "null");
+			pt2c__buf_puts(&b, "]");
+		}
+		pt2c__buf_puts(&b, "}}\n");
+	}
+	rc = pt2c__hand_out(&b, out, len);
+done:
+	pt2c__map_free(&ops);
+	pt2c__map_free(&dts);
+	free(op_rows);
+	free(dt_rows);
+	return rc;
+}
