@@ -63,6 +63,9 @@ extern bool cli_quiet;
 void cli_progress(uint64_t done, uint64_t total, void *payload);
 void cli_progress_end(void);
 
+/** 0 if `path` can be read; else reports "pt2c: <path>: <strerror>" and returns EXIT_IO. */
+int cli_check_input(const char *path);
+
 /** Write a whole file atomically (temp file + rename). Returns 0 or errno. */
 int cli_write_file(const char *path, const void *data, size_t len);
 

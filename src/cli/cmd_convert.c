@@ -16,6 +16,8 @@ const cli_command cmd_convert = {
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	const char *out = r->value[cli_opt(&cmd_convert, "output")];
 	if (!out)
 		return cli_failf(EXIT_USAGE, NULL, "convert needs -o OUT.pt2");

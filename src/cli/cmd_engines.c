@@ -36,6 +36,8 @@ static void safe_name(char *dst, size_t size, const char *name)
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	const char *dir = r->value[cli_opt(&cmd_engines, "dir")];
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_program *p = NULL;

@@ -19,6 +19,8 @@ const cli_command cmd_export = {
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	const char *out = r->value[cli_opt(&cmd_export, "output")];
 	if (!out)
 		return cli_failf(EXIT_USAGE, NULL, "export needs -o OUT.pt2");

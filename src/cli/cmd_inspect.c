@@ -19,6 +19,8 @@ const cli_command cmd_inspect = {
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_program *p = NULL;
 	int rc = pt2c_program_open(&p, in, NULL, &err);

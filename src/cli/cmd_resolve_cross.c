@@ -16,6 +16,8 @@ const cli_command cmd_resolve_cross = {
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	const char *out = r->value[cli_opt(&cmd_resolve_cross, "output")];
 	if (!out)
 		return cli_failf(EXIT_USAGE, NULL, "resolve-cross needs -o OUT.pt2");

@@ -17,6 +17,8 @@ const cli_command cmd_verify = {
 static int run(const opt_result *r)
 {
 	const char *in = r->positional[0];
+	if (cli_check_input(in))
+		return EXIT_IO;
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
 	ro.flags = PT2C_READ_VERIFY_CRC;

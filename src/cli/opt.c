@@ -228,3 +228,10 @@ int cli_write_file(const char *path, const void *data, size_t len)
 	free(tmp);
 	return 0;
 }
+
+int cli_check_input(const char *path)
+{
+	if (access(path, R_OK) == 0)
+		return EXIT_OK;
+	return cli_failf(EXIT_IO, path, "cannot read: %s", strerror(errno));
+}

@@ -1,5 +1,5 @@
 /*
- * api.c -- the public entry points (include/pt2c/*.h): thin adapters from paths, descriptors and
+ * api.c -- the public entry points (the headers in include/pt2c/): thin adapters from paths, descriptors and
  * buffers to the pure cores in serde/ and export/. I/O lives here and in util/file.c only.
  */
 #include <errno.h>

@@ -158,7 +158,10 @@ void pt2c__buf_u64le(pt2c_buf *b, uint64_t v);
 char *pt2c__buf_reserve(pt2c_buf *b, size_t n);
 /** NUL-terminate without counting the NUL in len (data stays valid as a C string). */
 void pt2c__buf_cstr(pt2c_buf *b);
-/** Take ownership of the data (caller frees with pt2c__free(alloc, p)); buffer is reset. */
+/**
+ * Take ownership of the data (caller frees with pt2c__free(alloc, p)); buffer is reset.
+ * The data is NUL-terminated (not counted in *len). Returns NULL (and frees) if b->err is set.
+ */
 char *pt2c__buf_detach(pt2c_buf *b, size_t *len);
 
 /* MARK: bounded little-endian cursor over untrusted bytes */
@@ -215,8 +218,15 @@ typedef struct pt2c_mapped {
 
 /** Map `path` read-only. On error err->file is set. */
 int pt2c__map_path(pt2c_mapped *m, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
-/** Map an open descriptor (not closed by this call; the mapping survives closing it). */
+/**
+ * Map an open descriptor (not closed by this call; the mapping survives closing it). A regular
+ * file is viewed whole (from offset 0); anything else (pipe, socket, tty) is read from its current
+ * position to EOF into heap memory.
+ */
 int pt2c__map_fd(pt2c_mapped *m, int fd, const pt2c_allocator *alloc, pt2c_error *err);
+/** A view of caller-owned bytes (kind 3); unmap leaves them alone. data NULL gives an empty view. */
+void pt2c__map_borrow(pt2c_mapped *m, const void *data, size_t size);
+/** Release the view (munmap or free as needed). Safe to call twice. */
 void pt2c__unmap(pt2c_mapped *m);
 
 /**
@@ -233,6 +243,7 @@ typedef struct pt2c_ofile {
 	const pt2c_allocator *alloc;
 	char *wbuf;      /* write-combining buffer for small writes */
 	size_t wlen, wcap;
+	int os_errno;    /* errno of the first failure, for the message at commit */
 } pt2c_ofile;
 
 int pt2c__ofile_open(pt2c_ofile *f, const char *path, const pt2c_allocator *alloc, pt2c_error *err);

@@ -1,0 +1,84 @@
+/*
+ * error.c -- filling a pt2c_error. Never allocates, so out-of-memory can be reported too.
+ */
+#include <stdio.h>
+
+#include "util/util.h"
+
+/* Copy s into a fixed buffer of `size` bytes, truncating; NULL clears it. */
+static void copy_trunc(char *dst, size_t size, const char *s)
+{
+	if (!s) {
+		dst[0] = '\0';
+		return;
+	}
+	size_t n = strlen(s);
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Format into err->message (truncated safely) and make it one line. */
+__attribute__((format(printf, 2, 0)))
+static void set_message(pt2c_error *err, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+	if (n < 0)
+		copy_trunc(err->message, sizeof err->message, fmt);
+	/* Messages are one line: a newline from formatted input would break log lines. */
+	for (char *c = err->message; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+}
+
+int pt2c__err(pt2c_error *err, int code, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	set_message(err, fmt, ap);
+	va_end(ap);
+	err->member[0] = '\0';
+	err->offset = UINT64_MAX;
+	return code;
+}
+
+int pt2c__err_at(pt2c_error *err, int code, const char *member, uint64_t offset, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	set_message(err, fmt, ap);
+	va_end(ap);
+	copy_trunc(err->member, sizeof err->member, member);
+	err->offset = offset;
+	return code;
+}
+
+int pt2c__err_oom(pt2c_error *err)
+{
+	if (!err)
+		return PT2C_ENOMEM;
+	err->code = PT2C_ENOMEM;
+	copy_trunc(err->message, sizeof err->message, "out of memory");
+	err->member[0] = '\0';
+	err->offset = UINT64_MAX;
+	return PT2C_ENOMEM;
+}
+
+void pt2c__err_set_file(pt2c_error *err, const char *path)
+{
+	if (err)
+		copy_trunc(err->file, sizeof err->file, path);
+}
+
+void pt2c__err_set_member(pt2c_error *err, const char *member)
+{
+	if (err && err->member[0] == '\0')
+		copy_trunc(err->member, sizeof err->member, member);
+}

@@ -1,0 +1,178 @@
+/*
+ * map.c -- string-keyed hash map (open addressing, linear probing, power-of-two capacity,
+ * grown at 70% load) and the string pool built on it.
+ */
+#include "util/util.h"
+
+/* MARK: hash */
+
+#define P1 0x9E3779B185EBCA87ull
+#define P2 0xC2B2AE3D27D4EB4Full
+#define P3 0x165667B19E3779F9ull
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+/* 128-bit multiply folded to 64 bits: the core mixing step of wyhash/xxh3. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint64_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+uint32_t pt2c__hash(const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t h = P3 ^ ((uint64_t)n * P1);
+	size_t left = n;
+	while (left >= 16) {
+		h = mum(rd64(p) ^ P1, rd64(p + 8) ^ h);
+		p += 16;
+		left -= 16;
+	}
+	uint64_t a = 0, b = 0;
+	if (left >= 8) {
+		a = rd64(p);
+		b = rd64(p + left - 8);
+	} else if (left >= 4) {
+		a = rd32(p);
+		b = rd32(p + left - 4);
+	} else if (left > 0) {
+		a = ((uint64_t)p[0] << 16) | ((uint64_t)p[left >> 1] << 8) | p[left - 1];
+	}
+	h = mum(a ^ P2, b ^ h ^ rotl64(P3, 17));
+	h = mum(h ^ P1, (uint64_t)n ^ P2);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* MARK: map */
+
+void pt2c__map_init(pt2c_map *m, const pt2c_allocator *alloc)
+{
+	m->alloc = alloc;
+	m->slots = NULL;
+	m->cap = 0;
+	m->count = 0;
+}
+
+void pt2c__map_free(pt2c_map *m)
+{
+	pt2c__free(m->alloc, m->slots);
+	m->slots = NULL;
+	m->cap = 0;
+	m->count = 0;
+}
+
+/* Index of the slot holding key, or of the empty slot where it would go. cap must be > 0. */
+static size_t find_slot(const pt2c_map_slot *slots, size_t cap, const char *key, uint32_t len, uint32_t hash)
+{
+	size_t mask = cap - 1;
+	size_t i = hash & mask;
+	for (;;) {
+		const pt2c_map_slot *s = &slots[i];
+		if (!s->key)
+			return i;
+		if (s->hash == hash && s->len == len && memcmp(s->key, key, len) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *value)
+{
+	if (m->count == 0 || len > UINT32_MAX)
+		return false;
+	uint32_t h = pt2c__hash(key, len);
+	size_t i = find_slot(m->slots, m->cap, key, (uint32_t)len, h);
+	if (!m->slots[i].key)
+		return false;
+	if (value)
+		*value = m->slots[i].value;
+	return true;
+}
+
+/* Rehash into a table of new_cap slots (a power of two). Returns 0 or PT2C_ENOMEM. */
+static int map_resize(pt2c_map *m, size_t new_cap)
+{
+	pt2c_map_slot *ns = pt2c__calloc(m->alloc, new_cap, sizeof *ns);
+	if (!ns)
+		return PT2C_ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		const pt2c_map_slot *s = &m->slots[i];
+		if (!s->key)
+			continue;
+		size_t j = s->hash & (new_cap - 1);
+		while (ns[j].key)
+			j = (j + 1) & (new_cap - 1);
+		ns[j] = *s;
+	}
+	pt2c__free(m->alloc, m->slots);
+	m->slots = ns;
+	m->cap = new_cap;
+	return 0;
+}
+
+int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed)
+{
+	if (len > UINT32_MAX)
+		return PT2C_EINVALID;
+	/* Keep the load at or under 70% after this insert, so probes stay short. */
+	if (m->cap == 0 || (m->count + 1) * 10 > m->cap * 7) {
+		size_t new_cap = m->cap ? m->cap * 2 : 16;
+		if (new_cap < m->cap || new_cap > SIZE_MAX / sizeof(pt2c_map_slot))
+			return PT2C_ENOMEM;
+		int rc = map_resize(m, new_cap);
+		if (rc)
+			return rc;
+	}
+	uint32_t h = pt2c__hash(key, len);
+	size_t i = find_slot(m->slots, m->cap, key, (uint32_t)len, h);
+	pt2c_map_slot *s = &m->slots[i];
+	if (s->key) {
+		if (existed)
+			*existed = true;
+		if (overwrite)
+			s->value = value;
+		return 0;
+	}
+	if (existed)
+		*existed = false;
+	/* An empty key still needs a non-NULL pointer: NULL marks an empty slot. */
+	s->key = key ? key : "";
+	s->len = (uint32_t)len;
+	s->hash = h;
+	s->value = value;
+	m->count++;
+	return 0;
+}
+
+/* MARK: string pool */
+
+void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)
+{
+	sp->arena = arena;
+	pt2c__map_init(&sp->map, alloc);
+}
+
+void pt2c__strpool_free(pt2c_strpool *sp)
+{
+	pt2c__map_free(&sp->map);
+}
+
+const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
+{
+	uint64_t v;
+	if (pt2c__map_get(&sp->map, s, n, &v))
+		return (const char *)(uintptr_t)v;
+	if (n > UINT32_MAX)
+		return NULL;
+	char *copy = pt2c__arena_strndup(sp->arena, s, n);
+	if (!copy)
+		return NULL;
+	/* The map key is the arena copy, so it lives as long as the interned string. */
+	if (pt2c__map_put(&sp->map, copy, n, (uint64_t)(uintptr_t)copy, false, NULL))
+		return NULL;
+	return copy;
+}

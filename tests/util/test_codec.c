@@ -1,0 +1,186 @@
+/*
+ * test_codec.c -- base64 (RFC 4648 vectors, round trips, strict rejects) and CRC-32.
+ */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "util/util.h"
+
+/* RFC 4648 section 10 test vectors. */
+static const struct { const char *raw, *enc; } rfc4648[] = {
+	{ "", "" },
+	{ "f", "Zg==" },
+	{ "fo", "Zm8=" },
+	{ "foo", "Zm9v" },
+	{ "foob", "Zm9vYg==" },
+	{ "fooba", "Zm9vYmE=" },
+	{ "foobar", "Zm9vYmFy" },
+};
+
+static void test_b64_rfc4648(void)
+{
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(rfc4648); i++) {
+		const char *raw = rfc4648[i].raw, *enc = rfc4648[i].enc;
+		size_t rn = strlen(raw), en = strlen(enc);
+		char out[16] = { 0 };
+		CHECK_EQ_INT(pt2c__b64_encoded_len(rn), en);
+		pt2c__b64_encode(out, (const uint8_t *)raw, rn);
+		CHECK_STR(out, enc);
+		CHECK_EQ_INT(pt2c__b64_decoded_len(enc, en), rn);
+		uint8_t dec[16] = { 0 };
+		size_t bad = 99;
+		CHECK_EQ_INT(pt2c__b64_decode(dec, enc, en, &bad), 0);
+		CHECK(memcmp(dec, raw, rn) == 0);
+		/* Through the buffer API too. */
+		pt2c_buf b;
+		pt2c__buf_init(&b, NULL);
+		pt2c__buf_puts(&b, "<");
+		pt2c__b64_encode_buf(&b, (const uint8_t *)raw, rn);
+		pt2c__buf_cstr(&b);
+		CHECK_EQ_INT(b.len, en + 1);
+		if (b.data)
+			CHECK(memcmp(b.data + 1, enc, en) == 0);
+		pt2c__buf_free(&b);
+	}
+	/* All byte values: the full alphabet in order, as RFC 4648 table 1 lists it. */
+	uint8_t ramp[48];
+	for (int i = 0; i < 16; i++) {
+		/* Bytes whose 6-bit groups are 4i, 4i+1, 4i+2, 4i+3. */
+		uint32_t v = ((uint32_t)(4 * i) << 18) | ((uint32_t)(4 * i + 1) << 12) | ((uint32_t)(4 * i + 2) << 6) | (uint32_t)(4 * i + 3);
+		ramp[3 * i] = (uint8_t)(v >> 16);
+		ramp[3 * i + 1] = (uint8_t)(v >> 8);
+		ramp[3 * i + 2] = (uint8_t)v;
+	}
+	char alpha[65] = { 0 };
+	pt2c__b64_encode(alpha, ramp, sizeof ramp);
+	CHECK_STR(alpha, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+}
+
+/* Tiny deterministic PRNG so failures reproduce. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_b64_roundtrip(void)
+{
+	for (size_t n = 0; n < 300; n++) {
+		uint8_t *raw = malloc(n + 1);
+		REQUIRE(raw);
+		for (size_t i = 0; i < n; i++)
+			raw[i] = (uint8_t)rng();
+		size_t en = pt2c__b64_encoded_len(n);
+		CHECK_EQ_INT(en % 4, 0);
+		char *enc = malloc(en + 1);
+		REQUIRE(enc);
+		pt2c__b64_encode(enc, raw, n);
+		size_t dn = pt2c__b64_decoded_len(enc, en);
+		CHECK_EQ_INT(dn, n);
+		uint8_t *dec = malloc(dn + 1);
+		REQUIRE(dec);
+		CHECK_EQ_INT(pt2c__b64_decode(dec, enc, en, NULL), 0);
+		CHECK(memcmp(dec, raw, n) == 0);
+		free(raw);
+		free(enc);
+		free(dec);
+	}
+	/* Large input crosses the chunk boundary of the buffer encoder; it must match the direct one. */
+	size_t n = 48 * 1024 * 3 + 7;
+	uint8_t *raw = malloc(n);
+	REQUIRE(raw);
+	for (size_t i = 0; i < n; i++)
+		raw[i] = (uint8_t)rng();
+	char *direct = malloc(pt2c__b64_encoded_len(n));
+	REQUIRE(direct);
+	pt2c__b64_encode(direct, raw, n);
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c__b64_encode_buf(&b, raw, n);
+	CHECK_EQ_INT(b.err, 0);
+	CHECK_EQ_INT(b.len, pt2c__b64_encoded_len(n));
+	CHECK(b.data && memcmp(b.data, direct, b.len) == 0);
+	uint8_t *dec = malloc(n);
+	REQUIRE(dec);
+	CHECK_EQ_INT(pt2c__b64_decode(dec, b.data, b.len, NULL), 0);
+	CHECK(memcmp(dec, raw, n) == 0);
+	pt2c__buf_free(&b);
+	free(raw);
+	free(direct);
+	free(dec);
+}
+
+static void test_b64_rejects(void)
+{
+	static const struct { const char *enc; size_t bad_at; } cases[] = {
+		{ "Zg=", 0 },          /* length not a multiple of 4 */
+		{ "Zm9vY", 4 },        /* ragged tail */
+		{ "Zm!v", 2 },         /* bad character */
+		{ "Zm9v!mFy", 4 },
+		{ "Zm9vYmF ", 7 },     /* whitespace is not allowed */
+		{ "Zm9vYmF\n", 7 },
+		{ "Zg==Zm9v", 2 },     /* padding before the end */
+		{ "Z===", 1 },         /* too much padding */
+		{ "====", 0 },
+		{ "Zm=v", 3 },         /* '=' then data */
+		{ "Zm9\x80", 3 },      /* high byte */
+		{ "-_-_", 0 },         /* URL-safe alphabet is not the standard one */
+		{ "ab!cd", 2 },        /* bad char before a ragged tail is reported first */
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(cases); i++) {
+		const char *enc = cases[i].enc;
+		size_t n = strlen(enc);
+		uint8_t dst[16];
+		size_t bad = 12345;
+		int rc = pt2c__b64_decode(dst, enc, n, &bad);
+		CHECK_MSG(rc == PT2C_ECORRUPT, "case %zu \"%s\": rc %d", i, enc, rc);
+		CHECK_MSG(bad == cases[i].bad_at, "case %zu \"%s\": bad_at %zu, want %zu", i, enc, bad, cases[i].bad_at);
+	}
+	CHECK(pt2c__b64_decoded_len("Zg=", 3) == SIZE_MAX);
+	/* An embedded NUL is a bad character, not the end of the input. */
+	uint8_t dst[8];
+	size_t bad = 0;
+	CHECK_EQ_INT(pt2c__b64_decode(dst, "Zm\0v", 4, &bad), PT2C_ECORRUPT);
+	CHECK_EQ_INT(bad, 2);
+}
+
+static void test_crc32(void)
+{
+	CHECK(pt2c__crc32(0, "123456789", 9) == 0xCBF43926u);
+	CHECK(pt2c__crc32(0, "", 0) == 0);
+	/* Continuation equals one pass. */
+	uint32_t c = pt2c__crc32(0, "1234", 4);
+	c = pt2c__crc32(c, "56789", 5);
+	CHECK(c == 0xCBF43926u);
+	CHECK(pt2c__crc32(0, "The quick brown fox jumps over the lazy dog", 43) == 0x414FA339u);
+}
+
+static void test_crc32_zip_member(void)
+{
+	/* The first local header of a PyTorch-written archive carries the CRC of its stored data. */
+	size_t len = 0;
+	uint8_t *zip = read_file(shared_path("fixtures/torch-2.11/mlp_bn.pt2"), &len);
+	REQUIRE(zip);
+	REQUIRE(len > 30);
+	CHECK_EQ_INT(pt2c__rd32le(zip), 0x04034b50);
+	uint16_t method = pt2c__rd16le(zip + 8);
+	uint32_t crc = pt2c__rd32le(zip + 14);
+	uint32_t csize = pt2c__rd32le(zip + 18);
+	uint16_t name_len = pt2c__rd16le(zip + 26), extra_len = pt2c__rd16le(zip + 28);
+	size_t data_at = 30u + name_len + extra_len;
+	CHECK_EQ_INT(method, 0);
+	if (method == 0 && csize != 0xFFFFFFFFu && data_at + csize <= len)
+		CHECK(pt2c__crc32(0, zip + data_at, csize) == crc);
+	free(zip);
+}
+
+PT2C_TEST_MAIN({
+	RUN(test_b64_rfc4648);
+	RUN(test_b64_roundtrip);
+	RUN(test_b64_rejects);
+	RUN(test_crc32);
+	RUN(test_crc32_zip_member);
+})

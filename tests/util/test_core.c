@@ -1,0 +1,599 @@
+/*
+ * test_core.c -- allocation, errors, arena, hash map, string pool, buffers and cursors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "util/util.h"
+
+/* MARK: an allocator that fails the N-th call and counts live blocks */
+
+typedef struct failing_alloc {
+	long calls;     /* malloc + realloc calls so far */
+	long fail_at;   /* 1-based call number that fails; 0 = never */
+	long live;      /* blocks currently allocated */
+	bool fail_all;  /* once failed, keep failing */
+} failing_alloc;
+
+static bool fa_should_fail(failing_alloc *fa)
+{
+	fa->calls++;
+	if (fa->fail_at && (fa->calls == fa->fail_at || (fa->fail_all && fa->calls > fa->fail_at)))
+		return true;
+	return false;
+}
+
+static void *fa_malloc(void *ctx, size_t n)
+{
+	failing_alloc *fa = ctx;
+	if (fa_should_fail(fa))
+		return NULL;
+	void *p = malloc(n);
+	if (p)
+		fa->live++;
+	return p;
+}
+
+static void *fa_realloc(void *ctx, void *p, size_t old_n, size_t new_n)
+{
+	failing_alloc *fa = ctx;
+	if (fa_should_fail(fa))
+		return NULL;
+	/* Always move, like a debug allocator, so stale pointers show up under ASan. */
+	void *q = malloc(new_n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old_n < new_n ? old_n : new_n);
+	free(p);
+	return q;
+}
+
+static void fa_free(void *ctx, void *p)
+{
+	failing_alloc *fa = ctx;
+	if (p)
+		fa->live--;
+	free(p);
+}
+
+static pt2c_allocator fa_make(failing_alloc *fa, long fail_at)
+{
+	memset(fa, 0, sizeof *fa);
+	fa->fail_at = fail_at;
+	pt2c_allocator a = { fa_malloc, fa_realloc, fa_free, fa };
+	return a;
+}
+
+/* MARK: allocation */
+
+static void test_calloc_overflow(void)
+{
+	CHECK(pt2c__calloc(NULL, SIZE_MAX / 2, 3) == NULL);
+	uint32_t *p = pt2c__calloc(NULL, 100, sizeof(uint32_t));
+	REQUIRE(p);
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ_INT(p[i], 0);
+	pt2c__free(NULL, p);
+
+	failing_alloc fa;
+	pt2c_allocator a = fa_make(&fa, 0);
+	void *q = pt2c__malloc(&a, 10);
+	CHECK_EQ_INT(fa.live, 1);
+	q = pt2c__realloc(&a, q, 10, 1000);
+	REQUIRE(q);
+	pt2c__free(&a, q);
+	CHECK_EQ_INT(fa.live, 0);
+}
+
+static void test_grow(void)
+{
+	int *v = NULL;
+	size_t cap = 0;
+	for (int i = 0; i < 1000; i++) {
+		REQUIRE(pt2c__grow(NULL, (void **)&v, &cap, (size_t)i + 1, sizeof *v) == 0);
+		CHECK(cap >= (size_t)i + 1);
+		v[i] = i;
+	}
+	long sum = 0;
+	for (int i = 0; i < 1000; i++)
+		sum += v[i];
+	CHECK_EQ_INT(sum, 999 * 1000 / 2);
+	/* Failure leaves the array as it was. */
+	failing_alloc fa;
+	pt2c_allocator a = fa_make(&fa, 2);
+	int *w = NULL;
+	size_t wcap = 0;
+	REQUIRE(pt2c__grow(&a, (void **)&w, &wcap, 4, sizeof *w) == 0);
+	int *before = w;
+	size_t before_cap = wcap;
+	CHECK_EQ_INT(pt2c__grow(&a, (void **)&w, &wcap, 1000, sizeof *w), PT2C_ENOMEM);
+	CHECK(w == before);
+	CHECK_EQ_INT(wcap, before_cap);
+	/* Overflowing size requests fail cleanly. */
+	CHECK_EQ_INT(pt2c__grow(&a, (void **)&w, &wcap, SIZE_MAX / 2, 16), PT2C_ENOMEM);
+	pt2c__free(&a, w);
+	CHECK_EQ_INT(fa.live, 0);
+	pt2c__free(NULL, v);
+}
+
+/* MARK: errors */
+
+static void test_err_fields(void)
+{
+	pt2c_error e = PT2C_ERROR_INIT;
+	pt2c__err_set_file(&e, "model.pt2");
+	CHECK_EQ_INT(pt2c__err_at(&e, PT2C_ECORRUPT, "archive/data/0", 1234, "bad %s %d", "thing", 7), PT2C_ECORRUPT);
+	CHECK_EQ_INT(e.code, PT2C_ECORRUPT);
+	CHECK_STR(e.message, "bad thing 7");
+	CHECK_STR(e.member, "archive/data/0");
+	CHECK(e.offset == 1234);
+	CHECK_STR(e.file, "model.pt2");
+	/* Inner layers win: set_member does not overwrite. */
+	pt2c__err_set_member(&e, "outer");
+	CHECK_STR(e.member, "archive/data/0");
+	/* pt2c__err clears member and offset but keeps file. */
+	CHECK_EQ_INT(pt2c__err(&e, PT2C_EUNSUPPORTED, "nope"), PT2C_EUNSUPPORTED);
+	CHECK_STR(e.member, "");
+	CHECK(e.offset == UINT64_MAX);
+	CHECK_STR(e.file, "model.pt2");
+	pt2c__err_set_member(&e, "outer");
+	CHECK_STR(e.member, "outer");
+	/* NULL err is allowed everywhere. */
+	CHECK_EQ_INT(pt2c__err(NULL, PT2C_EIO, "x"), PT2C_EIO);
+	CHECK_EQ_INT(pt2c__err_at(NULL, PT2C_EIO, "m", 1, "x"), PT2C_EIO);
+	CHECK_EQ_INT(pt2c__err_oom(NULL), PT2C_ENOMEM);
+	pt2c__err_set_file(NULL, "x");
+	pt2c__err_set_member(NULL, "x");
+	CHECK_EQ_INT(pt2c__err_oom(&e), PT2C_ENOMEM);
+	CHECK_STR(e.message, "out of memory");
+}
+
+static void test_err_truncation(void)
+{
+	pt2c_error e = PT2C_ERROR_INIT;
+	char big[2000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	pt2c__err_at(&e, PT2C_ECORRUPT, big, 5, "%s", big);
+	CHECK_EQ_INT(strlen(e.message), PT2C_ERROR_MESSAGE_MAX - 1);
+	CHECK_EQ_INT(strlen(e.member), PT2C_ERROR_WHERE_MAX - 1);
+	pt2c__err_set_file(&e, big);
+	CHECK_EQ_INT(strlen(e.file), PT2C_ERROR_WHERE_MAX - 1);
+	/* Messages stay on one line. */
+	pt2c__err(&e, PT2C_ECORRUPT, "a\nb");
+	CHECK_STR(e.message, "a b");
+}
+
+static void test_error_format(void)
+{
+	pt2c_error e = PT2C_ERROR_INIT;
+	char out[1024];
+	pt2c__err_set_file(&e, "m.pt2");
+	pt2c__err_at(&e, PT2C_ECORRUPT, "archive/models/model.json", 42, "unexpected character");
+	int n = pt2c_error_format(&e, out, sizeof out);
+	CHECK_STR(out, "m.pt2: archive/models/model.json: unexpected character (at byte 42)");
+	CHECK_EQ_INT(n, strlen(out));
+	/* Empty parts are left out. */
+	pt2c_error e2 = PT2C_ERROR_INIT;
+	pt2c__err(&e2, PT2C_EIO, "disk on fire");
+	pt2c_error_format(&e2, out, sizeof out);
+	CHECK_STR(out, "disk on fire");
+	pt2c__err_at(&e2, PT2C_ECORRUPT, NULL, 0, "bad");
+	pt2c_error_format(&e2, out, sizeof out);
+	CHECK_STR(out, "bad (at byte 0)");
+	pt2c__err_set_file(&e2, "f");
+	pt2c__err(&e2, PT2C_ECORRUPT, "bad");
+	pt2c_error_format(&e2, out, sizeof out);
+	CHECK_STR(out, "f: bad");
+	/* snprintf semantics: truncation, and the needed length is returned. */
+	char small[8];
+	n = pt2c_error_format(&e, small, sizeof small);
+	CHECK_EQ_INT(n, strlen("m.pt2: archive/models/model.json: unexpected character (at byte 42)"));
+	CHECK_STR(small, "m.pt2: ");
+	CHECK_EQ_INT(pt2c_error_format(&e, NULL, 0), n);
+	CHECK_STR(pt2c_strerror(PT2C_ECORRUPT), "corrupt input");
+	CHECK(pt2c_strerror(12345) != NULL);
+	CHECK_STR(pt2c_version(), "0.1.0");
+}
+
+/* MARK: arena */
+
+static void test_arena(void)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, NULL);
+	for (size_t i = 1; i < 3000; i++) {
+		uint8_t *p = pt2c__arena_alloc(&a, i % 97 + 1);
+		REQUIRE(p);
+		CHECK_EQ_INT((uintptr_t)p % 16, 0);
+		memset(p, 0xAB, i % 97 + 1);
+	}
+	/* A big request gets its own chunk and does not waste the current one. */
+	size_t used_before = a.used;
+	pt2c_arena_chunk *head_before = a.head;
+	uint8_t *big = pt2c__arena_alloc(&a, 10u << 20);
+	REQUIRE(big);
+	CHECK_EQ_INT((uintptr_t)big % 16, 0);
+	memset(big, 1, 10u << 20);
+	CHECK(a.head == head_before);
+	CHECK_EQ_INT(a.used, used_before);
+	CHECK(a.total >= (10u << 20));
+	uint8_t *z = pt2c__arena_zalloc(&a, 100);
+	REQUIRE(z);
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ_INT(z[i], 0);
+	CHECK(pt2c__arena_calloc(&a, SIZE_MAX / 4, 8) == NULL);
+	CHECK(pt2c__arena_alloc(&a, SIZE_MAX - 3) == NULL);
+	char *s = pt2c__arena_strndup(&a, "hello world", 5);
+	CHECK_STR(s, "hello");
+	char *e = pt2c__arena_strndup(&a, NULL, 0);
+	CHECK_STR(e, "");
+	int nums[3] = { 1, 2, 3 };
+	int *d = pt2c__arena_memdup(&a, nums, sizeof nums);
+	REQUIRE(d);
+	CHECK_EQ_INT(d[2], 3);
+	pt2c__arena_free(&a);
+	CHECK(a.head == NULL);
+	/* Reusable after free. */
+	CHECK(pt2c__arena_alloc(&a, 8) != NULL);
+	pt2c__arena_free(&a);
+}
+
+static void test_arena_first_big(void)
+{
+	failing_alloc fa;
+	pt2c_allocator al = fa_make(&fa, 0);
+	pt2c_arena a;
+	pt2c__arena_init(&a, &al);
+	void *big = pt2c__arena_alloc(&a, 1u << 20);
+	REQUIRE(big);
+	for (int i = 0; i < 1000; i++) {
+		void *p = pt2c__arena_alloc(&a, 24);
+		REQUIRE(p);
+		CHECK((uint8_t *)p + 24 <= (uint8_t *)big || (uint8_t *)p >= (uint8_t *)big + (1u << 20));
+	}
+	pt2c__arena_free(&a);
+	CHECK_EQ_INT(fa.live, 0);
+	/* OOM yields NULL, not a crash. */
+	pt2c_allocator al2 = fa_make(&fa, 1);
+	pt2c__arena_init(&a, &al2);
+	CHECK(pt2c__arena_alloc(&a, 10) == NULL);
+	CHECK(pt2c__arena_alloc(&a, 10) != NULL);
+	pt2c__arena_free(&a);
+	CHECK_EQ_INT(fa.live, 0);
+}
+
+/* An allocator whose blocks are 8 but never 16-byte aligned. */
+static void *odd_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	uint8_t *p = malloc(n + 8);
+	return p ? p + 8 : NULL;
+}
+
+static void odd_free(void *ctx, void *p)
+{
+	(void)ctx;
+	if (p)
+		free((uint8_t *)p - 8);
+}
+
+static void test_arena_weak_allocator(void)
+{
+	pt2c_allocator odd = { odd_malloc, NULL, odd_free, NULL };
+	pt2c_arena a;
+	pt2c__arena_init(&a, &odd);
+	for (int i = 0; i < 500; i++) {
+		void *p = pt2c__arena_alloc(&a, (size_t)(i % 7) * 100 + 1);
+		REQUIRE(p);
+		CHECK_EQ_INT((uintptr_t)p % 16, 0);
+	}
+	void *big = pt2c__arena_alloc(&a, 3u << 20);
+	REQUIRE(big);
+	CHECK_EQ_INT((uintptr_t)big % 16, 0);
+	pt2c__arena_free(&a);
+}
+
+/* MARK: hash map */
+
+static void test_map_200k(void)
+{
+	enum { N = 200000 };
+	char *keys = malloc((size_t)N * 24);
+	REQUIRE(keys);
+	pt2c_map m;
+	pt2c__map_init(&m, NULL);
+	for (int i = 0; i < N; i++) {
+		char *k = keys + (size_t)i * 24;
+		snprintf(k, 24, "node_%d", i);
+		bool existed = true;
+		REQUIRE(pt2c__map_put(&m, k, strlen(k), (uint64_t)i * 3, false, &existed) == 0);
+		CHECK(!existed);
+	}
+	CHECK_EQ_INT(m.count, N);
+	CHECK_EQ_INT(m.cap & (m.cap - 1), 0);
+	CHECK(m.count * 10 <= m.cap * 7);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		char k[24];
+		snprintf(k, sizeof k, "node_%d", i);
+		uint64_t v = 0;
+		if (!pt2c__map_gets(&m, k, &v) || v != (uint64_t)i * 3)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	/* Misses, including prefixes and near-misses of present keys. */
+	uint64_t v = 77;
+	CHECK(!pt2c__map_gets(&m, "node_200000", &v));
+	CHECK(!pt2c__map_get(&m, "node_1", 4, &v));
+	CHECK(!pt2c__map_gets(&m, "", &v));
+	CHECK_EQ_INT(v, 77);
+	/* existed + no overwrite keeps the old value; overwrite replaces it. */
+	bool existed = false;
+	REQUIRE(pt2c__map_put(&m, "node_5", 6, 999, false, &existed) == 0);
+	CHECK(existed);
+	CHECK(pt2c__map_gets(&m, "node_5", &v) && v == 15);
+	REQUIRE(pt2c__map_put(&m, "node_5", 6, 999, true, &existed) == 0);
+	CHECK(existed);
+	CHECK(pt2c__map_gets(&m, "node_5", &v) && v == 999);
+	CHECK_EQ_INT(m.count, N);
+	/* Keys with embedded NULs and the empty key. */
+	REQUIRE(pt2c__map_put(&m, "a\0b", 3, 1, true, NULL) == 0);
+	REQUIRE(pt2c__map_put(&m, "a\0c", 3, 2, true, NULL) == 0);
+	REQUIRE(pt2c__map_put(&m, "", 0, 3, true, NULL) == 0);
+	CHECK(pt2c__map_get(&m, "a\0b", 3, &v) && v == 1);
+	CHECK(pt2c__map_get(&m, "a\0c", 3, &v) && v == 2);
+	CHECK(pt2c__map_gets(&m, "", &v) && v == 3);
+	pt2c__map_free(&m);
+	CHECK(!pt2c__map_gets(&m, "node_1", &v));
+	free(keys);
+}
+
+static void test_map_oom(void)
+{
+	/* Every failure point during growth gives ENOMEM and leaves the map usable and leak-free. */
+	for (long fail = 1; fail <= 5; fail++) { /* 100 keys need tables of 16..256 slots */
+		failing_alloc fa;
+		pt2c_allocator al = fa_make(&fa, fail);
+		pt2c_map m;
+		pt2c__map_init(&m, &al);
+		static char keys[100][16];
+		int failures = 0, stored = 0;
+		for (int i = 0; i < 100; i++) {
+			snprintf(keys[i], sizeof keys[i], "k%d", i);
+			int rc = pt2c__map_put(&m, keys[i], strlen(keys[i]), (uint64_t)i, true, NULL);
+			if (rc) {
+				CHECK_EQ_INT(rc, PT2C_ENOMEM);
+				failures++;
+			} else {
+				stored++;
+			}
+		}
+		CHECK_EQ_INT(failures, 1);
+		CHECK_EQ_INT(m.count, stored);
+		for (int i = 0; i < 100; i++) {
+			uint64_t v;
+			if (pt2c__map_gets(&m, keys[i], &v))
+				CHECK_EQ_INT(v, i);
+		}
+		pt2c__map_free(&m);
+		CHECK_EQ_INT(fa.live, 0);
+	}
+}
+
+static void test_hash_spread(void)
+{
+	/* Sequential names must spread over the low bits the map uses for indexing. */
+	enum { BUCKETS = 1024, N = 65536 };
+	static int hist[BUCKETS];
+	memset(hist, 0, sizeof hist);
+	for (int i = 0; i < N; i++) {
+		char k[32];
+		int n = snprintf(k, sizeof k, "p_layer%d_weight", i);
+		hist[pt2c__hash(k, (size_t)n) & (BUCKETS - 1)]++;
+	}
+	int maxb = 0;
+	for (int i = 0; i < BUCKETS; i++)
+		if (hist[i] > maxb)
+			maxb = hist[i];
+	/* Expected 64 per bucket; a decent hash stays far below 2x. */
+	CHECK_MSG(maxb < 128, "worst bucket %d", maxb);
+	CHECK(pt2c__hash("abc", 3) == pt2c__hash("abc", 3));
+	CHECK(pt2c__hash("abc", 3) != pt2c__hash("abd", 3));
+	CHECK(pt2c__hash("", 0) != pt2c__hash("\0", 1));
+}
+
+/* MARK: string pool */
+
+static void test_strpool(void)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, NULL);
+	pt2c_strpool sp;
+	pt2c__strpool_init(&sp, &a, NULL);
+	char buf1[] = "aten.linear.default";
+	char buf2[] = "aten.linear.default";
+	const char *x = pt2c__interns(&sp, buf1);
+	const char *y = pt2c__interns(&sp, buf2);
+	REQUIRE(x && y);
+	CHECK(x == y);
+	CHECK(x != buf1);
+	CHECK_STR(x, "aten.linear.default");
+	/* Changing the caller's buffer must not change the interned copy. */
+	buf1[0] = 'X';
+	CHECK_STR(x, "aten.linear.default");
+	const char *p = pt2c__intern(&sp, "aten.linear.defaultXYZ", 10);
+	CHECK_STR(p, "aten.linea");
+	CHECK(p != x);
+	CHECK(pt2c__intern(&sp, "aten.linea", 10) == p);
+	const char *e1 = pt2c__intern(&sp, "", 0);
+	const char *e2 = pt2c__interns(&sp, "");
+	CHECK(e1 && e1 == e2);
+	CHECK_STR(e1, "");
+	/* Many strings: still canonical. */
+	const char *first[1000];
+	for (int i = 0; i < 1000; i++) {
+		char k[32];
+		snprintf(k, sizeof k, "s%d", i);
+		first[i] = pt2c__interns(&sp, k);
+	}
+	int bad = 0;
+	for (int i = 0; i < 1000; i++) {
+		char k[32];
+		snprintf(k, sizeof k, "s%d", i);
+		if (pt2c__interns(&sp, k) != first[i] || strcmp(first[i], k) != 0)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	pt2c__strpool_free(&sp);
+	pt2c__arena_free(&a);
+}
+
+/* MARK: buffers */
+
+static void test_buf_basic(void)
+{
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c__buf_puts(&b, "ab");
+	pt2c__buf_putc(&b, 'c');
+	pt2c__buf_printf(&b, "%d-%s", 42, "x");
+	pt2c__buf_u8(&b, 0xFE);
+	pt2c__buf_u16le(&b, 0x0102);
+	pt2c__buf_u32le(&b, 0x03040506);
+	pt2c__buf_u64le(&b, 0x0708090A0B0C0D0Eull);
+	static const uint8_t want[] = { 'a', 'b', 'c', '4', '2', '-', 'x', 0xFE, 0x02, 0x01, 0x06, 0x05, 0x04, 0x03,
+		0x0E, 0x0D, 0x0C, 0x0B, 0x0A, 0x09, 0x08, 0x07 };
+	CHECK_EQ_INT(b.len, sizeof want);
+	CHECK(memcmp(b.data, want, sizeof want) == 0);
+	CHECK_EQ_INT(b.err, 0);
+	/* Long printf output goes through the second path. */
+	char longs[1000];
+	memset(longs, 'q', sizeof longs - 1);
+	longs[sizeof longs - 1] = '\0';
+	size_t before = b.len;
+	pt2c__buf_printf(&b, "[%s]", longs);
+	CHECK_EQ_INT(b.len - before, 1001);
+	CHECK_EQ_INT(b.data[b.len - 1], ']');
+	char *r = pt2c__buf_reserve(&b, 10);
+	REQUIRE(r);
+	memcpy(r, "0123456789", 10);
+	b.len += 10;
+	pt2c__buf_cstr(&b);
+	CHECK_EQ_INT(b.data[b.len], '\0');
+	CHECK_EQ_INT(strlen(b.data + sizeof want), 1011);
+	size_t len = 0;
+	char *d = pt2c__buf_detach(&b, &len);
+	REQUIRE(d);
+	CHECK_EQ_INT(len, sizeof want + 1011);
+	CHECK(b.data == NULL && b.len == 0);
+	pt2c__free(NULL, d);
+	/* An empty buffer detaches to an empty string, not NULL. */
+	d = pt2c__buf_detach(&b, &len);
+	REQUIRE(d);
+	CHECK_EQ_INT(len, 0);
+	CHECK_STR(d, "");
+	pt2c__free(NULL, d);
+	pt2c__buf_free(&b);
+}
+
+static void test_buf_sticky(void)
+{
+	for (long fail = 1; fail <= 6; fail++) {
+		failing_alloc fa;
+		pt2c_allocator al = fa_make(&fa, fail);
+		pt2c_buf b;
+		pt2c__buf_init(&b, &al);
+		char chunk[100];
+		memset(chunk, 'z', sizeof chunk);
+		for (int i = 0; i < 2000; i++)
+			pt2c__buf_put(&b, chunk, sizeof chunk);
+		/* Growth needs about 12 allocations for 200 KB, so failure N always happens. */
+		CHECK_EQ_INT(b.err, PT2C_ENOMEM);
+		size_t len = b.len;
+		CHECK(len < 200000);
+		/* Sticky: later appends of any kind do nothing, even though the allocator works again. */
+		pt2c__buf_putc(&b, 'a');
+		pt2c__buf_puts(&b, "abc");
+		pt2c__buf_printf(&b, "%d", 5);
+		pt2c__buf_u64le(&b, 1);
+		CHECK(pt2c__buf_reserve(&b, 1) == NULL);
+		CHECK_EQ_INT(b.len, len);
+		size_t dl = 99;
+		CHECK(pt2c__buf_detach(&b, &dl) == NULL);
+		CHECK_EQ_INT(dl, 0);
+		CHECK_EQ_INT(fa.live, 0);
+		pt2c__buf_free(&b);
+	}
+	/* A size that overflows sets the error without allocating. */
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c__buf_putc(&b, 'x');
+	CHECK(pt2c__buf_reserve(&b, SIZE_MAX) == NULL);
+	CHECK_EQ_INT(b.err, PT2C_ENOMEM);
+	pt2c__buf_free(&b);
+}
+
+/* MARK: cursors */
+
+static void test_cursor(void)
+{
+	static const uint8_t bytes[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C,
+		0x0D, 0x0E, 0x0F };
+	pt2c_cursor c = pt2c__cur(bytes, sizeof bytes);
+	CHECK_EQ_INT(pt2c__cur_u8(&c), 0x01);
+	CHECK_EQ_INT(pt2c__cur_u16le(&c), 0x0302);
+	CHECK_EQ_INT(pt2c__cur_u32le(&c), 0x07060504);
+	CHECK(pt2c__cur_u64le(&c) == 0x0F0E0D0C0B0A0908ull);
+	CHECK(!c.fail);
+	CHECK_EQ_INT(c.left, 0);
+	CHECK_EQ_INT(pt2c__cur_u8(&c), 0);
+	CHECK(c.fail);
+	/* A short read fails without consuming, and failure sticks even for reads that would fit. */
+	c = pt2c__cur(bytes, 3);
+	CHECK_EQ_INT(pt2c__cur_u32le(&c), 0);
+	CHECK(c.fail);
+	CHECK_EQ_INT(c.left, 3);
+	CHECK_EQ_INT(pt2c__cur_u8(&c), 0);
+	c = pt2c__cur(bytes, 5);
+	CHECK(pt2c__cur_take(&c, 4) == bytes);
+	CHECK(pt2c__cur_take(&c, 2) == NULL);
+	CHECK(c.fail);
+	c = pt2c__cur(bytes, 4);
+	CHECK(pt2c__cur_take(&c, SIZE_MAX) == NULL);
+	CHECK(c.fail);
+	CHECK_EQ_INT(pt2c__rd16le(bytes), 0x0201);
+	CHECK_EQ_INT(pt2c__rd32le(bytes), 0x04030201);
+	CHECK(pt2c__rd64le(bytes) == 0x0807060504030201ull);
+}
+
+static void test_overflow_helpers(void)
+{
+	uint64_t r;
+	CHECK(pt2c__add_ovf(UINT64_MAX, 1, &r));
+	CHECK(!pt2c__add_ovf(1, 2, &r) && r == 3);
+	CHECK(pt2c__mul_ovf(UINT64_MAX / 2 + 1, 2, &r));
+	size_t s;
+	CHECK(pt2c__mul_ovf_sz(SIZE_MAX, 2, &s));
+	CHECK(!pt2c__add_ovf_sz(5, 6, &s) && s == 11);
+}
+
+PT2C_TEST_MAIN({
+	RUN(test_calloc_overflow);
+	RUN(test_grow);
+	RUN(test_err_fields);
+	RUN(test_err_truncation);
+	RUN(test_error_format);
+	RUN(test_arena);
+	RUN(test_arena_first_big);
+	RUN(test_arena_weak_allocator);
+	RUN(test_map_200k);
+	RUN(test_map_oom);
+	RUN(test_hash_spread);
+	RUN(test_strpool);
+	RUN(test_buf_basic);
+	RUN(test_buf_sticky);
+	RUN(test_cursor);
+	RUN(test_overflow_helpers);
+})
