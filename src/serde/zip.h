@@ -49,11 +49,28 @@ typedef struct pt2c_zip {
 	const pt2c_allocator *alloc;
 } pt2c_zip;
 
+/**
+ * Parse an archive held in memory. `data` is borrowed and must outlive `z` (entries, names and
+ * by_name keys point into it). opts may be NULL.
+ * @return 0; PT2C_ECORRUPT (malformed records, lying sizes/offsets/counts, bad names, duplicates,
+ *         overlapping members, CRC mismatch with PT2C_ZIP_VERIFY_CRC); PT2C_EUNSUPPORTED
+ *         (compression, encryption, multi-disk, more entries than opts->max_entries);
+ *         PT2C_ENOMEM. err gets the member ("central directory" / "end of central directory" for
+ *         the structures themselves), the absolute byte offset, and opts->label as the file.
+ *         On failure z holds no allocation (pt2c__zip_free is still safe).
+ */
 int pt2c__zip_parse(pt2c_zip *z, const uint8_t *data, size_t len, const pt2c_zip_opts *opts,
                     const pt2c_allocator *alloc, pt2c_error *err);
+/** Release the entry table and name map (not the data). Safe on a zeroed or failed z. */
 void pt2c__zip_free(pt2c_zip *z);
+/** The member with exactly this name (not NUL-terminated), or NULL. Borrowed from z. */
 const pt2c_zip_entry *pt2c__zip_find(const pt2c_zip *z, const char *name, size_t len);
 static inline const uint8_t *pt2c__zip_data(const pt2c_zip *z, const pt2c_zip_entry *e) { return z->data + e->data_off; }
+/**
+ * Whether a member name is acceptable to the reader: non-empty, no leading '/', no ".." path
+ * component, no backslash or NUL. On false, *why (if non-NULL) gets a static reason.
+ */
+bool pt2c__zip_name_ok(const char *name, size_t len, const char **why);
 /** Recompute the CRC of one member; PT2C_ECORRUPT naming the member on mismatch. */
 int pt2c__zip_verify_crc(const pt2c_zip *z, const pt2c_zip_entry *e, pt2c_error *err);
 
@@ -77,6 +94,7 @@ typedef struct pt2c_zipw_entry {
 	uint32_t crc;
 	uint64_t size, header_off;
 	bool zip64_local;
+	uint16_t flags;       /* 0x0808, or 0x0800 for a member declared empty (no data descriptor) */
 } pt2c_zipw_entry;
 
 typedef struct pt2c_zipw {
@@ -91,6 +109,7 @@ typedef struct pt2c_zipw {
 	uint64_t expect;  /* declared size of the open member or PT2C_ZIP_SIZE_UNKNOWN */
 	uint64_t cur_size;
 	uint32_t cur_crc;
+	pt2c_map names;   /* entry name -> index, to refuse duplicates */
 } pt2c_zipw;
 
 void pt2c__zipw_init(pt2c_zipw *w, pt2c_sink sink, const pt2c_allocator *alloc);
@@ -100,6 +119,18 @@ void pt2c__zipw_init(pt2c_zipw *w, pt2c_sink sink, const pt2c_allocator *alloc);
  * PT2C_ZIP_SIZE_UNKNOWN; if known it must match what is written (checked at end).
  */
 int pt2c__zipw_begin(pt2c_zipw *w, const char *name, uint64_t expected_size);
+/*
+ * Byte layout notes (PyTorch 2.11 / miniz 3.0.2, reproduced exactly):
+ * - A member begun with expected_size 0 gets flags 0x0800 and no data descriptor, as miniz does
+ *   for empty records; other members get 0x0808 and a descriptor.
+ * - The local ZIP64 extra (when the declared size >= 0xFFFFFFFF or the header offset is) holds
+ *   the size, then 0 for the compressed size (miniz fills it before compressing), then the offset.
+ * - The descriptor has 64-bit sizes (24 bytes) whenever the local header had a ZIP64 extra, or
+ *   when a member of unknown declared size turned out >= 0xFFFFFFFF bytes.
+ * Errors are sticky: once a call fails, every later call returns the same code. Writing more
+ * than expected_size bytes, or ending with fewer, is PT2C_EINVALID. Empty, absolute, ".."
+ * or duplicate names are PT2C_EINVALID (not sticky: nothing was written).
+ */
 int pt2c__zipw_data(pt2c_zipw *w, const void *p, size_t n);
 int pt2c__zipw_end(pt2c_zipw *w); /* data descriptor (16 or 24 bytes) */
 int pt2c__zipw_add(pt2c_zipw *w, const char *name, const void *p, size_t n);
