@@ -32,7 +32,7 @@ enum {
 typedef struct pt2c_json pt2c_json;
 struct pt2c_json {
 	uint8_t type;
-	uint32_t n;   /* string: byte length; array: element count; object: member count */
+	uint32_t n;   /* string: byte length (UINT32_MAX: 4 GiB or more, see pt2c__json_strlen); array: element count; object: member count */
 	uint64_t pos; /* byte offset of the value's first character in the input */
 	union {
 		int64_t i;
@@ -62,6 +62,13 @@ const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first
 const pt2c_json *pt2c__json_at(const pt2c_json *arr, size_t i);
 static inline bool pt2c__json_is(const pt2c_json *v, int type) { return v && v->type == type; }
 bool pt2c__json_streq(const pt2c_json *v, const char *s); /* v is a string equal to s */
+/**
+ * Full byte length of a string value (0 for non-strings). Strings of 4 GiB or more (a base64
+ * engine inside model.json) have n == UINT32_MAX; they are always views into the input (such a
+ * string with escapes is refused with PT2C_EUNSUPPORTED), and this finds their end again by
+ * scanning for the closing quote. Every other string returns n at once.
+ */
+uint64_t pt2c__json_strlen(const pt2c_json *v);
 /** Object member i: key string node and value node. */
 static inline const pt2c_json *pt2c__json_key(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i]; }
 static inline const pt2c_json *pt2c__json_val(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i + 1]; }
@@ -80,5 +87,10 @@ static inline void pt2c__json_write_cstr(pt2c_buf *b, const char *s) { pt2c__jso
  */
 void pt2c__json_write_double(pt2c_buf *b, double d);
 void pt2c__json_write_int(pt2c_buf *b, int64_t v);
+/**
+ * A whole DOM value as json.dumps writes it (", " and ": " separators, no newlines, the string
+ * and float rules above). Iterative: any depth the parser accepted is fine. OOM sets b->err.
+ */
+void pt2c__json_write_value(pt2c_buf *b, const pt2c_json *v);
 
 #endif

@@ -1,0 +1,812 @@
+/*
+ * json.c -- the strict JSON reader (explicit-stack state machine into an arena DOM) and the
+ * Python-compatible writers declared in json.h.
+ *
+ * Reader design: one pass over the bytes. Values of open containers accumulate on a temporary
+ * growable value stack; when a container closes its items are copied into the arena as one
+ * contiguous array and the container node replaces them on the stack. So memory is the DOM plus
+ * the widest open path, and there is no recursion at all (depth only bounds the frame stack).
+ *
+ * Writer notes: strings follow json.dumps(ensure_ascii=True). Input that is not valid UTF-8
+ * (which a Python str could not hold, so there is no reference output) is still written as valid
+ * JSON: each offending byte is escaped as "\u00XX", its Latin-1 reading. Floats are written with
+ * snprintf("%.*e") and checked with strtod, so the shortest round-trip digits are found exactly;
+ * the layout rules are those of Python's float_repr_style "short".
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define JSON_DEFAULT_DEPTH 512u
+
+/* MARK: reader */
+
+typedef struct jframe {
+	bool is_obj;
+	size_t start;  /* index of the first item on the value stack */
+	uint64_t pos;  /* offset of '[' or '{' */
+} jframe;
+
+typedef struct jparser {
+	const char *d;
+	size_t len, i;
+	pt2c_arena *arena;
+	const pt2c_allocator *alloc;
+	pt2c_error *err;
+	unsigned flags;
+	uint32_t max_depth;
+	pt2c_json *vals;
+	size_t nvals, capvals;
+	jframe *frames;
+	size_t nframes, capframes;
+} jparser;
+
+void pt2c__json_line_col(const char *data, size_t len, uint64_t pos, uint32_t *line, uint32_t *col)
+{
+	uint32_t l = 1;
+	size_t line_start = 0;
+	size_t end = pos < len ? (size_t)pos : len;
+	for (size_t k = 0; k < end; k++) {
+		if (data[k] == '\n') {
+			l++;
+			line_start = k + 1;
+		}
+	}
+	if (line) *line = l;
+	if (col) *col = (uint32_t)(end - line_start + 1);
+}
+
+/* Record a syntax error at byte `pos`; the message gets " at line L column C" appended. */
+__attribute__((format(printf, 3, 4)))
+static int jfail(jparser *p, size_t pos, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	uint32_t line, col;
+	pt2c__json_line_col(p->d, p->len, pos, &line, &col);
+	return pt2c__err_at(p->err, PT2C_ECORRUPT, NULL, pos, "%s at line %" PRIu32 " column %" PRIu32, msg, line, col);
+}
+
+/* Describe the byte at pos for messages ("'x'", "byte 0xff" or "end of input"). */
+static const char *jdescribe(const jparser *p, size_t pos, char *buf, size_t n)
+{
+	if (pos >= p->len) return "end of input";
+	unsigned char c = (unsigned char)p->d[pos];
+	if (c >= 0x20 && c < 0x7f) snprintf(buf, n, "'%c'", c);
+	else snprintf(buf, n, "byte 0x%02x", c);
+	return buf;
+}
+
+static int junexpected(jparser *p, const char *what)
+{
+	char b[16];
+	if (p->i >= p->len) return jfail(p, p->i, "unexpected end of input, expected %s", what);
+	return jfail(p, p->i, "unexpected %s, expected %s", jdescribe(p, p->i, b, sizeof b), what);
+}
+
+static inline void jskip_ws(jparser *p)
+{
+	while (p->i < p->len) {
+		char c = p->d[p->i];
+		if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
+		p->i++;
+	}
+}
+
+/* Push a finished value onto the value stack. */
+static int jpush(jparser *p, const pt2c_json *v)
+{
+	if (p->nvals == p->capvals &&
+	    pt2c__grow(p->alloc, (void **)&p->vals, &p->capvals, p->nvals + 1, sizeof *p->vals) != 0)
+		return pt2c__err_oom(p->err);
+	p->vals[p->nvals++] = *v;
+	return 0;
+}
+
+/* Open a container at p->i (which holds '[' or '{'), enforcing the depth cap. */
+static int jopen(jparser *p, bool is_obj)
+{
+	if (p->nframes >= p->max_depth)
+		return jfail(p, p->i, "nesting deeper than %" PRIu32 " levels", p->max_depth);
+	if (p->nframes == p->capframes &&
+	    pt2c__grow(p->alloc, (void **)&p->frames, &p->capframes, p->nframes + 1, sizeof *p->frames) != 0)
+		return pt2c__err_oom(p->err);
+	jframe *f = &p->frames[p->nframes++];
+	f->is_obj = is_obj;
+	f->start = p->nvals;
+	f->pos = p->i;
+	p->i++;
+	return 0;
+}
+
+/* Close the innermost container: move its items into the arena and push the container node. */
+static int jclose(jparser *p)
+{
+	jframe f = p->frames[--p->nframes];
+	size_t count = p->nvals - f.start;
+	pt2c_json v;
+	memset(&v, 0, sizeof v);
+	v.type = f.is_obj ? PT2C_JSON_OBJECT : PT2C_JSON_ARRAY;
+	v.pos = f.pos;
+	size_t n = f.is_obj ? count / 2 : count;
+	if (n > UINT32_MAX) return jfail(p, (size_t)f.pos, "container with more than 2^32-1 items");
+	v.n = (uint32_t)n;
+	if (count) {
+		size_t bytes;
+		if (pt2c__mul_ovf_sz(count, sizeof(pt2c_json), &bytes)) return pt2c__err_oom(p->err);
+		v.u.items = pt2c__arena_alloc(p->arena, bytes);
+		if (!v.u.items) return pt2c__err_oom(p->err);
+		memcpy(v.u.items, p->vals + f.start, bytes);
+	}
+	p->nvals = f.start;
+	return jpush(p, &v);
+}
+
+static int jhex(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits at d[at..at+4) as a code unit, or -1 if short or not hex. */
+static long jhex4(const jparser *p, size_t at)
+{
+	if (at > p->len || p->len - at < 4) return -1;
+	long v = 0;
+	for (int k = 0; k < 4; k++) {
+		int h = jhex(p->d[at + (size_t)k]);
+		if (h < 0) return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/*
+ * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within n bytes, or 0 if
+ * it is invalid (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte).
+ */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c >= 0xc2 && c <= 0xdf) return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3) return 0;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c == 0xe0) lo = 0xa0;      /* overlong */
+		else if (c == 0xed) hi = 0x9f; /* surrogates */
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80) return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4) return 0;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c == 0xf0) lo = 0x90;      /* overlong */
+		else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static size_t utf8_put(char *o, uint32_t cp)
+{
+	if (cp < 0x80) { o[0] = (char)cp; return 1; }
+	if (cp < 0x800) { o[0] = (char)(0xc0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3f)); return 2; }
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * Parse the string whose opening quote is at p->i into *v (validating escapes and UTF-8) and
+ * move past the closing quote. Unescaped strings are views into the input.
+ */
+static int jstring(jparser *p, pt2c_json *v)
+{
+	size_t open = p->i;
+	size_t i = open + 1;
+	bool esc = false;
+	const unsigned char *d = (const unsigned char *)p->d;
+	for (;;) {
+		/* fast run over plain ASCII, eight bytes at a time (base64 engines are gigabytes) */
+		while (p->len - i >= 8) {
+			uint64_t w;
+			memcpy(&w, d + i, 8);
+			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+			uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+			uint64_t special = (w | ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((w - ones * 0x20) & ~w)) & highs;
+			if (special) break;
+			i += 8;
+		}
+		while (i < p->len && d[i] >= 0x20 && d[i] < 0x80 && d[i] != '"' && d[i] != '\\') i++;
+		if (i >= p->len) return jfail(p, open, "unterminated string");
+		unsigned char c = d[i];
+		if (c == '"') break;
+		if (c == '\\') {
+			esc = true;
+			if (i + 1 >= p->len) return jfail(p, open, "unterminated string");
+			char e = (char)d[i + 1];
+			if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+				i += 2;
+				continue;
+			}
+			if (e != 'u') return jfail(p, i, "invalid escape sequence");
+			long cu = jhex4(p, i + 2);
+			if (cu < 0) return jfail(p, i, "invalid \\u escape");
+			if (cu >= 0xdc00 && cu <= 0xdfff) return jfail(p, i, "lone low surrogate in \\u escape");
+			if (cu >= 0xd800 && cu <= 0xdbff) {
+				long lo = (i + 7 < p->len && d[i + 6] == '\\' && d[i + 7] == 'u') ? jhex4(p, i + 8) : -1;
+				if (lo < 0xdc00 || lo > 0xdfff) return jfail(p, i, "lone high surrogate in \\u escape");
+				i += 12;
+			} else {
+				i += 6;
+			}
+			continue;
+		}
+		if (c < 0x20) return jfail(p, i, "unescaped control character 0x%02x in a string", c);
+		size_t k = utf8_seq_len(d + i, p->len - i);
+		if (!k) return jfail(p, i, "invalid UTF-8 in a string");
+		i += k;
+	}
+	size_t close = i;
+	size_t raw = close - open - 1;
+	memset(v, 0, sizeof *v);
+	v->type = PT2C_JSON_STRING;
+	v->pos = open;
+	if (!esc) {
+		/* 4 GiB and more: n saturates, pt2c__json_strlen finds the closing quote again */
+		v->u.s = p->d + open + 1;
+		v->n = raw >= UINT32_MAX ? UINT32_MAX : (uint32_t)raw;
+		p->i = close + 1;
+		return 0;
+	}
+	if (raw >= UINT32_MAX)
+		return pt2c__err_at(p->err, PT2C_EUNSUPPORTED, NULL, open, "string of 4 GiB or more with escape sequences");
+	p->i = close + 1;
+	/* decoded text is never longer than its escaped form */
+	char *o = pt2c__arena_alloc(p->arena, raw);
+	if (!o) return pt2c__err_oom(p->err);
+	size_t on = 0;
+	for (size_t k = open + 1; k < close;) {
+		char c = p->d[k];
+		if (c != '\\') { o[on++] = c; k++; continue; }
+		char e = p->d[k + 1];
+		switch (e) {
+		case 'b': o[on++] = '\b'; k += 2; continue;
+		case 'f': o[on++] = '\f'; k += 2; continue;
+		case 'n': o[on++] = '\n'; k += 2; continue;
+		case 'r': o[on++] = '\r'; k += 2; continue;
+		case 't': o[on++] = '\t'; k += 2; continue;
+		case 'u': break;
+		default: o[on++] = e; k += 2; continue;
+		}
+		uint32_t cp = (uint32_t)jhex4(p, k + 2);
+		k += 6;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			uint32_t lo = (uint32_t)jhex4(p, k + 2);
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			k += 6;
+		}
+		on += utf8_put(o + on, cp);
+	}
+	v->u.s = o;
+	v->n = (uint32_t)on;
+	return 0;
+}
+
+/*
+ * Convert the validated number text d[a..b) with strtod. Under a locale whose decimal point is not
+ * '.' (only if the host program called setlocale) strtod stops early; then the '.' is replaced by
+ * the locale's decimal point and the conversion repeated.
+ */
+static int jstrtod(jparser *p, size_t a, size_t b, double *out)
+{
+	size_t n = b - a;
+	char small[128];
+	size_t need;
+	if (pt2c__mul_ovf_sz(n, 8, &need) || pt2c__add_ovf_sz(need, 1, &need)) return pt2c__err_oom(p->err);
+	char *buf = need <= sizeof small ? small : pt2c__malloc(p->alloc, need);
+	if (!buf) return pt2c__err_oom(p->err);
+	memcpy(buf, p->d + a, n);
+	buf[n] = 0;
+	char *end;
+	*out = strtod(buf, &end);
+	if (*end == '.') {
+		const char *dp = localeconv()->decimal_point;
+		size_t dpl = dp ? strlen(dp) : 0;
+		if (dpl >= 1 && dpl <= 8) {
+			size_t o = (size_t)(end - buf);
+			size_t rest = n - o - 1;
+			memmove(buf + o + dpl, p->d + a + o + 1, rest);
+			memcpy(buf + o, dp, dpl);
+			buf[o + dpl + rest] = 0;
+			*out = strtod(buf, NULL);
+		}
+	}
+	if (buf != small) pt2c__free(p->alloc, buf);
+	return 0;
+}
+
+/* Parse the number at p->i into *v (INT when it is an integer that fits int64, else REAL). */
+static int jnumber(jparser *p, pt2c_json *v)
+{
+	size_t a = p->i, i = a;
+	const char *d = p->d;
+	bool neg = false, real = false;
+	memset(v, 0, sizeof *v);
+	v->pos = a;
+	if (d[i] == '-') { neg = true; i++; }
+	if (i >= p->len) { p->i = i; return junexpected(p, "a digit"); }
+	if (d[i] == '0') {
+		i++;
+		if (i < p->len && d[i] >= '0' && d[i] <= '9') return jfail(p, a, "leading zero in a number");
+	} else if (d[i] >= '1' && d[i] <= '9') {
+		while (i < p->len && d[i] >= '0' && d[i] <= '9') i++;
+	} else {
+		p->i = i;
+		return junexpected(p, "a digit");
+	}
+	size_t int_end = i;
+	if (i < p->len && d[i] == '.') {
+		real = true;
+		i++;
+		if (i >= p->len || d[i] < '0' || d[i] > '9') { p->i = i; return junexpected(p, "a digit after '.'"); }
+		while (i < p->len && d[i] >= '0' && d[i] <= '9') i++;
+	}
+	if (i < p->len && (d[i] == 'e' || d[i] == 'E')) {
+		real = true;
+		i++;
+		if (i < p->len && (d[i] == '+' || d[i] == '-')) i++;
+		if (i >= p->len || d[i] < '0' || d[i] > '9') { p->i = i; return junexpected(p, "a digit in the exponent"); }
+		while (i < p->len && d[i] >= '0' && d[i] <= '9') i++;
+	}
+	p->i = i;
+	if (!real) {
+		uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+		bool fits = true;
+		for (size_t k = a + (neg ? 1 : 0); k < int_end; k++) {
+			uint64_t digit = (uint64_t)(d[k] - '0');
+			if (mag > (limit - digit) / 10) { fits = false; break; }
+			mag = mag * 10 + digit;
+		}
+		if (fits) {
+			v->type = PT2C_JSON_INT;
+			v->u.i = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+			return 0;
+		}
+	}
+	v->type = PT2C_JSON_REAL;
+	return jstrtod(p, a, i, &v->u.d);
+}
+
+/* True if the literal word w is at p->i (and consume it). */
+static bool jword(jparser *p, const char *w)
+{
+	size_t n = strlen(w);
+	if (p->len - p->i < n || memcmp(p->d + p->i, w, n) != 0) return false;
+	p->i += n;
+	return true;
+}
+
+/* Parse a non-container value at p->i and push it. */
+static int jscalar(jparser *p)
+{
+	pt2c_json v;
+	memset(&v, 0, sizeof v);
+	v.pos = p->i;
+	char c = p->d[p->i];
+	int rc;
+	switch (c) {
+	case '"':
+		if ((rc = jstring(p, &v)) != 0) return rc;
+		break;
+	case 't':
+		if (!jword(p, "true")) return jfail(p, p->i, "invalid literal");
+		v.type = PT2C_JSON_TRUE;
+		break;
+	case 'f':
+		if (!jword(p, "false")) return jfail(p, p->i, "invalid literal");
+		v.type = PT2C_JSON_FALSE;
+		break;
+	case 'n':
+		if (!jword(p, "null")) return jfail(p, p->i, "invalid literal");
+		v.type = PT2C_JSON_NULL;
+		break;
+	case 'N':
+	case 'I':
+		if (!(p->flags & PT2C_JSON_ALLOW_NONFINITE)) return junexpected(p, "a JSON value");
+		if (!jword(p, c == 'N' ? "NaN" : "Infinity")) return jfail(p, p->i, "invalid literal");
+		v.type = PT2C_JSON_REAL;
+		v.u.d = c == 'N' ? NAN : INFINITY;
+		break;
+	default:
+		if (c == '-' && p->i + 1 < p->len && p->d[p->i + 1] == 'I' && (p->flags & PT2C_JSON_ALLOW_NONFINITE)) {
+			p->i++;
+			if (!jword(p, "Infinity")) return jfail(p, p->i, "invalid literal");
+			v.type = PT2C_JSON_REAL;
+			v.u.d = -INFINITY;
+			break;
+		}
+		if (c == '-' || (c >= '0' && c <= '9')) {
+			if ((rc = jnumber(p, &v)) != 0) return rc;
+			break;
+		}
+		return junexpected(p, "a JSON value");
+	}
+	return jpush(p, &v);
+}
+
+/* The state machine. Returns 0 with the root as the only item on the value stack. */
+static int jrun(jparser *p)
+{
+	int rc;
+	jskip_ws(p);
+value:
+	if (p->i >= p->len) return junexpected(p, "a JSON value");
+	if (p->d[p->i] == '[') {
+		if ((rc = jopen(p, false)) != 0) return rc;
+		jskip_ws(p);
+		if (p->i < p->len && p->d[p->i] == ']') {
+			p->i++;
+			if ((rc = jclose(p)) != 0) return rc;
+			goto after;
+		}
+		goto value;
+	}
+	if (p->d[p->i] == '{') {
+		if ((rc = jopen(p, true)) != 0) return rc;
+		jskip_ws(p);
+		if (p->i < p->len && p->d[p->i] == '}') {
+			p->i++;
+			if ((rc = jclose(p)) != 0) return rc;
+			goto after;
+		}
+		goto key;
+	}
+	if ((rc = jscalar(p)) != 0) return rc;
+after:
+	jskip_ws(p);
+	if (p->nframes == 0) {
+		if (p->i != p->len) return jfail(p, p->i, "unexpected data after the JSON value");
+		return 0;
+	}
+	{
+		bool is_obj = p->frames[p->nframes - 1].is_obj;
+		char want = is_obj ? '}' : ']';
+		if (p->i < p->len && p->d[p->i] == ',') {
+			p->i++;
+			jskip_ws(p);
+			if (is_obj) goto key;
+			goto value;
+		}
+		if (p->i < p->len && p->d[p->i] == want) {
+			p->i++;
+			if ((rc = jclose(p)) != 0) return rc;
+			goto after;
+		}
+		return junexpected(p, is_obj ? "',' or '}'" : "',' or ']'");
+	}
+key:
+	if (p->i >= p->len || p->d[p->i] != '"') return junexpected(p, "a string key");
+	{
+		pt2c_json k;
+		if ((rc = jstring(p, &k)) != 0) return rc;
+		if ((rc = jpush(p, &k)) != 0) return rc;
+	}
+	jskip_ws(p);
+	if (p->i >= p->len || p->d[p->i] != ':') return junexpected(p, "':'");
+	p->i++;
+	jskip_ws(p);
+	goto value;
+}
+
+int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                     pt2c_arena *arena, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
+	*out = NULL;
+	jparser p;
+	memset(&p, 0, sizeof p);
+	p.d = data ? data : "";
+	p.len = len;
+	p.arena = arena;
+	p.alloc = arena->alloc;
+	p.err = err;
+	p.flags = opts ? opts->flags : 0;
+	p.max_depth = (opts && opts->max_depth) ? opts->max_depth : JSON_DEFAULT_DEPTH;
+	int rc = jrun(&p);
+	if (rc == 0) {
+		pt2c_json *root = pt2c__arena_alloc(arena, sizeof *root);
+		if (!root) rc = pt2c__err_oom(err);
+		else {
+			*root = p.vals[0];
+			*out = root;
+		}
+	}
+	pt2c__free(p.alloc, p.vals);
+	pt2c__free(p.alloc, p.frames);
+	return rc;
+}
+
+/* MARK: accessors */
+
+const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key)
+{
+	if (!obj || obj->type != PT2C_JSON_OBJECT || !key) return NULL;
+	size_t n = strlen(key);
+	for (uint32_t k = 0; k < obj->n; k++) {
+		const pt2c_json *kj = &obj->u.items[2 * (size_t)k];
+		if (kj->n == n && memcmp(kj->u.s, key, n) == 0) return kj + 1;
+	}
+	return NULL;
+}
+
+const pt2c_json *pt2c__json_at(const pt2c_json *arr, size_t i)
+{
+	if (!arr || arr->type != PT2C_JSON_ARRAY || i >= arr->n) return NULL;
+	return &arr->u.items[i];
+}
+
+bool pt2c__json_streq(const pt2c_json *v, const char *s)
+{
+	if (!v || v->type != PT2C_JSON_STRING || !s) return false;
+	size_t n = strlen(s);
+	return v->n == n && (n == 0 || memcmp(v->u.s, s, n) == 0);
+}
+
+uint64_t pt2c__json_strlen(const pt2c_json *v)
+{
+	if (!v || v->type != PT2C_JSON_STRING) return 0;
+	if (v->n != UINT32_MAX) return v->n;
+	/* an unescaped view: the first '"' after the start closes it, and the parser saw it in bounds */
+	const char *q = v->u.s + UINT32_MAX;
+	for (;;) {
+		const char *hit = memchr(q, '"', (size_t)1 << 20);
+		if (hit) return (uint64_t)(hit - v->u.s);
+		q += (size_t)1 << 20;
+	}
+}
+
+/* MARK: writers */
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void put_u4(pt2c_buf *b, uint32_t cu)
+{
+	char e[6] = { '\\', 'u', hexdig[(cu >> 12) & 15], hexdig[(cu >> 8) & 15], hexdig[(cu >> 4) & 15], hexdig[cu & 15] };
+	pt2c__buf_put(b, e, 6);
+}
+
+void pt2c__json_write_str(pt2c_buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	pt2c__buf_putc(b, '"');
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' && u[run] != '\\') run++;
+		if (run > i) {
+			pt2c__buf_put(b, s + i, run - i);
+			i = run;
+			if (i >= n) break;
+		}
+		unsigned char c = u[i];
+		const char *short_esc = NULL;
+		switch (c) {
+		case '"': short_esc = "\\\""; break;
+		case '\\': short_esc = "\\\\"; break;
+		case '\n': short_esc = "\\n"; break;
+		case '\r': short_esc = "\\r"; break;
+		case '\t': short_esc = "\\t"; break;
+		case '\b': short_esc = "\\b"; break;
+		case '\f': short_esc = "\\f"; break;
+		default: break;
+		}
+		if (short_esc) { pt2c__buf_put(b, short_esc, 2); i++; continue; }
+		if (c < 0x80) { put_u4(b, c); i++; continue; } /* other controls and DEL */
+		size_t k = utf8_seq_len(u + i, n - i);
+		if (!k) { put_u4(b, c); i++; continue; } /* invalid UTF-8: Latin-1 reading of the byte */
+		uint32_t cp;
+		if (k == 2) cp = ((uint32_t)(c & 0x1f) << 6) | (u[i + 1] & 0x3f);
+		else if (k == 3) cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f);
+		else cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(u[i + 1] & 0x3f) << 12) | ((uint32_t)(u[i + 2] & 0x3f) << 6) | (u[i + 3] & 0x3f);
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			put_u4(b, 0xd800 + (cp >> 10));
+			put_u4(b, 0xdc00 + (cp & 0x3ff));
+		} else {
+			put_u4(b, cp);
+		}
+		i += k;
+	}
+	pt2c__buf_putc(b, '"');
+}
+
+void pt2c__json_write_int(pt2c_buf *b, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	pt2c__buf_put(b, tmp, (size_t)n);
+}
+
+/*
+ * Digits of an %e rendering: the significant decimal digits (no sign; trailing zeros dropped when
+ * `strip`) into dig, returning their count, and the decimal exponent into *exp10 (value =
+ * D.DDD x 10^exp10). Works whatever the locale's decimal point is.
+ */
+static int e_digits(const char *s, char *dig, int *exp10, bool strip)
+{
+	int nd = 0;
+	const char *q = s;
+	if (*q == '-') q++;
+	for (; *q && *q != 'e' && *q != 'E'; q++)
+		if (*q >= '0' && *q <= '9' && nd < 30) dig[nd++] = *q;
+	*exp10 = (*q) ? atoi(q + 1) : 0;
+	while (strip && nd > 1 && dig[nd - 1] == '0') nd--;
+	dig[nd] = 0;
+	return nd;
+}
+
+/*
+ * Try digits of precision prec+1 for d: the correctly rounded ones, then (because next to a power
+ * of two the rounding interval is lopsided, which Python's dtoa accounts for) its two decimal
+ * neighbours. Returns the digit count on a round trip, else 0.
+ */
+static int try_digits(double d, int prec, char *dig, int *exp10)
+{
+	char s[64];
+	snprintf(s, sizeof s, "%.*e", prec, d);
+	if (strtod(s, NULL) == d) return e_digits(s, dig, exp10, true);
+	char nd[32];
+	int e;
+	e_digits(s, nd, &e, false);
+	uint64_t m = strtoull(nd, NULL, 10);
+	for (int dir = -1; dir <= 1; dir += 2) {
+		uint64_t mm = dir < 0 ? m - 1 : m + 1;
+		if (mm == 0) continue;
+		char t[64];
+		snprintf(t, sizeof t, "%" PRIu64 "e%d", mm, e - prec);
+		if (strtod(t, NULL) != d) continue;
+		int len = snprintf(dig, 24, "%" PRIu64, mm);
+		*exp10 = e - prec + len - 1;
+		while (len > 1 && dig[len - 1] == '0') len--;
+		dig[len] = 0;
+		return len;
+	}
+	return 0;
+}
+
+/* Shortest digits that round-trip to d (finite, > 0): count returned, exponent in *exp10. */
+static int shortest_digits(double d, char *dig, int *exp10)
+{
+	int n;
+	/* most doubles from real data need 16 or 17 digits: settle those in three tries */
+	if (!try_digits(d, 14, dig, exp10)) {
+		if ((n = try_digits(d, 15, dig, exp10)) != 0) return n;
+		char s[64];
+		snprintf(s, sizeof s, "%.16e", d);
+		return e_digits(s, dig, exp10, true);
+	}
+	for (int prec = 0; prec <= 14; prec++)
+		if ((n = try_digits(d, prec, dig, exp10)) != 0) return n;
+	return 0; /* unreachable: precision 14 round-tripped above */
+}
+
+void pt2c__json_write_double(pt2c_buf *b, double d)
+{
+	if (isnan(d)) { pt2c__buf_puts(b, "\"NaN\""); return; }
+	if (isinf(d)) { pt2c__buf_puts(b, d < 0 ? "\"-Infinity\"" : "\"Infinity\""); return; }
+	char out[64];
+	size_t o = 0;
+	if (signbit(d)) { out[o++] = '-'; d = -d; }
+	if (d == 0) {
+		memcpy(out + o, "0.0", 3);
+		pt2c__buf_put(b, out, o + 3);
+		return;
+	}
+	char dig[32];
+	int e;
+	int nd = shortest_digits(d, dig, &e);
+	if (e < -4 || e >= 16) {
+		out[o++] = dig[0];
+		if (nd > 1) {
+			out[o++] = '.';
+			memcpy(out + o, dig + 1, (size_t)nd - 1);
+			o += (size_t)nd - 1;
+		}
+		o += (size_t)snprintf(out + o, sizeof out - o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+	} else if (e < 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int k = 0; k < -e - 1; k++) out[o++] = '0';
+		memcpy(out + o, dig, (size_t)nd);
+		o += (size_t)nd;
+	} else if (nd <= e + 1) {
+		memcpy(out + o, dig, (size_t)nd);
+		o += (size_t)nd;
+		for (int k = 0; k < e + 1 - nd; k++) out[o++] = '0';
+		out[o++] = '.';
+		out[o++] = '0';
+	} else {
+		memcpy(out + o, dig, (size_t)e + 1);
+		o += (size_t)e + 1;
+		out[o++] = '.';
+		memcpy(out + o, dig + e + 1, (size_t)(nd - e - 1));
+		o += (size_t)(nd - e - 1);
+	}
+	pt2c__buf_put(b, out, o);
+}
+
+typedef struct wframe {
+	const pt2c_json *c;
+	uint32_t next; /* index of the next item (array) or member (object) */
+} wframe;
+
+void pt2c__json_write_value(pt2c_buf *b, const pt2c_json *v)
+{
+	wframe *st = NULL;
+	size_t n = 0, cap = 0;
+	const pt2c_json *cur = v;
+	for (;;) {
+		/* write cur; containers are opened and pushed */
+		switch (cur->type) {
+		case PT2C_JSON_NULL: pt2c__buf_put(b, "null", 4); break;
+		case PT2C_JSON_FALSE: pt2c__buf_put(b, "false", 5); break;
+		case PT2C_JSON_TRUE: pt2c__buf_put(b, "true", 4); break;
+		case PT2C_JSON_INT: pt2c__json_write_int(b, cur->u.i); break;
+		case PT2C_JSON_REAL: pt2c__json_write_double(b, cur->u.d); break;
+		case PT2C_JSON_STRING: pt2c__json_write_str(b, cur->u.s, cur->n); break;
+		case PT2C_JSON_ARRAY:
+		case PT2C_JSON_OBJECT:
+			pt2c__buf_putc(b, cur->type == PT2C_JSON_ARRAY ? '[' : '{');
+			if (n == cap && pt2c__grow(b->alloc, (void **)&st, &cap, n + 1, sizeof *st) != 0) {
+				if (!b->err) b->err = PT2C_ENOMEM;
+				pt2c__free(b->alloc, st);
+				return;
+			}
+			st[n].c = cur;
+			st[n].next = 0;
+			n++;
+			break;
+		default: pt2c__buf_put(b, "null", 4); break;
+		}
+		/* find the next value to write, closing finished containers */
+		for (;;) {
+			if (n == 0) {
+				pt2c__free(b->alloc, st);
+				return;
+			}
+			wframe *f = &st[n - 1];
+			if (f->next >= f->c->n) {
+				pt2c__buf_putc(b, f->c->type == PT2C_JSON_ARRAY ? ']' : '}');
+				n--;
+				continue;
+			}
+			if (f->next > 0) pt2c__buf_put(b, ", ", 2);
+			if (f->c->type == PT2C_JSON_ARRAY) {
+				cur = &f->c->u.items[f->next++];
+			} else {
+				const pt2c_json *k = &f->c->u.items[2 * (size_t)f->next];
+				pt2c__json_write_str(b, k->u.s, k->n);
+				pt2c__buf_put(b, ": ", 2);
+				cur = k + 1;
+				f->next++;
+			}
+			break;
+		}
+	}
+}
