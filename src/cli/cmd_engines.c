@@ -26,7 +26,8 @@ static void safe_name(char *dst, size_t size, const char *name)
 	for (size_t i = 0; name[i] && j + 1 < size; i++) {
 		char c = name[i];
 		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-		dst[j++] = ok && !(j == 0 && c == '.') ? c : '_';
+		bool keep = ok && !(j == 0 && c == '.');
+		dst[j++] = keep ? c : '_';
 	}
 	if (j == 0)
 		dst[j++] = '_';
