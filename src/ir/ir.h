@@ -324,6 +324,7 @@ int pt2c__graph_reserve_name(pt2c_graph *g, const char *name);
  */
 int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target,
                          uint32_t before, uint32_t *out);
+/** Like pt2c__graph_add_node, inserting after node `after` (PT2C_NONE = at the front). */
 int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exact, const char *target,
                                uint32_t after, uint32_t *out);
 /**
@@ -350,7 +351,11 @@ int pt2c__node_set_meta(pt2c_graph *g, uint32_t node, const pt2c_kv *kv, uint32_
 /** The single value a node defines (its only output leaf), or PT2C_NONE. */
 uint32_t pt2c__node_value(const pt2c_graph *g, uint32_t node);
 
-/** Replace every use of value `from` by value `to` (O(1): forwarding). */
+/**
+ * Replace every use of value `from` by value `to` (O(1): forwarding). Forwarding is global: a
+ * node that must keep reading `from` (e.g. `to`'s own producer) must be given fresh inputs
+ * after this call, referencing a value that is not forwarded.
+ */
 void pt2c__graph_replace_uses(pt2c_graph *g, uint32_t from, uint32_t to);
 /** Unlink and mark erased (its values keep existing until compact). */
 void pt2c__graph_erase_node(pt2c_graph *g, uint32_t node);
@@ -363,6 +368,12 @@ void pt2c__graph_recount_uses(pt2c_graph *g);
  * order. Values that are no longer defined by a live node are removed too.
  */
 int pt2c__graph_compact(pt2c_graph *g, pt2c_error *err);
+/**
+ * pt2c__graph_compact that also reports the renumbering: value_map_out (NULL or g->n_values entries,
+ * sized before the call) receives for every old value id the new id of the value it resolves to,
+ * or PT2C_NONE if that value was dropped. Use it to rewrite references held outside the graph.
+ */
+int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *err);
 
 /** Iterate in order: for (id = g->first; id != PT2C_NONE; id = g->nodes[id].next). */
 #define PT2C_GRAPH_FOREACH(g, id) for (uint32_t id = (g)->first; id != PT2C_NONE; id = (g)->nodes[id].next)
@@ -504,7 +515,14 @@ typedef struct pt2c_module {
 	pt2c_map op_schemas; /* optional: op target -> schema string (interned) given by the input */
 } pt2c_module;
 
-int pt2c__module_new(pt2c_ctx *ctx, pt2c_module **out);
+/*
+ * Ownership inside a module: each attribute holds one reference to tensor.storage and to blob;
+ * each attribute or submodule that points at an engine record holds one reference to
+ * engine->engine (the record itself lives in the arena). Sharing a record between two holders
+ * therefore means taking another pt2c__storage_ref(engine->engine). Arrays (attrs, subs) are
+ * heap-allocated by the add functions; symbols live in the arena.
+ */
+int pt2c__module_new(pt2c_ctx *ctx, pt2c_module **out); /* takes its own reference on ctx */
 void pt2c__module_free(pt2c_module *m); /* frees submodules, unrefs storages and the ctx */
 /** Add an attribute (fqn interned by the call). PT2C_EGRAPH on a duplicate fqn. *out may be NULL. */
 int pt2c__module_add_attr(pt2c_module *m, const char *fqn, int kind, pt2c_attr **out);
@@ -588,8 +606,15 @@ typedef struct pt2c_program {
 	pt2c_storage *sample_inputs; /* data/sample_inputs/model.pt bytes; NULL = 0 bytes */
 } pt2c_program;
 
+/*
+ * Ownership inside a program: the arrays (inputs, outputs, calls, ranges, opsets, verifiers,
+ * guards_code, gm_meta, namedtuples, extra) live in the ctx arena; program_free unrefs each
+ * extra[i].data and sample_inputs, frees mod, and drops the program's ctx reference.
+ */
 int pt2c__program_new(pt2c_ctx *ctx, pt2c_program **out); /* empty program, schema 8.17, aten opset 10 */
 void pt2c__program_free(pt2c_program *p);
+/** Compact p->mod->graph and rewrite the signature's references (inputs/outputs) to the new ids. */
+int pt2c__program_compact(pt2c_program *p, pt2c_error *err);
 
 /* MARK: printing (what PyTorch users read) */
 

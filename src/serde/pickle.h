@@ -31,12 +31,33 @@ struct pt2c_py {
 	int64_t i;
 	double f;
 	const char *s, *s2; /* str/bytes view; GLOBAL module and name (NUL-terminated, arena) */
+	                    /* str/bytes: i = the full 64-bit length (n saturates at UINT32_MAX) */
 	pt2c_py **items;
 	uint64_t pos;       /* offset of the opcode that made it */
 };
 
-/** Parse a pickle; *out is the object left by STOP. Objects live in `arena`; views point into data. */
+/**
+ * Parse a pickle; *out is the object left by STOP (bytes after STOP are ignored). Objects live in
+ * `arena`; views point into data. Nothing is called: GLOBAL/REDUCE/BUILD/NEWOBJ/BINPERSID become
+ * nodes, except that SETITEM(S) on a collections.OrderedDict() REDUCE turns that node into a DICT.
+ * Memoized objects are shared (the same pointer), and lists/dicts mutated after BINPUT show it.
+ * Errors: PT2C_ECORRUPT / PT2C_EUNSUPPORTED with the opcode's offset and name in the message.
+ */
 int pt2c__pickle_parse(pt2c_py **out, const uint8_t *data, size_t len, pt2c_arena *arena, pt2c_error *err);
+
+/**
+ * The member "<root>/<name>" of a PyTorchStreamWriter zip, where root is the first entry's folder
+ * (as PyTorch's reader decides it). NULL if absent or if the first entry has no folder.
+ */
+const pt2c_zip_entry *pt2c__zip_find_in_root(const pt2c_zip *z, const char *name);
+
+/**
+ * Parse the "<root>/data.pkl" member of a PyTorchStreamWriter zip (already parsed into z) into
+ * *out (objects in arena). PT2C_ECORRUPT naming the member if it is missing or malformed.
+ */
+int pt2c__pickle_parse_data_pkl(pt2c_py **out, const pt2c_zip *z, pt2c_arena *arena, pt2c_error *err);
+/** o is GLOBAL module.name. */
+bool pt2c__py_is_global(const pt2c_py *o, const char *module, const char *name);
 
 /**
  * Read a `torch._C._pickle_save(tensorrt.Engine)` blob (a nested zip with archive/data.pkl) into

@@ -18,6 +18,20 @@
  * the archive mapping the program references).
  */
 int pt2c__pt2json_read(pt2c_program *p, const pt2c_json *root, pt2c_error *err);
+/**
+ * Like pt2c__pt2json_read, for a DOM parsed from src[0..src_len): strings lying inside src are kept
+ * as views, strings the parser had to unescape into its arena are copied into the program's arena
+ * (so the DOM arena may be freed afterwards). `member` (may be NULL) prefixes err->member, e.g.
+ * "models/model.json" gives "models/model.json:/graph_module/graph/nodes/3/inputs".
+ */
+int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
+                          const char *member, pt2c_error *err);
+/**
+ * Free the HOP subgraphs (as_graph arguments) that pt2c__pt2json_read created, clearing the
+ * references. pt2c__graph_free does not free subgraphs, so the owner of a program read from JSON
+ * calls this before pt2c__program_free (idempotent; a no-op for programs without subgraphs).
+ */
+void pt2c__program_free_subgraphs(pt2c_program *p);
 /** Serialize as torch.export.save does (field order, separators, float repr). */
 int pt2c__pt2json_write(pt2c_buf *b, const pt2c_program *p);
 void pt2c__json_write_meta(pt2c_buf *b, const pt2c_tensor_meta *m);
@@ -53,5 +67,48 @@ int pt2c__pt2_write(const pt2c_program *p, pt2c_sink sink, const pt2c_pt2_write_
 
 int pt2c__partitioned_json_read(pt2c_module **out, const char *data, size_t len, const pt2c_allocator *alloc,
                                 pt2c_error *err);
+
+/* MARK: partitioned modules (archive form, docs/partitioned-format.md) */
+
+/**
+ * How the JSON reader finds archive members named by "data_member" and engine field 3
+ * {"member": ...}. resolve returns a new reference to a zero-copy storage over the whole member
+ * (0), PT2C_ENOTFOUND when no such member exists, PT2C_ECORRUPT / PT2C_EUNSUPPORTED with *why
+ * (static text) when it exists but may not be used (wrong folder, dtype clash), or PT2C_ENOMEM.
+ * `engine` tells an engine reference from a weight's; `dtype` is the weight's dtype (0 for engines).
+ */
+typedef struct pt2c_member_resolver {
+	int (*resolve)(void *ctx, bool engine, const char *name, size_t len, int dtype, pt2c_storage **out,
+	               const char **why);
+	void *ctx;
+	const char *member; /* prefixes err->member ("partitioned/module.json:/graph/3"); may be NULL */
+} pt2c_member_resolver;
+
+/** pt2c__partitioned_json_read with member references resolved through `res` (NULL: plain JSON form). */
+int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
+                                   const pt2c_allocator *alloc, pt2c_error *err);
+/**
+ * Read a partitioned-module archive held in memory. Weights and engines are zero-copy storages
+ * over the member bytes (one per member, shared by every weight naming it); each keeps a reference
+ * on `backing` (may be NULL when the caller guarantees data outlives the module). Errors name the
+ * member ("partitioned/format", "partitioned/module.json:/parameters/w/data_member").
+ */
+int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
+                                   const pt2c_allocator *alloc, pt2c_error *err);
+/**
+ * The JSON form of m. members=false: weights and engines inline as base64 (the plain JSON form);
+ * members=true: "data_member": "weights/<i>" (one index per distinct storage, numbered in
+ * attribute order: top level, then fallback submodules in order) and engine field 3 as
+ * {"member": "engines/<submodule name>"} -- the module.json of pt2c__partitioned_archive_write.
+ * Returns 0, PT2C_EUNSUPPORTED (something the JSON form cannot express: custom-object
+ * attributes, argument kinds the reader does not accept), PT2C_ECORRUPT (a weight's view does
+ * not fit its storage) or PT2C_ENOMEM.
+ */
+int pt2c__partitioned_json_write(pt2c_buf *b, const pt2c_module *m, bool members);
+/**
+ * Write m as a partitioned archive (root "partitioned/"): members format, version, weights/<i>
+ * (streamed straight from each distinct storage), engines/<submodule>, then module.json last.
+ */
+int pt2c__partitioned_archive_write(const pt2c_module *m, pt2c_sink sink, pt2c_error *err);
 
 #endif

@@ -1,0 +1,595 @@
+/* test_graph.c -- graph editing, forwarding + compaction, copy_into, lint, and scale. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "harness.h"
+
+/* sanitizers slow the build loop several times over; the budget is for optimised builds */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHAIN_LIMIT_MS 5000.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define CHAIN_LIMIT_MS 5000.0
+#endif
+#endif
+#ifndef CHAIN_LIMIT_MS
+#define CHAIN_LIMIT_MS 1000.0
+#endif
+#include "ir/ir.h"
+
+static pt2c_arg tensor_ref(uint32_t v)
+{
+	pt2c_arg a;
+	memset(&a, 0, sizeof a);
+	a.kind = PT2C_ARG_TENSOR;
+	a.u.ref = v;
+	return a;
+}
+
+/* A placeholder defining one tensor value; returns the value id. */
+static uint32_t add_input(pt2c_graph *g, const char *name, uint32_t *node_out)
+{
+	uint32_t n, v;
+	if (pt2c__graph_add_node(g, PT2C_OP_PLACEHOLDER, name, true, name, PT2C_NONE, &n))
+		return PT2C_NONE;
+	if (pt2c__graph_add_value(g, name, true, PT2C_VAL_TENSOR, &v))
+		return PT2C_NONE;
+	pt2c_arg o = tensor_ref(v);
+	if (pt2c__node_set_outputs(g, n, &o, 1))
+		return PT2C_NONE;
+	if (node_out)
+		*node_out = n;
+	return v;
+}
+
+/* A PT2-style call with positional tensor inputs, inserted before `before`; returns the value. */
+static uint32_t add_call(pt2c_graph *g, const char *name, const char *target, const uint32_t *ins, uint32_t n_in,
+                         uint32_t before, uint32_t *node_out)
+{
+	uint32_t n, v;
+	if (pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, name, false, target, before, &n))
+		return PT2C_NONE;
+	pt2c_named_arg args[4];
+	memset(args, 0, sizeof args);
+	static const char *const NAMES[] = { "self", "other", "a", "b" };
+	for (uint32_t i = 0; i < n_in && i < 4; i++) {
+		args[i].name = pt2c__ctx_interns(g->ctx, NAMES[i]);
+		args[i].kind = PT2C_ARGKIND_POSITIONAL;
+		args[i].arg = tensor_ref(ins[i]);
+	}
+	if (pt2c__node_set_inputs(g, n, args, n_in))
+		return PT2C_NONE;
+	if (pt2c__graph_add_value(g, g->nodes[n].name, true, PT2C_VAL_TENSOR, &v))
+		return PT2C_NONE;
+	pt2c_arg o = tensor_ref(v);
+	if (pt2c__node_set_outputs(g, n, &o, 1))
+		return PT2C_NONE;
+	if (node_out)
+		*node_out = n;
+	return v;
+}
+
+static uint32_t add_output(pt2c_graph *g, const uint32_t *vals, uint32_t n_vals)
+{
+	uint32_t n;
+	if (pt2c__graph_add_node(g, PT2C_OP_OUTPUT, "output", false, "output", PT2C_NONE, &n))
+		return PT2C_NONE;
+	pt2c_named_arg args[4];
+	memset(args, 0, sizeof args);
+	for (uint32_t i = 0; i < n_vals && i < 4; i++)
+		args[i].arg = tensor_ref(vals[i]);
+	if (pt2c__node_set_inputs(g, n, args, n_vals))
+		return PT2C_NONE;
+	return n;
+}
+
+/* The node names in order, joined by ' '. */
+static const char *order(pt2c_graph *g)
+{
+	static char buf[1024];
+	size_t o = 0;
+	buf[0] = '\0';
+	PT2C_GRAPH_FOREACH(g, id) {
+		int w = snprintf(buf + o, sizeof buf - o, "%s%s", o ? " " : "", g->nodes[id].name);
+		if (w < 0 || (size_t)w >= sizeof buf - o)
+			break;
+		o += (size_t)w;
+	}
+	return buf;
+}
+
+static void test_insert_before_after(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	uint32_t x = add_input(g, "x", NULL);
+	uint32_t relu_n, out_n;
+	uint32_t relu = add_call(g, "relu", "torch.ops.aten.relu.default", &x, 1, PT2C_NONE, &relu_n);
+	out_n = add_output(g, &relu, 1);
+	REQUIRE(out_n != PT2C_NONE);
+	CHECK_STR(order(g), "x relu output");
+	/* insert before relu and after relu */
+	uint32_t a_n, b_n;
+	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, "neg", false, "torch.ops.aten.neg.default", relu_n, &a_n) == 0);
+	REQUIRE(pt2c__graph_add_node_after(g, PT2C_OP_CALL_FUNCTION, "neg", false, "torch.ops.aten.neg.default", relu_n, &b_n) == 0);
+	CHECK_STR(order(g), "x neg relu neg_1 output");
+	/* after NONE inserts at the front */
+	uint32_t c_n;
+	REQUIRE(pt2c__graph_add_node_after(g, PT2C_OP_PLACEHOLDER, "y", true, "y", PT2C_NONE, &c_n) == 0);
+	CHECK_STR(order(g), "y x neg relu neg_1 output");
+	CHECK_EQ_INT(g->n_live, 6);
+	CHECK_EQ_INT(pt2c__graph_output_node(g), out_n);
+	pt2c__graph_move_before(g, b_n, a_n);
+	CHECK_STR(order(g), "y x neg_1 neg relu output");
+	pt2c__graph_erase_node(g, a_n);
+	pt2c__graph_erase_node(g, b_n);
+	CHECK_STR(order(g), "y x relu output");
+	CHECK_EQ_INT(g->n_live, 4);
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+static void test_replace_uses_and_compact(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	uint32_t x = add_input(g, "x", NULL);
+	uint32_t mul_n, add_n, neg_n;
+	uint32_t xx[2] = { x, x };
+	uint32_t mul = add_call(g, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, &mul_n);
+	uint32_t ma[2] = { mul, x };
+	uint32_t add = add_call(g, "add", "torch.ops.aten.add.Tensor", ma, 2, PT2C_NONE, &add_n);
+	uint32_t outs[2] = { add, mul };
+	uint32_t out_n = add_output(g, outs, 2);
+	REQUIRE(out_n != PT2C_NONE);
+	CHECK_EQ_INT(g->values[x].n_uses, 3);
+	CHECK_EQ_INT(g->values[mul].n_uses, 2);
+
+	/* rewrite mul(x, x) as neg(x) inserted before mul, then drop mul */
+	uint32_t neg = add_call(g, "neg", "torch.ops.aten.neg.default", &x, 1, mul_n, &neg_n);
+	pt2c__graph_replace_uses(g, mul, neg);
+	CHECK_EQ_INT(pt2c__value_resolve(g, mul), neg);
+	CHECK_EQ_INT(g->values[neg].n_uses, 2);
+	CHECK_EQ_INT(g->values[mul].n_uses, 0);
+	pt2c__graph_erase_node(g, mul_n);
+	CHECK_EQ_INT(g->values[x].n_uses, 2); /* neg + add */
+
+	pt2c_error err = PT2C_ERROR_INIT;
+	uint32_t old_n_values = g->n_values;
+	uint32_t map[8];
+	REQUIRE(old_n_values <= 8);
+	REQUIRE(pt2c__graph_compact_map(g, map, &err) == 0);
+	CHECK_STR(order(g), "x neg add output");
+	CHECK_EQ_INT(g->n_nodes, 4);
+	CHECK_EQ_INT(g->n_values, 3);
+	CHECK_EQ_INT(g->first, 0);
+	CHECK_EQ_INT(g->last, 3);
+	/* ids are renumbered into order; refs point at the surviving value */
+	CHECK_STR(g->values[g->nodes[2].inputs[0].arg.u.ref].name, "neg");
+	CHECK_STR(g->values[g->nodes[3].inputs[1].arg.u.ref].name, "neg");
+	CHECK_STR(g->values[g->nodes[3].inputs[0].arg.u.ref].name, "add");
+	CHECK_EQ_INT(map[mul], map[neg]);
+	CHECK_STR(g->values[map[add]].name, "add");
+	CHECK_EQ_INT(g->values[map[neg]].producer, 1);
+	CHECK_EQ_INT(g->values[map[neg]].n_uses, 2);
+	CHECK_EQ_INT(pt2c__graph_find_value(g, "neg", 3), map[neg]);
+	CHECK_EQ_INT(pt2c__graph_find_value(g, "mul", 3), PT2C_NONE);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+	/* the dropped name stays reserved for fresh names, but can be taken exactly */
+	CHECK_STR(pt2c__graph_unique_name(g, "mul"), "mul_1");
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+static void test_compact_rejects_dangling(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	uint32_t x = add_input(g, "x", NULL);
+	uint32_t relu_n;
+	uint32_t relu = add_call(g, "relu", "torch.ops.aten.relu.default", &x, 1, PT2C_NONE, &relu_n);
+	add_output(g, &relu, 1);
+	pt2c__graph_erase_node(g, relu_n); /* still used by output */
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__graph_compact(g, &err), PT2C_EGRAPH);
+	CHECK_MSG(strstr(err.message, "'output' uses 'relu'") != NULL, "message: %s", err.message);
+	/* nothing changed: the graph still has its 3 node slots */
+	CHECK_EQ_INT(g->n_nodes, 3);
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+static void test_copy_into(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *src, *dst;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &src) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &dst) == 0);
+	/* src: a -> mul(a, a) -> relu -> output */
+	uint32_t a = add_input(src, "a", NULL);
+	uint32_t aa[2] = { a, a };
+	uint32_t smul = add_call(src, "mul", "torch.ops.aten.mul.Tensor", aa, 2, PT2C_NONE, NULL);
+	uint32_t srelu = add_call(src, "relu", "torch.ops.aten.relu.default", &smul, 1, PT2C_NONE, NULL);
+	add_output(src, &srelu, 1);
+	/* dst: x -> mul(x, x) -> [copy here] -> output(mul) */
+	uint32_t x = add_input(dst, "x", NULL);
+	uint32_t xx[2] = { x, x };
+	uint32_t dmul = add_call(dst, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, NULL);
+	uint32_t out_n = add_output(dst, &dmul, 1);
+	uint32_t map[8];
+	for (int i = 0; i < 8; i++)
+		map[i] = 12345;
+	map[a] = dmul;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__graph_copy_into(dst, src, out_n, map, &err) == 0);
+	CHECK_STR(order(dst), "x mul mul_1 relu output");
+	CHECK_STR(dst->values[map[smul]].name, "mul_1");
+	CHECK_STR(dst->values[map[srelu]].name, "relu");
+	/* the copied mul reads the mapped placeholder value */
+	uint32_t copied = dst->values[map[smul]].producer;
+	CHECK_EQ_INT(dst->nodes[copied].inputs[0].arg.u.ref, dmul);
+	CHECK_EQ_INT(dst->nodes[copied].inputs[1].arg.u.ref, dmul);
+	/* src is untouched */
+	CHECK_EQ_INT(src->nodes[1].inputs[0].arg.u.ref, a);
+	/* route the output through the copy, the way an inliner would, and check the result */
+	pt2c_named_arg o;
+	memset(&o, 0, sizeof o);
+	o.arg = tensor_ref(map[srelu]);
+	REQUIRE(pt2c__node_set_inputs(dst, out_n, &o, 1) == 0);
+	CHECK_EQ_INT(pt2c__graph_lint(dst, NULL, NULL, &err), 0);
+	CHECK_EQ_INT(dst->values[dmul].n_uses, 2);
+	pt2c__graph_free(src);
+	pt2c__graph_free(dst);
+	pt2c__ctx_unref(ctx);
+}
+
+static void test_copy_into_unmapped_input(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *src, *dst;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &src) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &dst) == 0);
+	uint32_t a = add_input(src, "a", NULL);
+	uint32_t r = add_call(src, "relu", "torch.ops.aten.relu.default", &a, 1, PT2C_NONE, NULL);
+	add_output(src, &r, 1);
+	uint32_t map[4] = { PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE };
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__graph_copy_into(dst, src, PT2C_NONE, map, &err), PT2C_EGRAPH);
+	CHECK_MSG(strstr(err.message, "'a'") != NULL, "message: %s", err.message);
+	pt2c__graph_free(src);
+	pt2c__graph_free(dst);
+	pt2c__ctx_unref(ctx);
+}
+
+/* Build x -> relu -> neg -> output for the lint cases. */
+static pt2c_graph *small_graph(pt2c_ctx *ctx, uint32_t *relu_n, uint32_t *neg_n, uint32_t *out_n)
+{
+	pt2c_graph *g;
+	if (pt2c__graph_new(ctx, &g))
+		return NULL;
+	uint32_t x = add_input(g, "x", NULL);
+	uint32_t relu = add_call(g, "relu", "torch.ops.aten.relu.default", &x, 1, PT2C_NONE, relu_n);
+	uint32_t neg = add_call(g, "neg", "torch.ops.aten.neg.default", &relu, 1, PT2C_NONE, neg_n);
+	*out_n = add_output(g, &neg, 1);
+	return g;
+}
+
+static void test_lint(void)
+{
+	pt2c_ctx *ctx;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	uint32_t relu_n, neg_n, out_n;
+	pt2c_error err = PT2C_ERROR_INIT;
+
+	pt2c_graph *g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	REQUIRE(g);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+
+	/* use before def: move neg before relu */
+	pt2c__graph_move_before(g, neg_n, relu_n);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "node 'neg' uses 'relu' before it is defined");
+	pt2c__graph_move_before(g, relu_n, neg_n);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+
+	/* a cycle made by forwarding relu's uses to neg: neg now reads itself */
+	pt2c__graph_replace_uses(g, g->nodes[relu_n].outputs[0].u.ref, g->nodes[neg_n].outputs[0].u.ref);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "node 'neg' uses 'neg' before it is defined");
+	pt2c__graph_free(g);
+
+	/* duplicate name */
+	g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	g->nodes[neg_n].name = g->nodes[relu_n].name;
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "duplicate node name 'relu'");
+	pt2c__graph_free(g);
+
+	/* missing output */
+	g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	pt2c__graph_erase_node(g, out_n);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "graph has no output node");
+	/* output not last */
+	uint32_t o2;
+	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_OUTPUT, "output", false, "output", neg_n, &o2) == 0);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "node 'neg' comes after the output node 'output_1'");
+	pt2c__graph_free(g);
+
+	/* placeholder after a call */
+	g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	uint32_t late;
+	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_PLACEHOLDER, "late", true, "late", out_n, &late) == 0);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "placeholder 'late' comes after node 'relu'");
+	pt2c__graph_free(g);
+
+	/* erased producer still used */
+	g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	pt2c__graph_erase_node(g, relu_n);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "node 'neg' uses 'relu', which no live node defines");
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+static void test_lint_subgraph(void)
+{
+	pt2c_ctx *ctx;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	uint32_t relu_n, neg_n, out_n;
+	pt2c_graph *g = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	pt2c_graph *sub = small_graph(ctx, &relu_n, &neg_n, &out_n);
+	REQUIRE(g && sub);
+	/* neg gets a subgraph argument, as a cond branch would */
+	pt2c_named_arg in[2];
+	memcpy(in, g->nodes[2].inputs, sizeof in[0]);
+	memset(&in[1], 0, sizeof in[1]);
+	in[1].arg.kind = PT2C_ARG_GRAPH;
+	in[1].arg.u.g.name = "true_graph_0";
+	in[1].arg.u.g.graph = sub;
+	REQUIRE(pt2c__node_set_inputs(g, 2, in, 2) == 0);
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+	pt2c__graph_move_before(sub, neg_n, relu_n);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "subgraph 'true_graph_0' of node 'neg': node 'neg' uses 'relu' before it is defined");
+	pt2c__graph_free(sub);
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+static bool only_weight(const pt2c_node *n, void *payload)
+{
+	(void)payload;
+	return strcmp(n->target, "weight") == 0;
+}
+
+static void test_lint_targets(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	uint32_t w_n, b_n, w, bb;
+	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_GET_ATTR, "weight", true, "weight", PT2C_NONE, &w_n) == 0);
+	REQUIRE(pt2c__node_define_value(g, w_n, PT2C_VAL_TENSOR, &w) == 0);
+	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_GET_ATTR, "bias", true, "lin.bias", PT2C_NONE, &b_n) == 0);
+	REQUIRE(pt2c__node_define_value(g, b_n, PT2C_VAL_TENSOR, &bb) == 0);
+	uint32_t outs[2] = { w, bb };
+	add_output(g, outs, 2);
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+	CHECK_EQ_INT(pt2c__graph_lint(g, only_weight, NULL, &err), PT2C_EGRAPH);
+	CHECK_STR(err.message, "node 'bias' has target 'lin.bias', which does not resolve");
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+
+static int cb_count(uint32_t *ref, void *payload)
+{
+	(void)ref;
+	(*(int *)payload)++;
+	return 0;
+}
+
+static void test_foreach_ref(void)
+{
+	pt2c_arg levels[100];
+	memset(levels, 0, sizeof levels);
+	for (int i = 0; i < 99; i++) {
+		levels[i].kind = PT2C_ARG_FX_LIST;
+		levels[i].n = 1;
+		levels[i].u.items = &levels[i + 1];
+	}
+	levels[99].kind = PT2C_ARG_FX_NODE;
+	int count = 0;
+	CHECK_EQ_INT(pt2c__arg_foreach_ref(&levels[0], cb_count, &count), PT2C_EUNSUPPORTED);
+	/* 30 deep is fine */
+	count = 0;
+	CHECK_EQ_INT(pt2c__arg_foreach_ref(&levels[70], cb_count, &count), 0);
+	CHECK_EQ_INT(count, 1);
+	/* wide lists: every leaf once, literals skipped */
+	pt2c_arg items[5];
+	memset(items, 0, sizeof items);
+	items[0].kind = PT2C_ARG_TENSOR;
+	items[1].kind = PT2C_ARG_SYM_INT;
+	items[1].flags = PT2C_ARGF_LITERAL;
+	items[2].kind = PT2C_ARG_SYM_INT;
+	items[3].kind = PT2C_ARG_NONE;
+	items[4].kind = PT2C_ARG_CUSTOM_OBJ;
+	pt2c_arg list;
+	memset(&list, 0, sizeof list);
+	list.kind = PT2C_ARG_FX_TUPLE;
+	list.n = 5;
+	list.u.items = items;
+	count = 0;
+	CHECK_EQ_INT(pt2c__arg_foreach_ref(&list, cb_count, &count), 0);
+	CHECK_EQ_INT(count, 3);
+	/* copy + equality */
+	pt2c_ctx *ctx;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	pt2c_arg copy;
+	REQUIRE(pt2c__arg_copy(ctx, &copy, &list) == 0);
+	CHECK(copy.u.items != list.u.items);
+	CHECK(pt2c__arg_equal(&copy, &list));
+	copy.u.items[2].u.ref = 7;
+	CHECK(!pt2c__arg_equal(&copy, &list));
+	CHECK_EQ_INT(items[2].u.ref, 0);
+	pt2c__ctx_unref(ctx);
+}
+
+/* An allocator that fails every allocation after the first `budget`. */
+typedef struct failing { long budget, live; } failing;
+
+static void *f_malloc(void *c, size_t n)
+{
+	failing *f = c;
+	if (f->budget-- <= 0)
+		return NULL;
+	void *p = malloc(n);
+	if (p)
+		f->live++;
+	return p;
+}
+
+static void *f_realloc(void *c, void *p, size_t old_n, size_t n)
+{
+	failing *f = c;
+	(void)old_n;
+	if (f->budget-- <= 0)
+		return NULL;
+	void *q = realloc(p, n);
+	if (q && !p)
+		f->live++;
+	return q;
+}
+
+static void f_free(void *c, void *p)
+{
+	failing *f = c;
+	if (p)
+		f->live--;
+	free(p);
+}
+
+/* Build, edit, compact, copy and lint under allocation failure at every possible point. */
+static int oom_scenario(const pt2c_allocator *alloc)
+{
+	pt2c_ctx *ctx;
+	int rc = pt2c__ctx_new(&ctx, alloc);
+	if (rc)
+		return rc;
+	pt2c_graph *g = NULL, *h = NULL;
+	pt2c_error err = PT2C_ERROR_INIT;
+	if ((rc = pt2c__graph_new(ctx, &g)) || (rc = pt2c__graph_new(ctx, &h)))
+		goto out;
+	uint32_t prev = add_input(g, "x", NULL);
+	for (int i = 0; i < 40 && prev != PT2C_NONE; i++) {
+		uint32_t n;
+		prev = add_call(g, "relu", "torch.ops.aten.relu.default", &prev, 1, PT2C_NONE, &n);
+		if (prev != PT2C_NONE && i % 3 == 0) {
+			pt2c__graph_replace_uses(g, prev, g->nodes[n].inputs[0].arg.u.ref);
+			pt2c__graph_erase_node(g, n);
+		}
+	}
+	if (prev == PT2C_NONE || add_output(g, &prev, 1) == PT2C_NONE) {
+		rc = PT2C_ENOMEM;
+		goto out;
+	}
+	if ((rc = pt2c__graph_compact(g, &err)) || (rc = pt2c__graph_lint(g, NULL, NULL, &err)))
+		goto out;
+	uint32_t hx = add_input(h, "y", NULL);
+	if (hx == PT2C_NONE) {
+		rc = PT2C_ENOMEM;
+		goto out;
+	}
+	uint32_t map[64];
+	map[0] = hx;
+	rc = pt2c__graph_copy_into(h, g, PT2C_NONE, map, &err);
+out:
+	pt2c__graph_free(g);
+	pt2c__graph_free(h);
+	pt2c__ctx_unref(ctx);
+	return rc;
+}
+
+static void test_oom_everywhere(void)
+{
+	int failures = 0;
+	for (long budget = 0; budget < 10000; budget++) {
+		failing f = { budget, 0 };
+		pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+		int rc = oom_scenario(&a);
+		CHECK_EQ_INT(f.live, 0);
+		if (rc == 0) {
+			CHECK(failures > 10);
+			return;
+		}
+		CHECK_EQ_INT(rc, PT2C_ENOMEM);
+		failures++;
+	}
+	CHECK_MSG(0, "scenario never succeeded");
+}
+
+static void test_chain_100k(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enum { N = 100000 };
+	uint32_t prev = add_input(g, "x", NULL);
+	for (int i = 0; i < N; i++) {
+		uint32_t n;
+		prev = add_call(g, "relu", "torch.ops.aten.relu.default", &prev, 1, PT2C_NONE, &n);
+		REQUIRE(prev != PT2C_NONE);
+		/* erase every other node, forwarding its value to its input */
+		if (i % 2 == 1) {
+			uint32_t in = g->nodes[n].inputs[0].arg.u.ref;
+			pt2c__graph_replace_uses(g, prev, in);
+			pt2c__graph_erase_node(g, n);
+		}
+	}
+	add_output(g, &prev, 1);
+	CHECK_STR(g->nodes[N].name, "relu_99999");
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__graph_compact(g, &err) == 0);
+	CHECK_EQ_INT(g->n_nodes, N / 2 + 2);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("100k-node chain: build + compact + lint in %.1f ms\n", ms);
+	CHECK(ms < CHAIN_LIMIT_MS);
+	/* the output reads the last surviving relu */
+	uint32_t out = pt2c__graph_output_node(g);
+	CHECK_STR(g->values[g->nodes[out].inputs[0].arg.u.ref].name, "relu_99998");
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
+PT2C_TEST_MAIN({
+	RUN(test_insert_before_after);
+	RUN(test_replace_uses_and_compact);
+	RUN(test_compact_rejects_dangling);
+	RUN(test_copy_into);
+	RUN(test_copy_into_unmapped_input);
+	RUN(test_lint);
+	RUN(test_lint_targets);
+	RUN(test_lint_subgraph);
+	RUN(test_foreach_ref);
+	RUN(test_oom_everywhere);
+	RUN(test_chain_100k);
+})
