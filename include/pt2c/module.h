@@ -32,6 +32,15 @@ int pt2c_module_parse_json(pt2c_module **out, const char *data, size_t len, cons
 /** Like pt2c_module_parse_json, reading the file at `path` (err->file is set). Also PT2C_EIO. */
 int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
 
+/**
+ * Open a partitioned module from `path`: a partitioned-module archive (docs/partitioned-format.md;
+ * mapped, weights and engines stay in the mapping, which the module keeps alive) or the JSON form
+ * (recognised by its first byte). err->file is set on failure.
+ * @return 0, PT2C_EIO, PT2C_ENOTFOUND (no such file), PT2C_ECORRUPT, PT2C_EUNSUPPORTED,
+ *         PT2C_EGRAPH, PT2C_ENOMEM
+ */
+int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
+
 /** Free a module and everything it owns. Accepts NULL. */
 void pt2c_module_free(pt2c_module *m);
 

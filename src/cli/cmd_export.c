@@ -12,8 +12,8 @@ static const opt_spec opts[] = {
 static int run(const opt_result *r);
 
 const cli_command cmd_export = {
-	"export", "Export a partitioned module (JSON form) to a PyTorch 2.11 .pt2 archive.",
-	"IN.json -o OUT.pt2 [--cross-compile]", opts, 1, 1, run,
+	"export", "Export a partitioned module (archive or JSON form) to a PyTorch 2.11 .pt2 archive.",
+	"IN -o OUT.pt2 [--cross-compile]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -26,7 +26,7 @@ static int run(const opt_result *r)
 		return cli_failf(EXIT_USAGE, NULL, "export needs -o OUT.pt2");
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_module *m = NULL;
-	int rc = pt2c_module_load_json(&m, in, NULL, &err);
+	int rc = pt2c_module_open(&m, in, NULL, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
 	pt2c_export_options eo = PT2C_EXPORT_OPTIONS_INIT;

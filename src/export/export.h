@@ -42,14 +42,29 @@ int pt2c__schema_table_new(pt2c_schema_table **out, pt2c_ctx *ctx, pt2c_error *e
 int pt2c__schema_table_add(pt2c_schema_table *t, const char *schema, size_t len, pt2c_error *err);
 const pt2c_schema *pt2c__schema_find(const pt2c_schema_table *t, const char *target);
 void pt2c__schema_table_free(pt2c_schema_table *t);
+/** An empty table (for schemas a module supplies on top of the built-in ones). */
+int pt2c__schema_table_new_empty(pt2c_schema_table **out, pt2c_ctx *ctx, pt2c_error *err);
+size_t pt2c__schema_table_count(const pt2c_schema_table *t);
 
 /* MARK: passes (module -> module) */
 
 int pt2c__pass_inline_engines(pt2c_module *m, bool cross_compile, pt2c_error *err);
 int pt2c__pass_inline_fallbacks(pt2c_module *m, pt2c_error *err);
 int pt2c__pass_dce(pt2c_module *m, pt2c_error *err);
+/* The two inlining passes without their final compaction (erased nodes stay unlinked, replaced
+ * values forwarded): for pipelines that compact once later (module_to_program does). */
+int pt2c__pass_inline_engines_nocompact(pt2c_module *m, bool cross_compile, pt2c_error *err);
+int pt2c__pass_inline_fallbacks_nocompact(pt2c_module *m, pt2c_error *err);
+int pt2c__pass_dce_nocompact(pt2c_module *m, pt2c_error *err);
 int pt2c__pass_remove_unused_submodules(pt2c_module *m, pt2c_error *err);
 int pt2c__module_lint(pt2c_module *m, pt2c_error *err);
+
+/**
+ * Helper shared by the passes: for every value v, head[v] starts a chain (through next[node]) of
+ * the live fx getitem nodes `_operator.getitem(v, <int>)` in graph order. Arrays are allocated
+ * with the graph's allocator (pt2c__free them); ids created later are not covered.
+ */
+int pt2c__export_getitem_index(pt2c_graph *g, uint32_t **head_out, uint32_t **next_out, pt2c_error *err);
 
 /* MARK: module -> program */
 
@@ -61,6 +76,14 @@ int pt2c__module_lint(pt2c_module *m, pt2c_error *err);
  */
 int pt2c__module_to_program(pt2c_program **out, pt2c_module **m, const pt2c_schema_table *schemas,
                             pt2c_error *err);
+
+/**
+ * All of the above in pt2c_export's order: inline engines (normal or cross), inline fallbacks,
+ * remove unused submodules, DCE, lint, module_to_program, program lint. schemas may be NULL (the
+ * built-in table is used). Consumes *m on success and failure.
+ */
+int pt2c__export_module(pt2c_program **out, pt2c_module **m, bool cross_compile, const pt2c_schema_table *schemas,
+                        pt2c_error *err);
 
 /** Load side: replace no_op_placeholder_for_execute_engine nodes by engine objects. */
 int pt2c__program_resolve_cross(pt2c_program *p, pt2c_error *err);

@@ -230,18 +230,27 @@ static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bi
 		memcpy(cand, base, base_len + 1);
 		cand_len = base_len;
 	}
-	if (num == 0) {
-		uint64_t bc = 0;
-		pt2c__map_get(&g->base_count, base, base_len, &bc);
+	uint64_t bc = 0;
+	pt2c__map_get(&g->base_count, base, base_len, &bc);
+	if (num == 0)
 		num = bc;
-	}
+	/*
+	 * torch.fx counts up one by one from the candidate's own suffix, which is quadratic when a
+	 * graph of "add_1".."add_N" is copied into one that already has them (inlining fallbacks).
+	 * On a collision we jump straight past the highest suffix handed out for this base, so names
+	 * only differ from fx's when fx would have filled a gap, and stay linear.
+	 */
+	bool jumped = false;
 	while (name_used(g, cand, cand_len) || is_illegal_name(cand)) {
+		if (!jumped && num < bc)
+			num = bc;
+		jumped = true;
 		num++;
 		cand_len = (size_t)snprintf(cand, cap, "%s_%llu", base, (unsigned long long)num);
 	}
 	result = pt2c__ctx_intern(g->ctx, cand, cand_len);
 	if (!result || name_mark(g, result, bits) != 0 ||
-	    pt2c__map_put(&g->base_count, base, base_len, num, true, NULL) != 0)
+	    pt2c__map_put(&g->base_count, base, base_len, num > bc ? num : bc, true, NULL) != 0)
 		result = NULL;
 done:
 	if (buf != local)

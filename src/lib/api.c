@@ -67,6 +67,55 @@ int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_alloca
 	return rc;
 }
 
+/* Release callback of the storage that keeps an input mapping alive for a module or program. */
+static void release_mapping(void *ctx)
+{
+	pt2c_mapped *m = ctx;
+	const pt2c_allocator *alloc = m->alloc;
+	pt2c__unmap(m);
+	pt2c__free(alloc, m);
+}
+
+/* Wrap a mapping into a refcounted storage that unmaps on release (the mapping moves). */
+static int mapping_storage(pt2c_mapped *map, const pt2c_allocator *alloc, pt2c_storage **out, pt2c_error *err)
+{
+	pt2c_mapped *owned = pt2c__malloc(alloc, sizeof *owned);
+	if (!owned) {
+		pt2c__unmap(map);
+		return pt2c__err_oom(err);
+	}
+	*owned = *map;
+	if (pt2c__storage_new(alloc, owned->data, owned->size, release_mapping, owned, out)) {
+		release_mapping(owned);
+		return pt2c__err_oom(err);
+	}
+	return 0;
+}
+
+int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && path);
+	*out = NULL;
+	pt2c_mapped map;
+	int rc = pt2c__map_path(&map, path, alloc, err);
+	if (rc)
+		return rc;
+	if (map.size < 4 || memcmp(map.data, "PK\x03\x04", 4) != 0) {
+		rc = pt2c__partitioned_json_read(out, (const char *)map.data, map.size, alloc, err);
+		pt2c__unmap(&map);
+	} else {
+		pt2c_storage *backing = NULL;
+		rc = mapping_storage(&map, alloc, &backing, err);
+		if (rc == 0) {
+			rc = pt2c__partitioned_archive_read(out, backing->data, (size_t)backing->nbytes, backing, alloc, err);
+			pt2c__storage_unref(backing); /* the module holds its own references */
+		}
+	}
+	if (rc)
+		pt2c__err_set_file(err, path);
+	return rc;
+}
+
 void pt2c_module_free(pt2c_module *m)
 {
 	if (m)
@@ -89,15 +138,6 @@ int pt2c_module_print(pt2c_module *m, char **out, size_t *len)
 
 /* MARK: reading programs */
 
-/* Release callback of the storage that keeps an input mapping alive for the program. */
-static void release_mapping(void *ctx)
-{
-	pt2c_mapped *m = ctx;
-	const pt2c_allocator *alloc = m->alloc;
-	pt2c__unmap(m);
-	pt2c__free(alloc, m);
-}
-
 static void fill_read_opts(pt2c_pt2_read_opts *ro, const pt2c_read_options *opts, const char *label)
 {
 	memset(ro, 0, sizeof *ro);
@@ -113,18 +153,10 @@ static int open_mapped(pt2c_program **out, pt2c_mapped *map, const pt2c_read_opt
                        pt2c_error *err)
 {
 	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;
-	pt2c_mapped *owned = pt2c__malloc(alloc, sizeof *owned);
-	if (!owned) {
-		pt2c__unmap(map);
-		return pt2c__err_oom(err);
-	}
-	*owned = *map;
 	pt2c_storage *backing = NULL;
-	int rc = pt2c__storage_new(alloc, owned->data, owned->size, release_mapping, owned, &backing);
-	if (rc) {
-		release_mapping(owned);
-		return pt2c__err_oom(err);
-	}
+	int rc = mapping_storage(map, alloc, &backing, err);
+	if (rc)
+		return rc;
 	pt2c_pt2_read_opts ro;
 	fill_read_opts(&ro, opts, label);
 	rc = pt2c__pt2_read(out, backing->data, (size_t)backing->nbytes, backing, &ro, alloc, err);
@@ -168,8 +200,10 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
 
 void pt2c_program_free(pt2c_program *p)
 {
-	if (p)
-		pt2c__program_free(p);
+	if (!p)
+		return;
+	pt2c__program_free_subgraphs(p); /* HOP subgraphs made by the JSON reader */
+	pt2c__program_free(p);
 }
 
 /* MARK: writing programs */
@@ -266,28 +300,7 @@ int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_opti
 		return pt2c__err(err, PT2C_EINVALID, "pt2c_export_options version %u is not %d", opts->version,
 		                 PT2C_EXPORT_OPTIONS_VERSION);
 	}
-	pt2c_module *m = *module;
-	bool cross = opts && opts->cross_compile;
-	pt2c_schema_table *schemas = NULL;
-	int rc = pt2c__pass_inline_engines(m, cross, err);
-	if (!rc)
-		rc = pt2c__pass_inline_fallbacks(m, err);
-	if (!rc)
-		rc = pt2c__pass_remove_unused_submodules(m, err);
-	if (!rc)
-		rc = pt2c__pass_dce(m, err);
-	if (!rc)
-		rc = pt2c__module_lint(m, err);
-	if (!rc)
-		rc = pt2c__schema_table_new(&schemas, m->ctx, err);
-	if (!rc)
-		rc = pt2c__module_to_program(out, module, schemas, err);
-	pt2c__schema_table_free(schemas);
-	if (*module) {
-		pt2c__module_free(*module);
-		*module = NULL;
-	}
-	return rc;
+	return pt2c__export_module(out, module, opts && opts->cross_compile, NULL, err);
 }
 
 int pt2c_module_inline_engines(pt2c_module *m, int cross_compile, pt2c_error *err)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmarks (see bench/README.md). For each case: generate a synthetic partitioned archive, then
+# measure in one run `pt2c export` (wall time and peak RSS), a plain sequential write of the same
+# number of bytes to the same folder (the physical reference), `pt2c inspect` of the result (load
+# time), and CRC-32 over the output (its share of the export time).
+#   bench/run.sh BUILD_DIR WORK_DIR [case ...]     cases: big 5k 40k 200k 1m (default: all)
+set -eu
+BUILD=$(cd "$1" && pwd); WORK=$2; shift 2
+mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
+GEN=$BUILD/bench/pt2c-bench-gen MEAS=$BUILD/bench/pt2c-bench-measure PT2C=$BUILD/pt2c
+cases=${*:-big 5k 40k 200k 1m}
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+printf '%-6s %9s %10s %8s %8s %9s %10s %9s %9s %8s %7s\n' case nodes out_MiB export_s write_s ratio rss_MiB in_MiB load_s ns/node crc%
+for c in $cases; do
+	case $c in
+	big) args="--segments 8 --ops 4 --engine-bytes 1024M --weight-bytes 512M" ;;
+	5k) args="--segments 8 --ops 622 --engine-bytes 8M --weight-bytes 8M" ;;
+	40k) args="--segments 8 --ops 4997 --engine-bytes 8M --weight-bytes 8M" ;;
+	200k) args="--segments 8 --ops 24997 --engine-bytes 8M --weight-bytes 8M" ;;
+	1m) args="--segments 8 --ops 124997 --engine-bytes 8M --weight-bytes 8M" ;;
+	*) echo "unknown case $c" >&2; exit 2 ;;
+	esac
+	in=$WORK/$c.pt2c-partitioned out=$WORK/$c.pt2
+	"$GEN" "$in" $args >/dev/null
+	sync
+	e=$("$MEAS" run "$PT2C" export -q "$in" -o "$out")
+	bytes=$(stat -c %s "$out"); inbytes=$(stat -c %s "$in")
+	w=$("$MEAS" write "$bytes" "$WORK")
+	l=$("$MEAS" run "$PT2C" inspect "$out" | tail -1)
+	k=$("$MEAS" crc "$out")
+	nodes=$("$PT2C" inspect --json "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nodes"])')
+	es=$(echo "$e" | field wall_s); ws=$(echo "$w" | field wall_s); rss=$(echo "$e" | field maxrss_kib)
+	ls=$(echo "$l" | field wall_s); ks=$(echo "$k" | field wall_s)
+	awk -v c="$c" -v n="$nodes" -v b="$bytes" -v es="$es" -v ws="$ws" -v rss="$rss" -v ib="$inbytes" -v ls="$ls" -v ks="$ks" 'BEGIN {
+		printf "%-6s %9d %10.1f %8.3f %8.3f %9.2f %10.1f %9.1f %9.3f %8.0f %6.1f%%\n", c, n, b/1048576, es, ws, es/ws, rss/1024, ib/1048576, ls, es*1e9/n, 100*ks/es }'
+	rm -f "$in" "$out"
+done

@@ -1,0 +1,123 @@
+/*
+ * program_lint.c -- consistency of an exported program: graph invariants, placeholders matching
+ * the input specs one to one and in order, the output node matching the output specs, every
+ * signature target naming an attribute of the right kind, and every engine record valid.
+ */
+#include "export/export.h"
+
+/* Value id an Argument refers to, or PT2C_NONE for literals and lists. */
+static uint32_t arg_ref(const pt2c_arg *a)
+{
+	switch (a->kind) {
+	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: return a->u.ref;
+	case PT2C_ARG_CUSTOM_OBJ: return a->u.obj.ref;
+	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
+		return (a->flags & PT2C_ARGF_LITERAL) ? PT2C_NONE : a->u.ref;
+	default: return PT2C_NONE;
+	}
+}
+
+/* get_attr targets must be attributes; programs have no call_module. */
+static bool resolve_target(const pt2c_node *n, void *payload)
+{
+	const pt2c_module *m = payload;
+	if (n->op == PT2C_OP_GET_ATTR) return pt2c__module_find_attr(m, n->target) != NULL;
+	if (n->op == PT2C_OP_CALL_MODULE) return false;
+	return true;
+}
+
+static const char *in_kind_name(int k)
+{
+	switch (k) {
+	case PT2C_IN_PARAMETER: return "parameter";
+	case PT2C_IN_BUFFER: return "buffer";
+	case PT2C_IN_TENSOR_CONSTANT: return "tensor constant";
+	case PT2C_IN_CUSTOM_OBJ: return "custom object";
+	default: return "input";
+	}
+}
+
+int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p && p->mod && p->mod->graph);
+	pt2c_module *m = p->mod;
+	pt2c_graph *g = m->graph;
+	int rc = pt2c__graph_lint(g, resolve_target, m, err);
+	if (rc) return rc;
+
+	uint32_t k = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		if (nd->op != PT2C_OP_PLACEHOLDER) continue;
+		if (k >= p->n_inputs)
+			return pt2c__err(err, PT2C_EGRAPH, "placeholder '%s' has no input spec (%u specs)", nd->name, p->n_inputs);
+		uint32_t want = arg_ref(&p->inputs[k].arg);
+		uint32_t have = pt2c__node_value(g, id);
+		if (want != PT2C_NONE && (have == PT2C_NONE || pt2c__value_resolve(g, have) != pt2c__value_resolve(g, want)))
+			return pt2c__err(err, PT2C_EGRAPH, "input spec %u does not name placeholder '%s'", k, nd->name);
+		k++;
+	}
+	if (k != p->n_inputs)
+		return pt2c__err(err, PT2C_EGRAPH, "%u input specs for %u placeholders", p->n_inputs, k);
+
+	uint32_t on = pt2c__graph_output_node(g);
+	if (on == PT2C_NONE) return pt2c__err(err, PT2C_EGRAPH, "the graph has no output node");
+	const pt2c_node *o = &g->nodes[on];
+	if (o->n_inputs != p->n_outputs)
+		return pt2c__err(err, PT2C_EGRAPH, "%u output specs for %u graph outputs", p->n_outputs, o->n_inputs);
+	for (uint32_t i = 0; i < o->n_inputs; i++) {
+		uint32_t a = arg_ref(&o->inputs[i].arg), b = arg_ref(&p->outputs[i].arg);
+		if (o->inputs[i].arg.kind != p->outputs[i].arg.kind ||
+		    (a != PT2C_NONE && (b == PT2C_NONE || pt2c__value_resolve(g, a) != pt2c__value_resolve(g, b))))
+			return pt2c__err(err, PT2C_EGRAPH, "output spec %u does not match graph output %u", i, i);
+	}
+
+	for (uint32_t i = 0; i < p->n_inputs; i++) {
+		const pt2c_input_spec *s = &p->inputs[i];
+		int want;
+		switch (s->kind) {
+		case PT2C_IN_PARAMETER: want = PT2C_ATTR_PARAMETER; break;
+		case PT2C_IN_BUFFER: want = PT2C_ATTR_BUFFER; break;
+		case PT2C_IN_TENSOR_CONSTANT: want = PT2C_ATTR_CONSTANT; break;
+		case PT2C_IN_CUSTOM_OBJ: want = PT2C_ATTR_CUSTOM_OBJ; break;
+		default: continue;
+		}
+		const pt2c_attr *at = s->target ? pt2c__module_find_attr(m, s->target) : NULL;
+		if (!at) return pt2c__err(err, PT2C_EGRAPH, "%s '%s' of input spec %u does not exist", in_kind_name(s->kind),
+		                          s->target ? s->target : "(null)", i);
+		bool ok = at->kind == want || (want == PT2C_ATTR_CONSTANT && at->kind == PT2C_ATTR_BUFFER && !at->persistent);
+		if (!ok) return pt2c__err(err, PT2C_EGRAPH, "input spec %u names '%s', which is not a %s", i, s->target, in_kind_name(s->kind));
+		if (s->kind == PT2C_IN_BUFFER && s->persistent != at->persistent)
+			return pt2c__err(err, PT2C_EGRAPH, "buffer '%s' persistence differs between spec and attribute", s->target);
+		/* an empty class_fqn is what the Python exporter writes (its defect 7); PyTorch loads it */
+		if (s->kind == PT2C_IN_CUSTOM_OBJ && s->arg.kind != PT2C_ARG_CUSTOM_OBJ)
+			return pt2c__err(err, PT2C_EGRAPH, "custom object input '%s' is not a custom object argument", s->target);
+		if (s->kind != PT2C_IN_CUSTOM_OBJ && s->arg.kind != PT2C_ARG_TENSOR)
+			return pt2c__err(err, PT2C_EGRAPH, "%s input '%s' is not a tensor", in_kind_name(s->kind), s->target);
+	}
+
+	for (uint32_t i = 0; i < m->n_attrs; i++) {
+		if (!m->attrs[i].engine) continue;
+		if ((rc = pt2c__engine_record_validate(m->attrs[i].engine, err))) {
+			pt2c__err_set_member(err, m->attrs[i].fqn);
+			return rc;
+		}
+	}
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		if (nd->op != PT2C_OP_CALL_FUNCTION || !nd->target || strcmp(nd->target, PT2C_TARGET_NO_OP_PLACEHOLDER) != 0) continue;
+		if (nd->n_inputs < 2 || nd->inputs[1].arg.kind != PT2C_ARG_STRING || nd->inputs[1].arg.n == 0 || nd->inputs[1].arg.n > 3)
+			return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has no ABI argument", nd->name);
+		uint32_t abi = 0;
+		for (uint32_t j = 0; j < nd->inputs[1].arg.n; j++) {
+			char c = nd->inputs[1].arg.u.s[j];
+			if (c < '0' || c > '9') { abi = 0; break; }
+			abi = abi * 10 + (uint32_t)(c - '0');
+		}
+		uint32_t nf = pt2c__engine_fields_for_abi(abi);
+		if (!nf || nd->n_inputs != nf + 1)
+			return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields for ABI %u", nd->name,
+			                 nd->n_inputs - 1, abi);
+	}
+	return 0;
+}

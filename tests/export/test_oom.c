@@ -1,0 +1,75 @@
+/*
+ * test_oom.c -- fail the N-th allocation of read -> export (both modes) -> resolve for every N
+ * until the run succeeds: each failure must come back as a clean PT2C_ENOMEM (sanitizer builds
+ * also prove nothing leaks or is freed twice on those paths).
+ */
+#include "export_test_util.h"
+
+typedef struct failing { long left; long calls; } failing;
+
+static void *f_malloc(void *ctx, size_t n)
+{
+	failing *f = ctx;
+	f->calls++;
+	if (f->left >= 0 && f->left-- == 0) return NULL;
+	return malloc(n ? n : 1);
+}
+
+static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
+{
+	(void)old;
+	failing *f = ctx;
+	f->calls++;
+	if (f->left >= 0 && f->left-- == 0) return NULL;
+	return realloc(p, n ? n : 1);
+}
+
+static void f_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+/* One full run with the allocator failing at allocation `fail_at` (-1: never). Returns the rc. */
+static int run(const char *json, size_t len, bool cross, long fail_at, long *calls)
+{
+	failing f = { fail_at, 0 };
+	pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+	pt2c_module *m = NULL;
+	pt2c_error err = PT2C_ERROR_INIT;
+	int rc = pt2c__partitioned_json_read(&m, json, len, &a, &err);
+	if (!rc) {
+		pt2c_program *p = NULL;
+		rc = pt2c__export_module(&p, &m, cross, NULL, &err);
+		CHECK(m == NULL);
+		if (!rc && cross) rc = pt2c__program_resolve_cross(p, &err);
+		pt2c__program_free(p);
+	}
+	if (calls) *calls = f.calls;
+	return rc;
+}
+
+static void check_all(const char *name)
+{
+	char rel[256];
+	snprintf(rel, sizeof rel, "fixtures/torch-2.11/%s.partitioned.json", name);
+	size_t len = 0;
+	uint8_t *json = read_file(shared_path(rel), &len);
+	REQUIRE(json);
+	for (int cross = 0; cross < 2; cross++) {
+		long total = 0;
+		CHECK_EQ_INT(run((const char *)json, len, cross != 0, -1, &total), 0);
+		int n_fail = 0;
+		for (long k = 0; k < total; k++) {
+			int rc = run((const char *)json, len, cross != 0, k, NULL);
+			if (rc != PT2C_ENOMEM && rc != 0 && n_fail++ < 5)
+				pt2c_test_fail(__FILE__, __LINE__, "%s %s: failing allocation %ld gave %d, not ENOMEM", name,
+				               cross ? "cross" : "normal", k, rc);
+		}
+	}
+	free(json);
+}
+
+static void test_oom_hybrid(void) { check_all("hybrid_gated_fallback"); }
+static void test_oom_two_outputs(void) { check_all("full_engine_two_outputs"); }
+
+PT2C_TEST_MAIN({
+	RUN(test_oom_hybrid);
+	RUN(test_oom_two_outputs);
+})
