@@ -66,6 +66,12 @@ void cli_progress_end(void);
 /** 0 if `path` can be read; else reports "pt2c: <path>: <strerror>" and returns EXIT_IO. */
 int cli_check_input(const char *path);
 
+/**
+ * Write `p` to `out` with a progress bar, then free it (always). Returns the exit code, having
+ * reported any failure as "pt2c: <out>: ...".
+ */
+int cli_write_program(pt2c_program *p, const char *out);
+
 /** Write a whole file atomically (temp file + rename). Returns 0 or errno. */
 int cli_write_file(const char *path, const void *data, size_t len);
 

@@ -35,11 +35,5 @@ static int run(const opt_result *r)
 	rc = pt2c_export(&p, &m, &eo, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
-	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
-	wo.progress = cli_progress;
-	rc = pt2c_program_write(p, out, &wo, &err);
-	pt2c_program_free(p);
-	if (rc)
-		return cli_fail(out, rc, &err);
-	return EXIT_OK;
+	return cli_write_program(p, out);
 }

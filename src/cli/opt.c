@@ -235,3 +235,13 @@ int cli_check_input(const char *path)
 		return EXIT_OK;
 	return cli_failf(EXIT_IO, path, "cannot read: %s", strerror(errno));
 }
+
+int cli_write_program(pt2c_program *p, const char *out)
+{
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
+	wo.progress = cli_progress;
+	int rc = pt2c_program_write(p, out, &wo, &err);
+	pt2c_program_free(p);
+	return rc ? cli_fail(out, rc, &err) : EXIT_OK;
+}
