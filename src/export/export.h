@@ -48,6 +48,13 @@ size_t pt2c__schema_table_count(const pt2c_schema_table *t);
 
 /* MARK: passes (module -> module) */
 
+/**
+ * The call_module nodes of m's graph whose submodule is of `kind` (PT2C_SUB_*), in graph order,
+ * collected before a pass starts rewriting. *out is NULL when there are none; free with
+ * pt2c__free(m->ctx->alloc, *out).
+ */
+int pt2c__export_segment_calls(pt2c_module *m, int kind, uint32_t **out, uint32_t *n, pt2c_error *err);
+
 int pt2c__pass_inline_engines(pt2c_module *m, bool cross_compile, pt2c_error *err);
 int pt2c__pass_inline_fallbacks(pt2c_module *m, pt2c_error *err);
 int pt2c__pass_dce(pt2c_module *m, pt2c_error *err);

@@ -145,3 +145,32 @@ int pt2c__pass_remove_unused_submodules(pt2c_module *m, pt2c_error *err)
 	pt2c__free(a, used);
 	return rc ? pt2c__err_oom(err) : 0;
 }
+
+int pt2c__export_segment_calls(pt2c_module *m, int kind, uint32_t **out, uint32_t *n, pt2c_error *err)
+{
+	pt2c_graph *g = m->graph;
+	*out = NULL;
+	*n = 0;
+	uint32_t count = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		const pt2c_submodule *sub = nd->op == PT2C_OP_CALL_MODULE ? pt2c__module_find_sub(m, nd->target) : NULL;
+		if (sub && sub->kind == kind)
+			count++;
+	}
+	if (!count)
+		return 0;
+	uint32_t *calls = pt2c__malloc(m->ctx->alloc, (size_t)count * sizeof *calls);
+	if (!calls)
+		return pt2c__err_oom(err);
+	count = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		const pt2c_submodule *sub = nd->op == PT2C_OP_CALL_MODULE ? pt2c__module_find_sub(m, nd->target) : NULL;
+		if (sub && sub->kind == kind)
+			calls[count++] = id;
+	}
+	*out = calls;
+	*n = count;
+	return 0;
+}

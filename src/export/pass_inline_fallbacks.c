@@ -156,24 +156,13 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool comp
 	PT2C_ASSERT_ARG(m && m->graph);
 	pt2c_graph *g = m->graph;
 	const pt2c_allocator *a = m->ctx->alloc;
-	uint32_t n_calls = 0;
-	PT2C_GRAPH_FOREACH(g, id) {
-		const pt2c_node *nd = &g->nodes[id];
-		const pt2c_submodule *sub = nd->op == PT2C_OP_CALL_MODULE ? pt2c__module_find_sub(m, nd->target) : NULL;
-		if (sub && sub->kind == PT2C_SUB_FALLBACK) n_calls++;
-	}
-	if (!n_calls) return 0;
-	uint32_t *calls = pt2c__malloc(a, (size_t)n_calls * sizeof *calls);
-	if (!calls) return pt2c__err_oom(err);
-	n_calls = 0;
-	PT2C_GRAPH_FOREACH(g, id) {
-		const pt2c_node *nd = &g->nodes[id];
-		const pt2c_submodule *sub = nd->op == PT2C_OP_CALL_MODULE ? pt2c__module_find_sub(m, nd->target) : NULL;
-		if (sub && sub->kind == PT2C_SUB_FALLBACK) calls[n_calls++] = id;
-	}
+	uint32_t *calls = NULL, n_calls = 0;
+	int rc = pt2c__export_segment_calls(m, PT2C_SUB_FALLBACK, &calls, &n_calls, err);
+	if (rc || !n_calls)
+		return rc;
 	pt2c__graph_recount_uses(g);
 	uint32_t *head = NULL, *next = NULL;
-	int rc = pt2c__export_getitem_index(g, &head, &next, err);
+	rc = pt2c__export_getitem_index(g, &head, &next, err);
 	for (uint32_t i = 0; !rc && i < n_calls; i++) {
 		pt2c_submodule *sub = pt2c__module_find_sub(m, g->nodes[calls[i]].target);
 		rc = inline_one(m, calls[i], sub, head, next, err);

@@ -5,18 +5,6 @@
  */
 #include "export/export.h"
 
-/* Value id an Argument refers to, or PT2C_NONE for literals and lists. */
-static uint32_t arg_ref(const pt2c_arg *a)
-{
-	switch (a->kind) {
-	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: return a->u.ref;
-	case PT2C_ARG_CUSTOM_OBJ: return a->u.obj.ref;
-	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
-		return (a->flags & PT2C_ARGF_LITERAL) ? PT2C_NONE : a->u.ref;
-	default: return PT2C_NONE;
-	}
-}
-
 /* get_attr targets must be attributes; programs have no call_module. */
 static bool resolve_target(const pt2c_node *n, void *payload)
 {
@@ -51,7 +39,7 @@ int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
 		if (nd->op != PT2C_OP_PLACEHOLDER) continue;
 		if (k >= p->n_inputs)
 			return pt2c__err(err, PT2C_EGRAPH, "placeholder '%s' has no input spec (%u specs)", nd->name, p->n_inputs);
-		uint32_t want = arg_ref(&p->inputs[k].arg);
+		uint32_t want = pt2c__arg_ref(&p->inputs[k].arg);
 		uint32_t have = pt2c__node_value(g, id);
 		if (want != PT2C_NONE && (have == PT2C_NONE || pt2c__value_resolve(g, have) != pt2c__value_resolve(g, want)))
 			return pt2c__err(err, PT2C_EGRAPH, "input spec %u does not name placeholder '%s'", k, nd->name);
@@ -66,7 +54,7 @@ int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
 	if (o->n_inputs != p->n_outputs)
 		return pt2c__err(err, PT2C_EGRAPH, "%u output specs for %u graph outputs", p->n_outputs, o->n_inputs);
 	for (uint32_t i = 0; i < o->n_inputs; i++) {
-		uint32_t a = arg_ref(&o->inputs[i].arg), b = arg_ref(&p->outputs[i].arg);
+		uint32_t a = pt2c__arg_ref(&o->inputs[i].arg), b = pt2c__arg_ref(&p->outputs[i].arg);
 		if (o->inputs[i].arg.kind != p->outputs[i].arg.kind ||
 		    (a != PT2C_NONE && (b == PT2C_NONE || pt2c__value_resolve(g, a) != pt2c__value_resolve(g, b))))
 			return pt2c__err(err, PT2C_EGRAPH, "output spec %u does not match graph output %u", i, i);

@@ -10,18 +10,6 @@
 
 #include <stdio.h>
 
-/* Value id an Argument refers to, or PT2C_NONE for literals. */
-static uint32_t arg_ref(const pt2c_arg *a)
-{
-	switch (a->kind) {
-	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: return a->u.ref;
-	case PT2C_ARG_CUSTOM_OBJ: return a->u.obj.ref;
-	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
-		return (a->flags & PT2C_ARGF_LITERAL) ? PT2C_NONE : a->u.ref;
-	default: return PT2C_NONE;
-	}
-}
-
 /* Build the engine record from the placeholder's string arguments. */
 static int decode_record(pt2c_program *p, const pt2c_node *nd, pt2c_engine_record **out, pt2c_error *err)
 {
@@ -108,7 +96,7 @@ static int resolve_one(pt2c_program *p, uint32_t id, pt2c_error *err)
 		if (p->inputs[i].kind == PT2C_IN_USER_INPUT) { spec_at = i; break; }
 	uint32_t anchor = PT2C_NONE;
 	if (spec_at < p->n_inputs) {
-		uint32_t v = arg_ref(&p->inputs[spec_at].arg);
+		uint32_t v = pt2c__arg_ref(&p->inputs[spec_at].arg);
 		if (v != PT2C_NONE && v < g->n_values) anchor = g->values[pt2c__value_resolve(g, v)].producer;
 	}
 	if (anchor == PT2C_NONE) {

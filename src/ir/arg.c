@@ -257,3 +257,14 @@ int pt2c__arg_foreach_ref(pt2c_arg *arg, pt2c_ref_cb cb, void *payload)
 		cur = &stack[depth - 1].items[stack[depth - 1].i++];
 	}
 }
+
+uint32_t pt2c__arg_ref(const pt2c_arg *a)
+{
+	switch (a->kind) {
+	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: return a->u.ref;
+	case PT2C_ARG_CUSTOM_OBJ: return a->u.obj.ref;
+	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
+		return (a->flags & PT2C_ARGF_LITERAL) ? PT2C_NONE : a->u.ref;
+	default: return PT2C_NONE;
+	}
+}

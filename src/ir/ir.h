@@ -206,6 +206,8 @@ struct pt2c_arg {
 	} u;
 };
 
+/** The value an argument leaf refers to (TENSOR, FX_NODE, CUSTOM_OBJ, non-literal SYM_*), else PT2C_NONE. */
+uint32_t pt2c__arg_ref(const pt2c_arg *a);
 /** Tag name as written in PT2 JSON ("as_tensor", ...); NULL for fx-only kinds. */
 const char *pt2c__arg_tag(int kind);
 /** Kind for a PT2 tag; -1 if unknown. */

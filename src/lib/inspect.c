@@ -238,16 +238,7 @@ static const char *const out_kind_names[] = {
 /* Name of the value an input/output spec refers to ("" when it is a literal). */
 static const char *spec_arg_name(pt2c_program *p, const pt2c_arg *a)
 {
-	uint32_t ref = PT2C_NONE;
-	switch (a->kind) {
-	case PT2C_ARG_TENSOR: case PT2C_ARG_FX_NODE: ref = a->u.ref; break;
-	case PT2C_ARG_CUSTOM_OBJ: ref = a->u.obj.ref; break;
-	case PT2C_ARG_SYM_INT: case PT2C_ARG_SYM_BOOL: case PT2C_ARG_SYM_FLOAT:
-		if (!(a->flags & PT2C_ARGF_LITERAL))
-			ref = a->u.ref;
-		break;
-	default: break;
-	}
+	uint32_t ref = pt2c__arg_ref(a);
 	if (ref == PT2C_NONE || ref >= p->mod->graph->n_values)
 		return "";
 	return p->mod->graph->values[pt2c__value_resolve(p->mod->graph, ref)].name;
