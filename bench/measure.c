@@ -90,7 +90,7 @@ static int cmd_crc(const char *path)
 	double t0 = now();
 	unsigned crc = libdeflate_crc32(0, p, (size_t)st.st_size);
 	double t1 = now();
-	printf("wall_s=%.4f crc=%08x\n", t1 - t0, crc);
+	printf("wall_s=%.4f crc=%08x touched=%d\n", t1 - t0, crc, sink);
 	if (p)
 		munmap(p, (size_t)st.st_size);
 	close(fd);
