@@ -16,7 +16,8 @@
  *            "device": "cpu"|"cuda:0"|{"type": str, "index": int|null} (default cpu),
  *            "requires_grad": bool (default false) }
  *   val  = meta (TENSOR) | [meta...] (TENSOR_LIST) | null/absent (OTHER, no metadata)
- *        | int or symbol string (SYM_INT) | bool (SYM_BOOL) | float (SYM_FLOAT)
+ *        | int or symbol string or {"symint": int|expr} (SYM_INT) | bool (SYM_BOOL) | float (SYM_FLOAT)
+ *        | {"repr": s}, or a list holding one (OTHER, no metadata: the IR has no mixed tuples)
  *   arg  = {"node": name}           -> FX_NODE (the node must come earlier in the graph)
  *        | [arg...]                 -> FX_LIST
  *        | int | float | bool | null | string -> INT | FLOAT | BOOL | NONE | STRING
@@ -27,6 +28,13 @@
  *          {"as_sym_int": i | {"as_int": i} | {"as_name": value}},
  *          {"as_tensor": {"name": value}}
  * Bare NaN/Infinity tokens are accepted (Python's json.dump writes them).
+ *
+ * Archive form (docs/partitioned-format.md, entry pt2c__partitioned_json_read_ex with a member
+ * resolver; partitioned_archive.c supplies one): an attribute may give "data_member": "weights/..."
+ * plus optional "storage_offset" (elements) instead of data_b64, a view that must fit inside the
+ * member; engine record field 3 may be {"member": "engines/..."}. Both become zero-copy storages
+ * from the resolver. Without a resolver both forms are PT2C_ECORRUPT. Also accepted everywhere:
+ * {"dtype": "float32"} as a SCALAR_TYPE argument.
  *
  * Errors: malformed structure is PT2C_ECORRUPT with err->member = a JSON pointer to the offending
  * value ("/graph/3/args/0") and err->offset = its byte offset; graph violations found while
@@ -61,6 +69,8 @@ typedef struct prd {
 	uint32_t depth;
 	pt2c_named_arg *tmp_in; /* scratch for one node's inputs */
 	size_t tmp_cap;
+	const char *cpu; /* interned "cpu", the default device */
+	const pt2c_member_resolver *res; /* archive form: resolves data_member / engine members; NULL for plain JSON */
 } prd;
 
 static void push_key(prd *r, const char *k, size_t n)
@@ -88,6 +98,13 @@ static void format_path(const prd *r, char *buf, size_t cap)
 {
 	size_t o = 0;
 	buf[0] = 0;
+	if (r->res && r->res->member) {
+		/* inside an archive: "partitioned/module.json:/parameters/w" */
+		int w = snprintf(buf, cap, "%s:", r->res->member);
+		o = w > 0 ? (size_t)w : 0;
+		if (o >= cap) o = cap - 1;
+	}
+	size_t start = o;
 	uint32_t n = r->depth < PATH_MAX_SEGS ? r->depth : PATH_MAX_SEGS;
 	for (uint32_t s = 0; s < n && o + 2 < cap; s++) {
 		buf[o++] = '/';
@@ -107,7 +124,7 @@ static void format_path(const prd *r, char *buf, size_t cap)
 			}
 		}
 	}
-	if (o == 0 && cap > 1) buf[o++] = '/';
+	if (o == start && o + 1 < cap) buf[o++] = '/';
 	buf[o < cap ? o : cap - 1] = 0;
 }
 
@@ -245,6 +262,22 @@ static int decode_b64(prd *r, const pt2c_json *s, const char *what, pt2c_storage
 	return 0;
 }
 
+/*
+ * Archive form: the zero-copy storage of member string value `name` (new reference in *out), via
+ * the resolver; PT2C_ECORRUPT naming the member when it is missing or unusable.
+ */
+static int resolve_member(prd *r, const pt2c_json *name, bool engine, int dtype, pt2c_storage **out)
+{
+	*out = NULL;
+	const char *why = NULL;
+	int rc = r->res->resolve(r->res->ctx, engine, name->u.s, name->n, dtype, out, &why);
+	if (rc == PT2C_ENOMEM) return oom(r);
+	if (rc == PT2C_ENOTFOUND)
+		return fail(r, PT2C_ECORRUPT, name, "member %.*s does not exist in the archive", shown(name), name->u.s);
+	if (rc) return fail(r, rc, name, "member %.*s: %s", shown(name), name->u.s, why ? why : "unusable");
+	return 0;
+}
+
 /* MARK: tensor metadata */
 
 /* One size or stride: an int >= 0 or a symbol string. */
@@ -363,7 +396,8 @@ static int read_meta(prd *r, const pt2c_json *v, pt2c_tensor_meta *m)
 		pop(r);
 		if (rc) return rc;
 	} else {
-		m->device.type = pt2c__ctx_interns(r->ctx, "cpu");
+		if (!r->cpu) r->cpu = pt2c__ctx_interns(r->ctx, "cpu"); /* once: most metas omit the device */
+		m->device.type = r->cpu;
 		m->device.index = -1;
 		if (!m->device.type) return oom(r);
 	}
@@ -552,6 +586,26 @@ static int read_arg(prd *r, pt2c_graph *g, const pt2c_json *v, const char *user,
 		pop(r);
 		return rc;
 	}
+	if (pt2c__json_streq(pt2c__json_key(v, 0), "dtype")) {
+		const pt2c_json *d = pt2c__json_val(v, 0);
+		int code = d->type == PT2C_JSON_STRING ? pt2c__dtype_from_name(d->u.s, d->n) : -1;
+		int rc = 0;
+		push_key(r, "dtype", 5);
+		if (d->type != PT2C_JSON_STRING) rc = fail(r, PT2C_ECORRUPT, d, "dtype is %s, expected a string", jtype(d));
+		else if (code < 0 || !pt2c__dtype_valid(code)) rc = fail(r, PT2C_ECORRUPT, d, "unknown dtype \"%.*s\"", shown(d), d->u.s);
+		pop(r);
+		if (rc) return rc;
+		out->kind = PT2C_ARG_SCALAR_TYPE;
+		out->u.i = code;
+		return 0;
+	}
+	if (pt2c__json_streq(pt2c__json_key(v, 0), "repr")) {
+		/* describe() writes {"repr": ...} for Python values it has no spelling for */
+		const pt2c_json *t = pt2c__json_val(v, 0);
+		bool str = t->type == PT2C_JSON_STRING;
+		return fail(r, PT2C_EUNSUPPORTED, v, "argument %.*s of node %s has no pt2c equivalent", str ? shown(t) : 6,
+		            str ? t->u.s : "(repr)", user);
+	}
 	return read_tagged(r, g, v, user, out);
 }
 
@@ -574,6 +628,42 @@ static int read_val(prd *r, pt2c_graph *g, uint32_t vid, const pt2c_json *val)
 		return 0;
 	}
 	push_key(r, "val", 3);
+	/* describe()'s spellings for what is not a tensor: {"repr": "..."} -- alone or inside a list --
+	   carries no metadata; {"symint": expr} is a symbolic int */
+	if (val->type == PT2C_JSON_ARRAY) {
+		for (uint32_t k = 0; k < val->n; k++) {
+			const pt2c_json *it = &val->u.items[k];
+			if (it->type == PT2C_JSON_OBJECT && !pt2c__json_get(it, "dtype") &&
+			    (pt2c__json_get(it, "repr") || pt2c__json_get(it, "symint"))) {
+				pop(r);
+				v->kind = PT2C_VAL_OTHER; /* a mixed tuple: the IR keeps lists of tensors only */
+				v->has_meta = false;
+				return 0;
+			}
+		}
+	}
+	if (val->type == PT2C_JSON_OBJECT && val->n == 1 && pt2c__json_get(val, "repr")) {
+		pop(r);
+		v->kind = PT2C_VAL_OTHER;
+		v->has_meta = false;
+		return 0;
+	}
+	if (val->type == PT2C_JSON_OBJECT && val->n == 1 && pt2c__json_get(val, "symint")) {
+		const pt2c_json *e = pt2c__json_val(val, 0);
+		pt2c_sym s = pt2c__sym_int(0);
+		push_key(r, "symint", 6);
+		if (e->type == PT2C_JSON_INT) s.i = e->u.i; /* a concrete value may be negative */
+		else if (e->type == PT2C_JSON_STRING) rc = read_dim(r, e, &s);
+		else rc = fail(r, PT2C_ECORRUPT, e, "symint is %s, expected an integer or an expression", jtype(e));
+		pop(r);
+		pop(r);
+		if (rc) return rc;
+		v = &g->values[vid];
+		v->kind = PT2C_VAL_SYM_INT;
+		v->has_meta = true;
+		v->u.sym = s;
+		return 0;
+	}
 	switch (val->type) {
 	case PT2C_JSON_OBJECT: {
 		pt2c_tensor_meta m;
@@ -767,16 +857,42 @@ static int read_attrs(prd *r, pt2c_module *m, const pt2c_json *obj, const char *
 		push_key(r, kj->u.s, kj->n);
 		const char *fqn = NULL;
 		pt2c_tensor_meta meta;
-		const pt2c_json *b64 = NULL, *pers = NULL;
+		const pt2c_json *b64 = NULL, *pers = NULL, *dm = NULL, *so = NULL;
 		pt2c_storage *st = NULL;
 		uint64_t want = 0;
 		if (kj->n == 0) rc = fail(r, PT2C_ECORRUPT, kj, "empty %s name", what);
 		if (!rc) fqn = intern_name(r, kj, &rc);
 		if (!rc) rc = read_meta(r, v, &meta);
 		if (!rc) rc = need(r, v, "data_b64", PT2C_JSON_STRING, true, &b64);
+		if (!rc) rc = need(r, v, "data_member", PT2C_JSON_STRING, true, &dm);
 		if (!rc) rc = need(r, v, "persistent", PT2C_JSON_TRUE, true, &pers);
+		if (!rc && dm) {
+			if (b64) rc = fail(r, PT2C_ECORRUPT, v, "%s %s has both data_b64 and data_member", what, fqn);
+			else if (!r->res) {
+				push_key(r, "data_member", 11);
+				rc = fail(r, PT2C_ECORRUPT, dm, "%s %s names a data_member outside a partitioned archive", what, fqn);
+				pop(r);
+			}
+			if (!rc) rc = need(r, v, "storage_offset", PT2C_JSON_INT, true, &so);
+			if (!rc && so && so->u.i < 0) {
+				push_key(r, "storage_offset", 14);
+				rc = fail(r, PT2C_ECORRUPT, so, "%s %s has negative storage_offset %" PRId64, what, fqn, so->u.i);
+				pop(r);
+			}
+			if (!rc && so) meta.storage_offset = pt2c__sym_int(so->u.i);
+		}
 		if (!rc && pt2c__meta_storage_bytes(&meta, &want, NULL) != 0)
 			rc = fail(r, PT2C_ECORRUPT, v, "%s %s has a size that overflows", what, fqn);
+		if (!rc && dm) {
+			/* archive form: a zero-copy view; the member may be larger (tied weights, views) */
+			push_key(r, "data_member", 11);
+			rc = resolve_member(r, dm, false, meta.dtype, &st);
+			if (!rc && st->nbytes < want)
+				rc = fail(r, PT2C_ECORRUPT, dm, "%s %s needs %" PRIu64 " bytes (storage_offset %" PRId64
+				          ") but member %.*s has %" PRIu64, what, fqn, want, meta.storage_offset.i, shown(dm), dm->u.s,
+				          st->nbytes);
+			pop(r);
+		}
 		if (!rc && b64) {
 			push_key(r, "data_b64", 8);
 			char label[96];
@@ -785,7 +901,7 @@ static int read_attrs(prd *r, pt2c_module *m, const pt2c_json *obj, const char *
 			pop(r);
 		}
 		uint64_t got = st ? st->nbytes : 0;
-		if (!rc && got != want) {
+		if (!rc && !dm && got != want) {
 			if (b64) push_key(r, "data_b64", 8);
 			rc = fail(r, PT2C_ECORRUPT, b64 ? b64 : v, "%s %s has %" PRIu64 " bytes of data, its metadata needs %" PRIu64,
 			          what, fqn, got, want);
@@ -839,7 +955,18 @@ static int read_engine(prd *r, const pt2c_json *sub, const char *subname, pt2c_e
 	for (uint32_t k = 0; k < rec->n && !rc; k++) {
 		const pt2c_json *f = &rec->u.items[k];
 		push_idx(r, k);
-		if (f->type != PT2C_JSON_STRING) {
+		if (k == PT2C_EF_ENGINE && f->type == PT2C_JSON_OBJECT) {
+			/* archive form: {"member": "engines/<name>"} */
+			const pt2c_json *mem;
+			if (!r->res)
+				rc = fail(r, PT2C_ECORRUPT, f, "engine bytes of %s name a member outside a partitioned archive", subname);
+			if (!rc) rc = need(r, f, "member", PT2C_JSON_STRING, false, &mem);
+			if (!rc) {
+				push_key(r, "member", 6);
+				rc = resolve_member(r, mem, true, 0, &e->engine);
+				pop(r);
+			}
+		} else if (f->type != PT2C_JSON_STRING) {
 			rc = fail(r, PT2C_ECORRUPT, f, "engine record field %s is %s, expected a string",
 			          pt2c__engine_field_name((int)k), jtype(f));
 		} else if (k != PT2C_EF_ENGINE && f->n == UINT32_MAX) {
@@ -997,7 +1124,13 @@ static int read_op_schemas(prd *r, pt2c_module *m, const pt2c_json *root)
 int pt2c__partitioned_json_read(pt2c_module **out, const char *data, size_t len, const pt2c_allocator *alloc,
                                 pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && (data || len == 0));
+	return pt2c__partitioned_json_read_ex(out, data, len, NULL, alloc, err);
+}
+
+int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
+                                   const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && (data || len == 0) && (!res || res->resolve));
 	*out = NULL;
 	pt2c_arena dom;
 	pt2c__arena_init(&dom, alloc);
@@ -1005,6 +1138,7 @@ int pt2c__partitioned_json_read(pt2c_module **out, const char *data, size_t len,
 	pt2c_json_opts opts = { PT2C_JSON_ALLOW_NONFINITE, 0 };
 	int rc = pt2c__json_parse(&root, data, len, &opts, &dom, err);
 	if (rc) {
+		if (res && res->member) pt2c__err_set_member(err, res->member);
 		pt2c__arena_free(&dom);
 		return rc;
 	}
@@ -1020,6 +1154,7 @@ int pt2c__partitioned_json_read(pt2c_module **out, const char *data, size_t len,
 	r->data = data;
 	r->len = len;
 	r->err = err;
+	r->res = res;
 	if (root->type != PT2C_JSON_OBJECT) {
 		rc = fail(r, PT2C_ECORRUPT, root, "partitioned module JSON is %s, expected an object", jtype(root));
 		goto done;
