@@ -1,14 +1,9 @@
 /*
  * test_perf.c -- scale: a 100k-node module (engine -> fallback holding a chain of 100k aten.add
- * -> engine) exports in well under a second in both modes, so every pass is linear.
+ * -> engine) exports correctly in both modes. The times are printed, not asserted: speed is
+ * checked by the benchmarks (bench/), where a loaded CI machine cannot make a test flaky.
  */
 #include <time.h>
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define PT2C_TEST_NO_TIMING 1
-#endif
-#endif
 
 #include "export_test_util.h"
 
@@ -68,9 +63,6 @@ static void test_100k_nodes(void)
 		if (rc) break;
 		printf("%s export of %d-node chain: read %.3f s, passes+program %.3f s\n", cross ? "cross" : "normal", CHAIN,
 		       t1 - t0, t2 - t1);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(PT2C_TEST_NO_TIMING)
-		CHECK_MSG(t2 - t1 < 1.0, "export took %.3f s", t2 - t1); /* sanitizer builds only print */
-#endif
 		/* x, w (+2 engines) placeholders, 2 engine calls, the chain, output */
 		CHECK_EQ_INT(p->mod->graph->n_live, (cross ? 2 : 4) + 2 + CHAIN + 1);
 		CHECK_EQ_INT(p->n_inputs, cross ? 2 : 4);

@@ -697,7 +697,7 @@ static void test_python_bridge_archive(void)
 	size_t n;
 	uint8_t *d = read_file(path, &n);
 	REQUIRE(d);
-	pt2c_buf arch = { NULL, (char *)d, n, n, 0 };
+	pt2c_buf arch = { .alloc = NULL, .data = (char *)d, .len = n, .cap = n };
 	pt2c_module *m = NULL;
 	pt2c_error err;
 	int rc = read_archive(&arch, NULL, &m, &err);
@@ -1005,7 +1005,6 @@ static void test_large_round_trip(void)
 	printf("  write %.3f s, read %.3f s\n", tw - t0, t1 - tw);
 	CHECK_MSG(rc == 0, "%s: %s", err.member, err.message);
 	printf("  100k-node archive round trip: %.3f s (%zu bytes)\n", t1 - t0, arch.len);
-	CHECK_MSG(t1 - t0 < 5.0, "archive round trip took %.2f s", t1 - t0);
 	if (m2) {
 		CHECK_EQ_INT(m2->graph->n_live, N + 1);
 		check_module_eq("large", m1, m2);
