@@ -100,20 +100,6 @@ void pt2c__graph_free(pt2c_graph *g)
 
 /* MARK: namespace */
 
-/* OR `bits` into the entry for an interned name. */
-static int name_mark(pt2c_graph *g, const char *name, uint32_t bits)
-{
-	size_t n = strlen(name);
-	bool existed = false;
-	/* one probe for the common case of a new name */
-	int rc = pt2c__map_put(&g->names, name, n, bits, false, &existed);
-	if (rc || !existed)
-		return rc;
-	uint64_t cur = 0;
-	pt2c__map_get(&g->names, name, n, &cur);
-	return (cur | bits) == cur ? 0 : pt2c__map_put(&g->names, name, n, cur | bits, true, NULL);
-}
-
 /* Clear `bits` of a name, leaving it reserved so fresh names never reuse it. */
 static void name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 {
@@ -121,14 +107,6 @@ static void name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 	uint64_t cur;
 	if (pt2c__map_get(&g->names, name, n, &cur))
 		(void)pt2c__map_put(&g->names, name, n, (cur & ~(uint64_t)bits) | NAME_RESERVED, true, NULL);
-}
-
-/* The NAME_* bits held on a name, 0 if unused. */
-static uint64_t name_bits(const pt2c_graph *g, const char *name, size_t n)
-{
-	uint64_t cur = 0;
-	pt2c__map_get(&g->names, name, n, &cur);
-	return cur;
 }
 
 /* Whether anything (node, value, reservation) holds the name. */
@@ -230,8 +208,13 @@ static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bi
 		memcpy(cand, base, base_len + 1);
 		cand_len = base_len;
 	}
-	uint64_t bc = 0;
-	pt2c__map_get(&g->base_count, base, base_len, &bc);
+	/* One probe for the read and the final update of the base's count: base_count is not
+	 * touched in between, so the slot pointer stays valid. An absent base reads as 0. */
+	bool bc_existed;
+	uint64_t *bcp = pt2c__map_upsert(&g->base_count, base, base_len, 0, &bc_existed);
+	if (!bcp)
+		goto done;
+	uint64_t bc = *bcp;
 	if (num == 0)
 		num = bc;
 	/*
@@ -240,18 +223,33 @@ static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bi
 	 * On a collision we jump straight past the highest suffix handed out for this base, so names
 	 * only differ from fx's when fx would have filled a gap, and stay linear.
 	 */
+	/*
+	 * Each candidate is interned before the names lookup, so one find-or-insert both tests it
+	 * and claims it. That interns nothing extra: a taken name is a names key, hence already
+	 * interned (only an illegal candidate, skipped first, is not looked up at all).
+	 */
 	bool jumped = false;
-	while (name_used(g, cand, cand_len) || is_illegal_name(cand)) {
+	uint64_t *cur = NULL;
+	for (;;) {
+		if (!is_illegal_name(cand)) {
+			bool existed;
+			result = pt2c__ctx_intern(g->ctx, cand, cand_len);
+			cur = result ? pt2c__map_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
+			if (!cur) {
+				result = NULL;
+				goto done;
+			}
+			if (!existed)
+				break;
+		}
 		if (!jumped && num < bc)
 			num = bc;
 		jumped = true;
 		num++;
 		cand_len = (size_t)snprintf(cand, cap, "%s_%llu", base, (unsigned long long)num);
 	}
-	result = pt2c__ctx_intern(g->ctx, cand, cand_len);
-	if (!result || name_mark(g, result, bits) != 0 ||
-	    pt2c__map_put(&g->base_count, base, base_len, num > bc ? num : bc, true, NULL) != 0)
-		result = NULL;
+	*cur |= bits;
+	*bcp = num > bc ? num : bc;
 done:
 	if (buf != local)
 		pt2c__free(g->ctx->alloc, buf);
@@ -336,11 +334,17 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
 		size_t n = strlen(name);
-		uint64_t bits = name_bits(g, name, n);
+		/* intern first so one find-or-insert on names both checks and marks the name */
+		nm = pt2c__ctx_intern(g->ctx, name, n);
+		bool existed;
+		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, n, 0, &existed) : NULL;
+		if (!cur)
+			return PT2C_ENOMEM;
+		uint64_t bits = *cur;
 		if (bits & NAME_NODE)
 			return PT2C_EGRAPH;
-		nm = pt2c__ctx_intern(g->ctx, name, n);
-		if (!nm || name_mark(g, nm, NAME_NODE) || (!bits && note_exact(g, nm, n)))
+		*cur |= NAME_NODE;
+		if (!bits && note_exact(g, nm, n))
 			return PT2C_ENOMEM;
 	} else {
 		nm = unique_name(g, name ? name : target, NAME_NODE);
@@ -409,21 +413,32 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
 		size_t n = strlen(name);
-		uint64_t prev;
-		if (pt2c__map_get(&g->value_by_name, name, n, &prev) && prev != PT2C_NONE)
-			return PT2C_EGRAPH;
-		bool fresh = !name_used(g, name, n);
+		/*
+		 * Intern first, then one find-or-insert per map (this runs for every value read or
+		 * copied): value_by_name's slot is checked here and filled below (an entry left at
+		 * PT2C_NONE on failure reads as absent, like a removed value); names' slot tells
+		 * whether the name is fresh and takes the mark.
+		 */
 		nm = pt2c__ctx_intern(g->ctx, name, n);
-		if (!nm || name_mark(g, nm, NAME_VALUE) || (fresh && note_exact(g, nm, n)))
+		bool existed;
+		uint64_t *slot = nm ? pt2c__map_upsert(&g->value_by_name, nm, n, PT2C_NONE, &existed) : NULL;
+		if (!slot)
 			return PT2C_ENOMEM;
+		if (*slot != PT2C_NONE)
+			return PT2C_EGRAPH;
+		uint64_t *cur = pt2c__map_upsert(&g->names, nm, n, 0, &existed);
+		if (!cur)
+			return PT2C_ENOMEM;
+		*cur |= NAME_VALUE;
+		if (!existed && note_exact(g, nm, n))
+			return PT2C_ENOMEM;
+		*slot = g->n_values; /* value_by_name untouched since the upsert: slot still valid */
 	} else {
 		nm = unique_name(g, name, NAME_VALUE);
-		if (!nm)
+		if (!nm || pt2c__map_put(&g->value_by_name, nm, strlen(nm), g->n_values, true, NULL))
 			return PT2C_ENOMEM;
 	}
 	uint32_t id = g->n_values;
-	if (pt2c__map_put(&g->value_by_name, nm, strlen(nm), id, true, NULL))
-		return PT2C_ENOMEM;
 	g->n_values++;
 	pt2c_value *v = &g->values[id];
 	memset(v, 0, sizeof *v);

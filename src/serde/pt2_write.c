@@ -384,6 +384,12 @@ static int write_buf_record(aw *a, const char *rel, pt2c_buf *b)
 	return record(a, rel, b->data, b->len);
 }
 
+/* pt2c_buf flush callback: append to the open member of the zip writer ctx. */
+static int zip_member_flush(void *ctx, const void *p, size_t n)
+{
+	return pt2c__zipw_data(ctx, p, n);
+}
+
 static int write_all(aw *a, const pt2c_program *p)
 {
 	const pt2c_module *m = p->mod;
@@ -420,15 +426,29 @@ static int write_all(aw *a, const pt2c_program *p)
 	config_json(&b, m, file, (1u << GRP_TENSORS) | (1u << GRP_OBJS));
 	if ((rc = write_buf_record(a, "data/constants/model_constants_config.json", &b)))
 		goto done;
+	/*
+	 * models/model.json is ~560 bytes a graph node: stream it into the member through b in 1 MiB
+	 * pieces instead of building it whole. The size is declared unknown, which gives the same
+	 * bytes as a known size below 4 GiB (the local header only carries a size in its ZIP64
+	 * extra); a model.json of 4 GiB or more (millions of nodes) is written without the local
+	 * ZIP64 extra torch would put there, and is read back the same.
+	 */
 	b.len = 0;
+	if ((rc = begin(a, "models/model.json", PT2C_ZIP_SIZE_UNKNOWN)))
+		goto done;
+	pt2c__buf_set_flush(&b, zip_member_flush, &a->w, 0);
 	rc = pt2c__pt2json_write(&b, p);
+	if (!rc)
+		rc = pt2c__buf_flush(&b);
+	b.flush = NULL; /* the buffer is an ordinary scratch buffer again */
 	if (rc) {
-		rc = rc == PT2C_ENOMEM ? pt2c__err_oom(a->err)
-		                       : pt2c__err_at(a->err, rc, "models/model.json", UINT64_MAX,
-		                                      "the program cannot be serialized as PT2 JSON (%s)", pt2c_strerror(rc));
+		rc = a->w.err                ? aw_fail(a, a->w.err)
+		     : rc == PT2C_ENOMEM     ? pt2c__err_oom(a->err)
+		                             : pt2c__err_at(a->err, rc, "models/model.json", UINT64_MAX,
+		                                            "the program cannot be serialized as PT2 JSON (%s)", pt2c_strerror(rc));
 		goto done;
 	}
-	if ((rc = write_buf_record(a, "models/model.json", &b)))
+	if ((rc = end(a)))
 		goto done;
 	if ((rc = record(a, "data/sample_inputs/model.pt", p->sample_inputs ? p->sample_inputs->data : NULL,
 	                 p->sample_inputs ? p->sample_inputs->nbytes : 0)))

@@ -483,12 +483,13 @@ static int name_ref(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uin
 	const char *name = pt2c__ctx_intern(r->ctx, namev->u.s, namev->n);
 	if (!name)
 		return pt2c__err_oom(r->err);
-	if (pt2c__graph_find_value(g, namev->u.s, namev->n) != PT2C_NONE)
-		return fail_code(r, PT2C_EGRAPH, namev, "value '%s' is defined twice", name);
 	uint32_t id = 0;
+	/* add_value refuses a defined name with PT2C_EGRAPH: no separate lookup first (hot path) */
 	int rc = pt2c__graph_add_value(g, name, true, vk, &id);
 	if (rc == PT2C_ENOMEM)
 		return pt2c__err_oom(r->err);
+	if (rc == PT2C_EGRAPH)
+		return fail_code(r, PT2C_EGRAPH, namev, "value '%s' is defined twice", name);
 	if (rc)
 		return fail_code(r, rc, namev, "cannot define value '%s'", name);
 	pt2c_value *val = pt2c__value(g, id);

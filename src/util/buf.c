@@ -13,6 +13,27 @@ void pt2c__buf_init(pt2c_buf *b, const pt2c_allocator *alloc)
 	b->len = 0;
 	b->cap = 0;
 	b->err = 0;
+	b->flush = NULL;
+	b->flush_ctx = NULL;
+	b->flush_at = 0;
+}
+
+void pt2c__buf_set_flush(pt2c_buf *b, int (*flush)(void *ctx, const void *p, size_t n), void *ctx, size_t flush_at)
+{
+	b->flush = flush;
+	b->flush_ctx = ctx;
+	b->flush_at = flush_at ? flush_at : (size_t)1 << 20;
+}
+
+int pt2c__buf_flush(pt2c_buf *b)
+{
+	if (!b->err && b->flush && b->len) {
+		int rc = b->flush(b->flush_ctx, b->data, b->len);
+		if (rc)
+			b->err = rc;
+		b->len = 0;
+	}
+	return b->err;
 }
 
 void pt2c__buf_free(pt2c_buf *b)
@@ -27,6 +48,10 @@ void pt2c__buf_free(pt2c_buf *b)
 char *pt2c__buf_reserve(pt2c_buf *b, size_t n)
 {
 	if (b->err)
+		return NULL;
+	/* Streaming: drain before growing, so cap stays near flush_at (a single larger request
+	 * still gets the room it needs). */
+	if (b->flush && b->len && (n >= b->flush_at || b->len > b->flush_at - n) && pt2c__buf_flush(b))
 		return NULL;
 	size_t need;
 	/* +1 keeps room for pt2c__buf_cstr's NUL without another reallocation. */

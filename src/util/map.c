@@ -2,6 +2,8 @@
  * map.c -- string-keyed hash map (open addressing, linear probing, power-of-two capacity,
  * grown at 70% load) and the string pool built on it.
  */
+#include <stddef.h>
+
 #include "util/util.h"
 
 /* MARK: hash */
@@ -114,19 +116,25 @@ static int map_resize(pt2c_map *m, size_t new_cap)
 	return 0;
 }
 
-int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed)
+/* Make room for one more key: keep the load at or under 70% after it, so probes stay short. */
+static int map_room_for_one(pt2c_map *m)
 {
-	if (len > UINT32_MAX)
-		return PT2C_EINVALID;
-	/* Keep the load at or under 70% after this insert, so probes stay short. */
 	if (m->cap == 0 || (m->count + 1) * 10 > m->cap * 7) {
 		size_t new_cap = m->cap ? m->cap * 2 : 16;
 		if (new_cap < m->cap || new_cap > SIZE_MAX / sizeof(pt2c_map_slot))
 			return PT2C_ENOMEM;
-		int rc = map_resize(m, new_cap);
-		if (rc)
-			return rc;
+		return map_resize(m, new_cap);
 	}
+	return 0;
+}
+
+int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed)
+{
+	if (len > UINT32_MAX)
+		return PT2C_EINVALID;
+	int rc = map_room_for_one(m);
+	if (rc)
+		return rc;
 	uint32_t h = pt2c__hash(key, len);
 	size_t i = find_slot(m->slots, m->cap, key, (uint32_t)len, h);
 	pt2c_map_slot *s = &m->slots[i];
@@ -161,18 +169,44 @@ void pt2c__strpool_free(pt2c_strpool *sp)
 	pt2c__map_free(&sp->map);
 }
 
+uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t init, bool *existed)
+{
+	if (len > UINT32_MAX || map_room_for_one(m))
+		return NULL;
+	uint32_t h = pt2c__hash(key, len);
+	pt2c_map_slot *s = &m->slots[find_slot(m->slots, m->cap, key, (uint32_t)len, h)];
+	*existed = s->key != NULL;
+	if (!s->key) {
+		s->key = key ? key : "";
+		s->len = (uint32_t)len;
+		s->hash = h;
+		s->value = init;
+		m->count++;
+	}
+	return &s->value;
+}
+
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 {
-	uint64_t v;
-	if (pt2c__map_get(&sp->map, s, n, &v))
-		return (const char *)(uintptr_t)v;
-	if (n > UINT32_MAX)
+	/* Hot (every graph name goes through here): one hash and one probe whether or not the
+	 * string is new, instead of a lookup followed by an insert. */
+	bool existed = false;
+	uint64_t *v = pt2c__map_upsert(&sp->map, s, n, 0, &existed);
+	if (!v)
 		return NULL;
+	if (existed)
+		return (const char *)(uintptr_t)*v;
 	char *copy = pt2c__arena_strndup(sp->arena, s, n);
-	if (!copy)
+	pt2c_map_slot *slot = (pt2c_map_slot *)(void *)((char *)v - offsetof(pt2c_map_slot, value));
+	if (!copy) {
+		/* Undo the insert. Emptying the slot is safe: it was empty until just now, so no
+		 * other key's probe sequence runs through it. */
+		slot->key = NULL;
+		sp->map.count--;
 		return NULL;
+	}
 	/* The map key is the arena copy, so it lives as long as the interned string. */
-	if (pt2c__map_put(&sp->map, copy, n, (uint64_t)(uintptr_t)copy, false, NULL))
-		return NULL;
+	slot->key = copy;
+	*v = (uint64_t)(uintptr_t)copy;
 	return copy;
 }

@@ -119,6 +119,12 @@ bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *val
  * overwritten only when `overwrite` is true).
  */
 int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed);
+/**
+ * Find-or-insert with one hash and one probe (for read-modify-write of a value): returns the
+ * value slot of key, inserting it with value `init` if absent (*existed says which), or NULL
+ * on OOM / a key over 4 GiB. The pointer is valid until the next insert into m.
+ */
+uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t init, bool *existed);
 static inline bool pt2c__map_gets(const pt2c_map *m, const char *key, uint64_t *value)
 { return pt2c__map_get(m, key, strlen(key), value); }
 
@@ -141,11 +147,24 @@ typedef struct pt2c_buf {
 	const pt2c_allocator *alloc;
 	char *data;
 	size_t len, cap;
-	int err; /* first failure (PT2C_ENOMEM); later appends are no-ops */
+	int err; /* first failure (PT2C_ENOMEM, or the flush callback's code); later appends are no-ops */
+	/*
+	 * Optional streaming mode (NULL = plain in-memory buffer): once len would pass flush_at,
+	 * the bytes so far go to flush(flush_ctx, data, len) and len restarts at 0, so a writer of
+	 * huge text (models/model.json: ~560 bytes a graph node) needs O(flush_at) memory. Only for
+	 * writers that never look back at data they appended. A nonzero return becomes b->err.
+	 */
+	int (*flush)(void *ctx, const void *p, size_t n);
+	void *flush_ctx;
+	size_t flush_at;
 } pt2c_buf;
 
 void pt2c__buf_init(pt2c_buf *b, const pt2c_allocator *alloc);
 void pt2c__buf_free(pt2c_buf *b);
+/** Switch b to streaming mode (see pt2c_buf.flush); flush_at 0 means 1 MiB. */
+void pt2c__buf_set_flush(pt2c_buf *b, int (*flush)(void *ctx, const void *p, size_t n), void *ctx, size_t flush_at);
+/** Hand any pending bytes to the flush callback (no-op without one); returns b->err. */
+int pt2c__buf_flush(pt2c_buf *b);
 void pt2c__buf_put(pt2c_buf *b, const void *p, size_t n);
 void pt2c__buf_puts(pt2c_buf *b, const char *s);
 void pt2c__buf_putc(pt2c_buf *b, char c);
