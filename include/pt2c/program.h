@@ -108,6 +108,15 @@ int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_
  */
 int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len);
 
+/**
+ * List the members of a zip archive (.pt2, partitioned archive, any PyTorch zip) without reading
+ * their data: one line per member, "<data offset> <size> <crc32 hex> <name>", in central-directory
+ * order. The archive is mapped and checked structurally (not by CRC unless PT2C_READ_VERIFY_CRC).
+ * @param out  NUL-terminated text, freed with pt2c_free()
+ * @return 0, PT2C_EIO, PT2C_ENOTFOUND, PT2C_ECORRUPT, PT2C_EUNSUPPORTED, PT2C_ENOMEM
+ */
+int pt2c_archive_list(const char *path, const pt2c_read_options *opts, char **out, size_t *len, pt2c_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include "export/export.h"
 #include "ir/ir.h"
 #include "serde/serde.h"
+#include "serde/zip.h"
 #include "util/util.h"
 #include "lib/lib.h"
 
@@ -331,4 +332,37 @@ int pt2c_module_lint(pt2c_module *m, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(m);
 	return pt2c__module_lint(m, err);
+}
+
+/* MARK: archive members */
+
+int pt2c_archive_list(const char *path, const pt2c_read_options *opts, char **out, size_t *len, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(path && out);
+	*out = NULL;
+	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;
+	pt2c_mapped map;
+	int rc = pt2c__map_path(&map, path, alloc, err);
+	if (rc)
+		return rc;
+	pt2c_zip z;
+	pt2c_zip_opts zo = { (opts && (opts->flags & PT2C_READ_VERIFY_CRC)) ? PT2C_ZIP_VERIFY_CRC : 0u, 0, path };
+	rc = pt2c__zip_parse(&z, map.data, map.size, &zo, alloc, err);
+	if (rc) {
+		pt2c__unmap(&map);
+		pt2c__err_set_file(err, path);
+		return rc;
+	}
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	for (uint32_t i = 0; i < z.n; i++) {
+		const pt2c_zip_entry *e = &z.entries[i];
+		pt2c__buf_printf(&b, "%12llu %12llu %08x ", (unsigned long long)e->data_off, (unsigned long long)e->size,
+		                 e->crc);
+		pt2c__buf_put(&b, e->name, e->name_len);
+		pt2c__buf_putc(&b, '\n');
+	}
+	pt2c__zip_free(&z);
+	pt2c__unmap(&map);
+	return pt2c__hand_out(&b, out, len);
 }

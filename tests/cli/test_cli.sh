@@ -40,6 +40,8 @@ for f in "$FIX"/*.pt2; do
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" && ok "inspect-json-$n-valid" || bad "inspect-json-$n-valid"
 	expect 0 "inspect-graph-$n" "$BIN" inspect --graph "$f"
 	grep -q "Graph signature" "$T/out" && ok "inspect-graph-$n-text" || bad "inspect-graph-$n-text"
+	expect 0 "inspect-members-$n" "$BIN" inspect --members "$f"
+	[ "$(wc -l <"$T/out")" -eq "$(python3 -c 'import sys,zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))' "$f")" ] && grep -q "models/model.json$" "$T/out" && ok "inspect-members-$n-count" || bad "inspect-members-$n-count"
 	expect 0 "verify-$n" "$BIN" verify "$f"
 	expect 0 "convert-$n" "$BIN" convert "$f" -o "$T/$n.conv.pt2"
 	expect 0 "verify-converted-$n" "$BIN" verify "$T/$n.conv.pt2"
