@@ -71,6 +71,9 @@ typedef struct prd {
 	size_t tmp_cap;
 	const char *cpu; /* interned "cpu", the default device */
 	const pt2c_member_resolver *res; /* archive form: resolves data_member / engine members; NULL for plain JSON */
+	pt2c_arena *dom;      /* the document's DOM, in which "graph" arrays are left lazy (RAW) */
+	pt2c_arena node_dom;  /* one graph node's DOM at a time, reset per node: nothing the module keeps points here */
+	pt2c_json_opts opts;
 } prd;
 
 static void push_key(prd *r, const char *k, size_t n)
@@ -158,7 +161,8 @@ static const char *jtype(const pt2c_json *v)
 	case PT2C_JSON_INT: return "an integer";
 	case PT2C_JSON_REAL: return "a number";
 	case PT2C_JSON_STRING: return "a string";
-	case PT2C_JSON_ARRAY: return "an array";
+	case PT2C_JSON_ARRAY:
+	case PT2C_JSON_RAW: return "an array";
 	default: return "an object";
 	}
 }
@@ -191,7 +195,8 @@ static int need(prd *r, const pt2c_json *obj, const char *key, int type, bool op
 		return fail(r, PT2C_ECORRUPT, obj, "missing key \"%s\"", key);
 	}
 	bool ok = v->type == type || (type == PT2C_JSON_TRUE && v->type == PT2C_JSON_FALSE) ||
-	          (type == PT2C_JSON_REAL && v->type == PT2C_JSON_INT);
+	          (type == PT2C_JSON_REAL && v->type == PT2C_JSON_INT) ||
+	          (type == PT2C_JSON_ARRAY && v->type == PT2C_JSON_RAW);
 	if (!ok) {
 		push_key(r, key, strlen(key));
 		static const char *const names[] = { "null", "a boolean", "a boolean", "an integer", "a number",
@@ -832,10 +837,25 @@ static int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 	if (rc) return rc;
 	push_key(r, "graph", 5);
 	bool saw_output = false;
-	for (uint32_t k = 0; k < arr->n && !rc; k++) {
-		push_idx(r, k);
-		rc = read_node(r, g, &arr->u.items[k], &saw_output);
-		pop(r);
+	if (arr->type == PT2C_JSON_RAW) {
+		/* each node gets its own small DOM: the whole graph's DOM would dwarf the module built from it */
+		uint64_t cursor = 0;
+		for (uint32_t k = 0; !rc; k++) {
+			pt2c_json *n = NULL;
+			pt2c__arena_reset(&r->node_dom);
+			rc = pt2c__json_raw_next(r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
+			if (rc || !n) break;
+			push_idx(r, k);
+			rc = read_node(r, g, n, &saw_output);
+			pop(r);
+		}
+		pt2c__arena_reset(&r->node_dom);
+	} else {
+		for (uint32_t k = 0; k < arr->n && !rc; k++) {
+			push_idx(r, k);
+			rc = read_node(r, g, &arr->u.items[k], &saw_output);
+			pop(r);
+		}
 	}
 	if (!rc && !saw_output) rc = fail(r, PT2C_EGRAPH, arr, "graph has no output node");
 	pop(r);
@@ -1071,6 +1091,27 @@ static int read_bound(prd *r, const pt2c_json *v, bool *has, int64_t *val)
 	return 0;
 }
 
+/* A symbol named "graph" was left lazy like the graphs: its elements as an ordinary ARRAY node in r->dom. */
+static int expand_raw(prd *r, const pt2c_json **v)
+{
+	const pt2c_json *raw = *v;
+	pt2c_json *arr = pt2c__arena_zalloc(r->dom, sizeof *arr);
+	if (!arr || (raw->n && !(arr->u.items = pt2c__arena_calloc(r->dom, raw->n, sizeof(pt2c_json))))) return oom(r);
+	arr->type = PT2C_JSON_ARRAY;
+	arr->pos = raw->pos;
+	arr->n = raw->n;
+	uint64_t cursor = 0;
+	for (uint32_t k = 0; k < raw->n; k++) {
+		pt2c_json *e = NULL;
+		int rc = pt2c__json_raw_next(r->data, r->len, raw, &cursor, &r->opts, r->dom, &e, r->err);
+		if (rc) return rc;
+		if (!e) return fail(r, PT2C_ECORRUPT, raw, "array ends early");
+		arr->u.items[k] = *e;
+	}
+	*v = arr;
+	return 0;
+}
+
 static int read_symbols(prd *r, pt2c_module *m, const pt2c_json *root)
 {
 	const pt2c_json *map;
@@ -1083,6 +1124,7 @@ static int read_symbols(prd *r, pt2c_module *m, const pt2c_json *root)
 		const pt2c_json *kj = pt2c__json_key(map, k), *v = pt2c__json_val(map, k);
 		pt2c_symrange *s = &m->symbols[k];
 		push_key(r, kj->u.s, kj->n);
+		if (v->type == PT2C_JSON_RAW && (rc = expand_raw(r, &v)) != 0) { pop(r); break; }
 		if (kj->n == 0) rc = fail(r, PT2C_ECORRUPT, kj, "empty symbol name");
 		else if (v->type != PT2C_JSON_ARRAY || v->n != 2)
 			rc = fail(r, PT2C_ECORRUPT, v, "symbol range is %s, expected [min, max]", v->type == PT2C_JSON_ARRAY ? "not a pair" : jtype(v));
@@ -1136,7 +1178,8 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	pt2c__arena_init(&dom, alloc);
 	pt2c_json *root = NULL;
 	pt2c_json_opts opts = { PT2C_JSON_ALLOW_NONFINITE, 0 };
-	int rc = pt2c__json_parse(&root, data, len, &opts, &dom, err);
+	/* "graph" arrays stay unexpanded: read_graph parses one node at a time */
+	int rc = pt2c__json_parse_lazy(&root, data, len, &opts, "graph", &dom, err);
 	if (rc) {
 		if (res && res->member) pt2c__err_set_member(err, res->member);
 		pt2c__arena_free(&dom);
@@ -1155,6 +1198,9 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->len = len;
 	r->err = err;
 	r->res = res;
+	r->dom = &dom;
+	r->opts = opts;
+	pt2c__arena_init(&r->node_dom, alloc);
 	if (root->type != PT2C_JSON_OBJECT) {
 		rc = fail(r, PT2C_ECORRUPT, root, "partitioned module JSON is %s, expected an object", jtype(root));
 		goto done;
@@ -1167,7 +1213,10 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	if (!rc) rc = read_symbols(r, m, root);
 	if (!rc) rc = read_op_schemas(r, m, root);
 done:
-	if (r) pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);
+	if (r) {
+		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);
+		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
+	}
 	pt2c__free(alloc, r);
 	pt2c__arena_free(&dom);
 	if (rc) {

@@ -135,3 +135,19 @@ void pt2c__arena_free(pt2c_arena *a)
 	a->cap = 0;
 	a->total = 0;
 }
+
+void pt2c__arena_reset(pt2c_arena *a)
+{
+	if (!a->head)
+		return;
+	pt2c_arena_chunk *c = a->head->next;
+	while (c) {
+		pt2c_arena_chunk *next = c->next;
+		pt2c__free(a->alloc, c);
+		c = next;
+	}
+	a->head->next = NULL;
+	a->used = 0;
+	a->cap = a->head->size;
+	a->total = sizeof(pt2c_arena_chunk) + ARENA_ALIGN - 1 + a->head->size;
+}

@@ -7,6 +7,11 @@
  * contiguous array and the container node replaces them on the stack. So memory is the DOM plus
  * the widest open path, and there is no recursion at all (depth only bounds the frame stack).
  *
+ * Lazy arrays (pt2c__json_parse_lazy): inside one, the same scanner runs with the value stack
+ * switched off -- values are validated and counted, never stored -- so errors are byte-for-byte
+ * those of a full parse. pt2c__json_raw_next later parses each element where it lies in the
+ * document, so positions and error offsets need no rebasing.
+ *
  * Writer notes: strings follow json.dumps(ensure_ascii=True). Input that is not valid UTF-8
  * (which a Python str could not hold, so there is no reference output) is still written as valid
  * JSON: each offending byte is escaped as "\u00XX", its Latin-1 reading. Floats are written with
@@ -29,6 +34,7 @@ typedef struct jframe {
 	bool is_obj;
 	size_t start;  /* index of the first item on the value stack */
 	uint64_t pos;  /* offset of '[' or '{' */
+	size_t count;  /* inside a lazy span: items seen (values are counted, not stored) */
 } jframe;
 
 typedef struct jparser {
@@ -43,7 +49,14 @@ typedef struct jparser {
 	size_t nvals, capvals;
 	jframe *frames;
 	size_t nframes, capframes;
+	const char *lazy;  /* pt2c__json_parse_lazy's key, or NULL */
+	size_t lazy_n;
+	bool lazy_next;    /* the member value about to be read belongs to the lazy key */
+	size_t raw_frame;  /* frame index of the open lazy array; NO_RAW outside one */
+	bool one_value;    /* stop after one value (element parses of a lazy span) */
 } jparser;
+
+#define NO_RAW SIZE_MAX
 
 void pt2c__json_line_col(const char *data, size_t len, uint64_t pos, uint32_t *line, uint32_t *col)
 {
@@ -103,6 +116,11 @@ static inline void jskip_ws(jparser *p)
 /* Push a finished value onto the value stack. */
 static int jpush(jparser *p, const pt2c_json *v)
 {
+	if (p->raw_frame != NO_RAW) {
+		/* inside a lazy span: validate only; count so the item limit is enforced as before */
+		p->frames[p->nframes - 1].count++;
+		return 0;
+	}
 	if (p->nvals == p->capvals &&
 	    pt2c__grow(p->alloc, (void **)&p->vals, &p->capvals, p->nvals + 1, sizeof *p->vals) != 0)
 		return pt2c__err_oom(p->err);
@@ -122,6 +140,7 @@ static int jopen(jparser *p, bool is_obj)
 	f->is_obj = is_obj;
 	f->start = p->nvals;
 	f->pos = p->i;
+	f->count = 0;
 	p->i++;
 	return 0;
 }
@@ -130,7 +149,8 @@ static int jopen(jparser *p, bool is_obj)
 static int jclose(jparser *p)
 {
 	jframe f = p->frames[--p->nframes];
-	size_t count = p->nvals - f.start;
+	bool raw = p->raw_frame != NO_RAW;
+	size_t count = raw ? f.count : p->nvals - f.start;
 	pt2c_json v;
 	memset(&v, 0, sizeof v);
 	v.type = f.is_obj ? PT2C_JSON_OBJECT : PT2C_JSON_ARRAY;
@@ -138,6 +158,13 @@ static int jclose(jparser *p)
 	size_t n = f.is_obj ? count / 2 : count;
 	if (n > UINT32_MAX) return jfail(p, (size_t)f.pos, "container with more than 2^32-1 items");
 	v.n = (uint32_t)n;
+	if (raw) {
+		if (p->nframes != p->raw_frame) return jpush(p, &v); /* nested: only counted */
+		p->raw_frame = NO_RAW;
+		v.type = PT2C_JSON_RAW;
+		v.u.raw_len = (uint64_t)(p->i - (size_t)f.pos);
+		return jpush(p, &v);
+	}
 	if (count) {
 		size_t bytes;
 		if (pt2c__mul_ovf_sz(count, sizeof(pt2c_json), &bytes)) return pt2c__err_oom(p->err);
@@ -277,6 +304,7 @@ static int jstring(jparser *p, pt2c_json *v)
 	if (raw >= UINT32_MAX)
 		return pt2c__err_at(p->err, PT2C_EUNSUPPORTED, NULL, open, "string of 4 GiB or more with escape sequences");
 	p->i = close + 1;
+	if (p->raw_frame != NO_RAW) return 0; /* validated; the value is dropped */
 	/* decoded text is never longer than its escaped form */
 	char *o = pt2c__arena_alloc(p->arena, raw);
 	if (!o) return pt2c__err_oom(p->err);
@@ -390,6 +418,7 @@ static int jnumber(jparser *p, pt2c_json *v)
 		}
 	}
 	v->type = PT2C_JSON_REAL;
+	if (p->raw_frame != NO_RAW) return 0; /* validated; the value is dropped */
 	return jstrtod(p, a, i, &v->u.d);
 }
 
@@ -457,8 +486,11 @@ static int jrun(jparser *p)
 	jskip_ws(p);
 value:
 	if (p->i >= p->len) return junexpected(p, "a JSON value");
+	if (p->d[p->i] != '[') p->lazy_next = false; /* only an array value is kept lazy */
 	if (p->d[p->i] == '[') {
 		if ((rc = jopen(p, false)) != 0) return rc;
+		if (p->lazy_next) p->raw_frame = p->nframes - 1;
+		p->lazy_next = false;
 		jskip_ws(p);
 		if (p->i < p->len && p->d[p->i] == ']') {
 			p->i++;
@@ -481,6 +513,7 @@ value:
 after:
 	jskip_ws(p);
 	if (p->nframes == 0) {
+		if (p->one_value) return 0;
 		if (p->i != p->len) return jfail(p, p->i, "unexpected data after the JSON value");
 		return 0;
 	}
@@ -505,6 +538,8 @@ key:
 	{
 		pt2c_json k;
 		if ((rc = jstring(p, &k)) != 0) return rc;
+		if (p->lazy && p->raw_frame == NO_RAW && k.n == p->lazy_n && memcmp(k.u.s, p->lazy, p->lazy_n) == 0)
+			p->lazy_next = true;
 		if ((rc = jpush(p, &k)) != 0) return rc;
 	}
 	jskip_ws(p);
@@ -514,20 +549,29 @@ key:
 	goto value;
 }
 
-int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
-                     pt2c_arena *arena, pt2c_error *err)
+/*
+ * Parse one value starting at offset `start` of data[0..len) into *out (arena DOM). Unless
+ * one_value, the value must be the whole input; *end gets the offset just past it.
+ */
+static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, bool one_value,
+                  const pt2c_json_opts *opts, const char *lazy_key, pt2c_arena *arena, pt2c_error *err,
+                  size_t *end)
 {
-	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
 	*out = NULL;
 	jparser p;
 	memset(&p, 0, sizeof p);
 	p.d = data ? data : "";
 	p.len = len;
+	p.i = start;
 	p.arena = arena;
 	p.alloc = arena->alloc;
 	p.err = err;
 	p.flags = opts ? opts->flags : 0;
 	p.max_depth = (opts && opts->max_depth) ? opts->max_depth : JSON_DEFAULT_DEPTH;
+	p.lazy = lazy_key;
+	p.lazy_n = lazy_key ? strlen(lazy_key) : 0;
+	p.raw_frame = NO_RAW;
+	p.one_value = one_value;
 	int rc = jrun(&p);
 	if (rc == 0) {
 		pt2c_json *root = pt2c__arena_alloc(arena, sizeof *root);
@@ -537,9 +581,56 @@ int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_j
 			*out = root;
 		}
 	}
+	if (end) *end = p.i;
 	pt2c__free(p.alloc, p.vals);
 	pt2c__free(p.alloc, p.frames);
 	return rc;
+}
+
+int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                     pt2c_arena *arena, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
+	return jparse(out, data, len, 0, false, opts, NULL, arena, err, NULL);
+}
+
+int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                          const char *lazy_key, pt2c_arena *arena, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
+	return jparse(out, data, len, 0, false, opts, lazy_key, arena, err, NULL);
+}
+
+int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                        const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **out, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data);
+	*out = NULL;
+	/* the span was validated when it was parsed; these checks only guard against a wrong data/raw pair */
+	if (raw->u.raw_len < 2 || raw->pos > len || raw->u.raw_len > len - raw->pos || data[raw->pos] != '[')
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, raw->pos, "JSON span does not match its document");
+	size_t close = (size_t)(raw->pos + raw->u.raw_len - 1); /* the ']' */
+	size_t i = *cursor ? (size_t)*cursor : (size_t)raw->pos + 1;
+	if (i <= raw->pos || i > close)
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span cursor out of range");
+	while (i < close && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+	if (*cursor && i < close && data[i] == ',') {
+		i++;
+		while (i < close && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+	}
+	if (i >= close) {
+		*cursor = close;
+		return 0;
+	}
+	size_t end = i;
+	int rc = jparse(out, data, len, i, true, opts, NULL, arena, err, &end);
+	if (rc) return rc;
+	if (end > close) {
+		*out = NULL;
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
+	}
+	*cursor = end;
+	return 0;
 }
 
 /* MARK: accessors */

@@ -27,6 +27,8 @@ enum {
 	PT2C_JSON_STRING,
 	PT2C_JSON_ARRAY,
 	PT2C_JSON_OBJECT,
+	PT2C_JSON_RAW, /* an array kept unexpanded (pt2c__json_parse_lazy): n = element count, u.raw_len = bytes;
+	                  not an ARRAY to the accessors, and pt2c__json_write_value writes it as null */
 };
 
 typedef struct pt2c_json pt2c_json;
@@ -39,6 +41,7 @@ struct pt2c_json {
 		double d;
 		const char *s;      /* string bytes (NOT NUL-terminated; may point into the input) */
 		pt2c_json *items;   /* array: n values; object: 2n values, key/value alternating */
+		uint64_t raw_len;   /* RAW: byte length of the span, '[' through ']' */
 	} u;
 };
 
@@ -56,6 +59,25 @@ typedef struct pt2c_json_opts {
  */
 int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                      pt2c_arena *arena, pt2c_error *err);
+
+/**
+ * As pt2c__json_parse, but every object member whose key equals `lazy_key` (after unescaping) and
+ * whose value is an array is not expanded: it becomes a PT2C_JSON_RAW node (pos = offset of '[',
+ * n = element count, u.raw_len = byte length) and costs no DOM memory. The span is still fully
+ * validated, so the same input is rejected with the same error as by pt2c__json_parse. Members
+ * inside a RAW span are never lazy themselves. lazy_key NULL: exactly pt2c__json_parse.
+ */
+int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                          const char *lazy_key, pt2c_arena *arena, pt2c_error *err);
+
+/**
+ * Iterate the elements of RAW node `raw` of the document data[0..len) it was parsed from (same
+ * opts). *cursor starts at 0; each call parses the next element on its own into `arena` (the
+ * caller may reset it between calls) and sets *out, or *out = NULL after the last one. Positions
+ * in the element DOMs and error offsets are absolute offsets into data.
+ */
+int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                        const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **out, pt2c_error *err);
 
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
 const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */

@@ -91,6 +91,8 @@ char *pt2c__arena_strndup(pt2c_arena *a, const char *s, size_t n);
 void *pt2c__arena_memdup(pt2c_arena *a, const void *p, size_t n);
 /** Release every chunk. The arena may be reused after pt2c__arena_init. */
 void pt2c__arena_free(pt2c_arena *a);
+/** Drop every allocation but keep the current chunk for reuse (a per-item scratch arena). */
+void pt2c__arena_reset(pt2c_arena *a);
 
 /* MARK: hash map from byte-string keys to uint64 values (open addressing, linear probing) */
 

@@ -1,0 +1,152 @@
+/*
+ * test_json_lazy.c -- pt2c__json_parse_lazy (arrays under one key kept as RAW spans) and
+ * pt2c__json_raw_next (their elements parsed one at a time): the same acceptance, errors and
+ * absolute positions as the full parser, at no DOM cost for the lazy arrays.
+ */
+#include "harness.h"
+#include "util/json.h"
+
+static const pt2c_json_opts OPTS = { PT2C_JSON_ALLOW_NONFINITE, 0 };
+
+static void test_raw_span_and_elements(void)
+{
+	pt2c_arena a, s;
+	pt2c__arena_init(&a, NULL);
+	pt2c__arena_init(&s, NULL);
+	const char *doc = "{\"x\": 1, \"graph\": [ {\"n\": \"a\\u00e9\"} ,[1, 2],\n 3.5, NaN ], \"graph2\": [1], \"y\": {\"graph\": 7}}";
+	pt2c_json *root;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, "graph", &a, &err) == 0);
+	const pt2c_json *g = pt2c__json_get(root, "graph");
+	REQUIRE(pt2c__json_is(g, PT2C_JSON_RAW));
+	const char *open = strchr(doc, '[');
+	const char *close = strstr(doc, "], \"graph2\"");
+	CHECK_EQ_INT(g->pos, open - doc);
+	CHECK_EQ_INT(g->n, 4);
+	CHECK_EQ_INT(g->u.raw_len, close - open + 1);
+	/* only the exact key is lazy, and only when its value is an array */
+	CHECK(pt2c__json_is(pt2c__json_get(root, "graph2"), PT2C_JSON_ARRAY));
+	CHECK(pt2c__json_is(pt2c__json_get(pt2c__json_get(root, "y"), "graph"), PT2C_JSON_INT));
+
+	uint64_t cur = 0;
+	pt2c_json *e;
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0 && e);
+	REQUIRE(pt2c__json_is(e, PT2C_JSON_OBJECT));
+	CHECK_EQ_INT(e->pos, strstr(doc, "{\"n\"") - doc);
+	const pt2c_json *nv = pt2c__json_get(e, "n");
+	REQUIRE(nv && nv->n == 3);
+	CHECK(memcmp(nv->u.s, "a\xc3\xa9", 3) == 0);
+	CHECK_EQ_INT(nv->pos, strstr(doc, "\"a\\u") - doc);
+	pt2c__arena_reset(&s);
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0 && e);
+	REQUIRE(pt2c__json_is(e, PT2C_JSON_ARRAY) && e->n == 2);
+	CHECK_EQ_INT(pt2c__json_at(e, 1)->u.i, 2);
+	CHECK_EQ_INT(pt2c__json_at(e, 1)->pos, strstr(doc, "2]") - doc);
+	pt2c__arena_reset(&s);
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0 && e);
+	CHECK(e->type == PT2C_JSON_REAL && e->u.d == 3.5);
+	CHECK_EQ_INT(e->pos, strstr(doc, "3.5") - doc);
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0 && e);
+	CHECK(e->type == PT2C_JSON_REAL && e->u.d != e->u.d);
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0);
+	CHECK(e == NULL);
+	REQUIRE(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &s, &e, &err) == 0);
+	CHECK(e == NULL); /* stays at the end */
+	pt2c__arena_free(&s);
+	pt2c__arena_free(&a);
+}
+
+static void test_empty_and_escaped_key(void)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, NULL);
+	const char *doc = "[{\"gr\\u0061ph\": [ ]}, {\"graph\": []}]";
+	pt2c_json *root;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, "graph", &a, &err) == 0);
+	for (size_t k = 0; k < 2; k++) {
+		const pt2c_json *g = pt2c__json_get(pt2c__json_at(root, k), "graph");
+		REQUIRE(pt2c__json_is(g, PT2C_JSON_RAW));
+		CHECK_EQ_INT(g->n, 0);
+		uint64_t cur = 0;
+		pt2c_json *e = (pt2c_json *)&err;
+		CHECK(pt2c__json_raw_next(doc, strlen(doc), g, &cur, &OPTS, &a, &e, &err) == 0);
+		CHECK(e == NULL);
+	}
+	CHECK_EQ_INT(pt2c__json_get(pt2c__json_at(root, 0), "graph")->u.raw_len, 3);
+	pt2c__arena_free(&a);
+}
+
+/* Malformed input inside a lazy span fails exactly as the full parser fails. */
+static void test_same_errors(void)
+{
+	static const char *const bad[] = {
+		"{\"graph\": [1, 2,]}",
+		"{\"graph\": [1 2]}",
+		"{\"graph\": [{\"a\" 1}]}",
+		"{\"graph\": [\"\\x\"]}",
+		"{\"graph\": [\"\\ud800\"]}",
+		"{\"graph\": [\"\xff\"]}",
+		"{\"graph\": [01]}",
+		"{\"graph\": [1.]}",
+		"{\"graph\": [tru]}",
+		"{\"graph\": [[[[[[[[[[1]]]]]]]]]]}",
+		"{\"graph\": [1]",
+		"{\"graph\": [1]}}",
+		"{\"graph\": [{\"graph\": [1,]}]}",
+		"{\"graph\": [\"a\nb\"]}",
+		"{\"graph\": [-]}",
+		"{\"graph\": [Infinity, -Infinity, nan]}",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		for (int depth = 0; depth < 2; depth++) {
+			pt2c_json_opts o = { PT2C_JSON_ALLOW_NONFINITE, depth ? 6u : 0u };
+			pt2c_arena a;
+			pt2c__arena_init(&a, NULL);
+			pt2c_json *r1 = NULL, *r2 = NULL;
+			pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
+			int rc1 = pt2c__json_parse(&r1, bad[k], strlen(bad[k]), &o, &a, &e1);
+			int rc2 = pt2c__json_parse_lazy(&r2, bad[k], strlen(bad[k]), &o, "graph", &a, &e2);
+			CHECK_MSG(rc1 == rc2, "case %zu/%d: rc %d vs %d", k, depth, rc1, rc2);
+			if (rc1 == 0) { /* only too deep for the small cap */
+				CHECK(k == 9 && depth == 0 && r2 != NULL);
+				pt2c__arena_free(&a);
+				continue;
+			}
+			CHECK_MSG(e1.offset == e2.offset, "case %zu/%d: offset %llu vs %llu", k, depth,
+			          (unsigned long long)e1.offset, (unsigned long long)e2.offset);
+			CHECK_MSG(strcmp(e1.message, e2.message) == 0, "case %zu/%d: \"%s\" vs \"%s\"", k, depth, e1.message, e2.message);
+			CHECK(r2 == NULL);
+			pt2c__arena_free(&a);
+		}
+	}
+}
+
+/* An arena reset keeps working storage and drops everything else. */
+static void test_arena_reset(void)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, NULL);
+	pt2c__arena_reset(&a); /* empty: no-op */
+	size_t kept = 0;
+	for (int round = 0; round < 3; round++) {
+		char *big = pt2c__arena_alloc(&a, 100000); /* a dedicated chunk */
+		char *small = pt2c__arena_alloc(&a, 100);
+		REQUIRE(big && small);
+		memset(big, 1, 100000);
+		memset(small, 2, 100);
+		pt2c__arena_reset(&a);
+		CHECK(a.used == 0);
+		if (round == 0) kept = a.total;
+		CHECK(a.total == kept); /* only the head chunk stays: no growth per round */
+		CHECK(kept < 300000);
+	}
+	pt2c__arena_free(&a);
+}
+
+PT2C_TEST_MAIN({
+	RUN(test_raw_span_and_elements);
+	RUN(test_empty_and_escaped_key);
+	RUN(test_same_errors);
+	RUN(test_arena_reset);
+})
