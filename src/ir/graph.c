@@ -318,18 +318,26 @@ static void link_before(pt2c_graph *g, uint32_t id, uint32_t before)
 
 /* MARK: nodes and values */
 
+/* Room for one more element in a graph array whose count and capacity are uint32 (ids). */
+static int grow32(pt2c_graph *g, void **arr, uint32_t *cap32, uint32_t n, size_t elem)
+{
+	if (n >= UINT32_MAX - 1)
+		return PT2C_ENOMEM;
+	size_t cap = *cap32;
+	void *p = *arr;
+	if (pt2c__grow(g->ctx->alloc, &p, &cap, (size_t)n + 1, elem))
+		return PT2C_ENOMEM;
+	*arr = p;
+	*cap32 = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+	return 0;
+}
+
 /* Create an unlinked node; its name per `exact`. */
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && op >= 0 && op < PT2C_OP__COUNT && out);
-	if (g->n_nodes >= UINT32_MAX - 1)
+	if (grow32(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof(pt2c_node)))
 		return PT2C_ENOMEM;
-	size_t cap = g->cap_nodes;
-	void *p = g->nodes;
-	if (pt2c__grow(g->ctx->alloc, &p, &cap, (size_t)g->n_nodes + 1, sizeof(pt2c_node)))
-		return PT2C_ENOMEM;
-	g->nodes = p;
-	g->cap_nodes = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
@@ -401,14 +409,8 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && out);
-	if (g->n_values >= UINT32_MAX - 1)
+	if (grow32(g, (void **)&g->values, &g->cap_values, g->n_values, sizeof(pt2c_value)))
 		return PT2C_ENOMEM;
-	size_t cap = g->cap_values;
-	void *p = g->values;
-	if (pt2c__grow(g->ctx->alloc, &p, &cap, (size_t)g->n_values + 1, sizeof(pt2c_value)))
-		return PT2C_ENOMEM;
-	g->values = p;
-	g->cap_values = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);

@@ -439,6 +439,16 @@ static int read_sample_inputs(ar *a, const pt2c_zip_entry *e)
 	return view(a, e ? edata(a, e) : a->data, e ? e->size : 0, &a->p->sample_inputs);
 }
 
+/* The required sample-inputs record (named `name`; `what` words the error), then extra files. */
+static int read_inputs_and_extras(ar *a, const char *name, const char *what, const char *extra_prefix)
+{
+	const pt2c_zip_entry *e = find(a, name);
+	if (!e)
+		return pt2c__err_at(a->err, PT2C_ECORRUPT, name, UINT64_MAX, "%s has no %s", what, name);
+	int rc = read_sample_inputs(a, e);
+	return rc ? rc : read_extras(a, extra_prefix);
+}
+
 /* "<int>" text record in [lo, hi]. */
 static int parse_version(ar *a, const pt2c_zip_entry *e, const char *rel)
 {
@@ -517,14 +527,7 @@ static int read_pt2(ar *a)
 		goto done;
 	if ((rc = check_attrs(a)))
 		goto done;
-	if (!(e = find(a, "data/sample_inputs/model.pt"))) {
-		rc = pt2c__err_at(a->err, PT2C_ECORRUPT, "data/sample_inputs/model.pt", UINT64_MAX,
-		                  "archive has no data/sample_inputs/model.pt");
-		goto done;
-	}
-	if ((rc = read_sample_inputs(a, e)))
-		goto done;
-	rc = read_extras(a, "extra/");
+	rc = read_inputs_and_extras(a, "data/sample_inputs/model.pt", "archive", "extra/");
 done:
 	pt2c__map_free(&by_target);
 	return rc;
@@ -567,14 +570,7 @@ static int read_legacy(ar *a)
 	}
 	if (rc || (rc = check_attrs(a)))
 		goto done;
-	if (!(e = find(a, "serialized_example_inputs.pt"))) {
-		rc = pt2c__err_at(a->err, PT2C_ECORRUPT, "serialized_example_inputs.pt", UINT64_MAX,
-		                  "legacy archive has no serialized_example_inputs.pt");
-		goto done;
-	}
-	if ((rc = read_sample_inputs(a, e)))
-		goto done;
-	rc = read_extras(a, "extra_files/");
+	rc = read_inputs_and_extras(a, "serialized_example_inputs.pt", "legacy archive", "extra_files/");
 done:
 	pt2c__map_free(&by_target);
 	return rc;
