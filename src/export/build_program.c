@@ -35,6 +35,8 @@ typedef struct bp {
 	uint32_t n_gi; /* values covered by gi_head */
 	lifted *lift;
 	uint32_t n_lift;
+	pt2c_named_arg *scratch; /* convert_inputs: a node's fx inputs while its array is rewritten */
+	uint32_t cap_scratch;
 } bp;
 
 /* MARK: arguments */
@@ -180,31 +182,44 @@ static bool is_sym_builtin(const char *t)
 	return strncmp(t, "_operator.", 10) == 0 || strncmp(t, "math.", 5) == 0 || strncmp(t, "torch.sym_", 10) == 0;
 }
 
-/* Name and type a call_function node's inputs by its schema. */
+/*
+ * Name and type a call_function node's inputs by its schema. The node's array is rewritten in
+ * place (from a scratch copy of the fx inputs): a new array per node was a sixth of the export's
+ * peak memory.
+ */
 static int convert_inputs(bp *b, uint32_t id, const pt2c_schema *s)
 {
 	pt2c_graph *g = b->g;
 	pt2c_node *nd = &g->nodes[id];
 	const char *name = nd->name;
 	uint32_t n_in = nd->n_inputs;
+	if (n_in > b->cap_scratch) {
+		pt2c_named_arg *ns = pt2c__malloc(b->ctx->alloc, (size_t)n_in * sizeof *ns);
+		if (!ns) return pt2c__err_oom(b->err);
+		pt2c__free(b->ctx->alloc, b->scratch);
+		b->scratch = ns;
+		b->cap_scratch = n_in;
+	}
+	const pt2c_named_arg *orig = b->scratch;
+	pt2c_named_arg *in = nd->inputs;
+	if (n_in) memcpy(b->scratch, nd->inputs, (size_t)n_in * sizeof *in);
 	if (!s) {
 		static const char *const names2[] = { "a", "b", "c", "d" };
 		if (n_in > 4) return pt2c__err(b->err, PT2C_EUNSUPPORTED, "'%s' has too many arguments", name);
-		pt2c_named_arg *in = n_in ? pt2c__arena_calloc(&b->ctx->arena, n_in, sizeof *in) : NULL;
-		if (n_in && !in) return pt2c__err_oom(b->err);
 		bool is_math = strncmp(nd->target, "math.", 5) == 0;
 		for (uint32_t i = 0; i < n_in; i++) {
-			const pt2c_named_arg *src = &g->nodes[id].inputs[i];
+			const pt2c_named_arg *src = &orig[i];
 			in[i].name = src->name ? src->name : pt2c__ctx_interns(b->ctx, is_math && n_in == 1 ? "x" : names2[i]);
 			in[i].kind = src->name ? PT2C_ARGKIND_KEYWORD : PT2C_ARGKIND_POSITIONAL;
+			if (!in[i].name) return pt2c__err_oom(b->err);
 			int rc = convert_arg(b, &src->arg, PT2C_TY_SYMINT, &in[i].arg, name);
 			if (rc) return rc;
 		}
-		return pt2c__node_set_inputs(g, id, in, n_in) ? pt2c__err_oom(b->err) : 0;
+		return 0;
 	}
 	uint32_t npos = 0, nkw = 0;
 	for (uint32_t i = 0; i < n_in; i++) {
-		if (nd->inputs[i].name) nkw++;
+		if (orig[i].name) nkw++;
 		else npos++;
 	}
 	uint32_t n_positional_params = 0;
@@ -214,26 +229,23 @@ static int convert_inputs(bp *b, uint32_t id, const pt2c_schema *s)
 		                 s->target, n_positional_params);
 	/* every keyword must name a schema argument */
 	for (uint32_t i = 0; i < n_in; i++) {
-		const char *kw = nd->inputs[i].name;
+		const char *kw = orig[i].name;
 		if (!kw) continue;
 		bool found = false;
 		for (uint32_t j = 0; j < s->n_args && !found; j++) found = strcmp(s->args[j].name, kw) == 0;
 		if (!found) return pt2c__err(b->err, PT2C_EGRAPH, "'%s' passes keyword '%s', which %s does not take", name, kw, s->target);
 	}
-	pt2c_named_arg *in = n_in ? pt2c__arena_calloc(&b->ctx->arena, n_in, sizeof *in) : NULL;
-	if (n_in && !in) return pt2c__err_oom(b->err);
 	uint32_t k = 0, pos_seen = 0;
 	for (uint32_t j = 0; j < s->n_args; j++) {
 		const pt2c_schema_arg *sa = &s->args[j];
 		const pt2c_arg *src = NULL;
 		uint8_t kind = PT2C_ARGKIND_POSITIONAL;
-		nd = &g->nodes[id];
 		for (uint32_t i = 0; i < n_in && !src; i++)
-			if (nd->inputs[i].name && strcmp(nd->inputs[i].name, sa->name) == 0) { src = &nd->inputs[i].arg; kind = PT2C_ARGKIND_KEYWORD; }
+			if (orig[i].name && strcmp(orig[i].name, sa->name) == 0) { src = &orig[i].arg; kind = PT2C_ARGKIND_KEYWORD; }
 		if (!src && !sa->kwarg_only && pos_seen < npos) {
 			uint32_t seen = 0;
 			for (uint32_t i = 0; i < n_in && !src; i++)
-				if (!nd->inputs[i].name && seen++ == pos_seen) src = &nd->inputs[i].arg;
+				if (!orig[i].name && seen++ == pos_seen) src = &orig[i].arg;
 			pos_seen++;
 		}
 		if (!src) continue; /* omitted defaulted arguments are left out, as torch does */
@@ -246,7 +258,7 @@ static int convert_inputs(bp *b, uint32_t id, const pt2c_schema *s)
 		k++;
 	}
 	if (k != n_in) return pt2c__err(b->err, PT2C_EGRAPH, "'%s' passes an argument twice", name);
-	return pt2c__node_set_inputs(g, id, in, k) ? pt2c__err_oom(b->err) : 0;
+	return 0;
 }
 
 /* MARK: outputs */
@@ -829,6 +841,7 @@ fail:
 	pt2c__free(a, vmap);
 	pt2c__free(a, b.gi_head);
 	pt2c__free(a, b.gi_next);
+	pt2c__free(a, b.scratch);
 	pt2c__schema_table_free(b.extra);
 	pt2c__schema_table_free(builtin);
 	pt2c__program_free(p);

@@ -49,9 +49,13 @@ static int merge_attrs(pt2c_module *m, pt2c_module *f, const char *subname, pt2c
 	return 0;
 }
 
-/* Inline one fallback call node. head/next: getitem chains of the top graph. */
+/*
+ * Inline one fallback call node. head/next: getitem chains of the top graph. move: the call is
+ * the segment's only one, so its nodes are moved rather than copied and the segment is removed
+ * afterwards (the export's peak memory would otherwise hold every fallback graph twice).
+ */
 static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, const uint32_t *head, const uint32_t *next,
-                      pt2c_error *err)
+                      bool move, pt2c_error *err)
 {
 	pt2c_graph *g = m->graph;
 	pt2c_module *f = sub->fallback;
@@ -96,7 +100,9 @@ static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, const 
 		map[pv] = pt2c__value_resolve(g, arg->u.ref);
 		k++;
 	}
-	if ((rc = pt2c__graph_copy_into(g, fg, call, map, err))) goto out;
+	move = move && f->ctx == m->ctx;
+	if ((rc = move ? pt2c__graph_move_into(g, fg, call, map, err) : pt2c__graph_copy_into(g, fg, call, map, err)))
+		goto out;
 
 	uint32_t on = pt2c__graph_output_node(fg);
 	if (on == PT2C_NONE || fg->nodes[on].n_inputs < 1) {
@@ -146,12 +152,14 @@ static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, const 
 	}
 	if ((rc = merge_attrs(m, f, sub->name, err))) goto out;
 	pt2c__graph_erase_node(g, call);
+	if (move) pt2c__module_remove_sub(m, sub->name);
 out:
 	pt2c__free(a, map);
 	return rc;
 }
 
-static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool compact)
+/* export: called by pt2c__export_module, which wants no compaction and owns the submodules. */
+static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool export)
 {
 	PT2C_ASSERT_ARG(m && m->graph);
 	pt2c_graph *g = m->graph;
@@ -163,24 +171,39 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool comp
 	pt2c__graph_recount_uses(g);
 	uint32_t *head = NULL, *next = NULL;
 	rc = pt2c__export_getitem_index(g, &head, &next, err);
+	pt2c_map n_calls_of; /* target -> number of calls */
+	pt2c__map_init(&n_calls_of, a);
 	for (uint32_t i = 0; !rc && i < n_calls; i++) {
-		pt2c_submodule *sub = pt2c__module_find_sub(m, g->nodes[calls[i]].target);
-		rc = inline_one(m, calls[i], sub, head, next, err);
+		const char *t = g->nodes[calls[i]].target;
+		bool seen;
+		uint64_t *cnt = pt2c__map_upsert(&n_calls_of, t, strlen(t), 0, &seen);
+		if (!cnt) rc = pt2c__err_oom(err);
+		else ++*cnt;
 	}
+	for (uint32_t i = 0; !rc && i < n_calls; i++) {
+		const char *t = g->nodes[calls[i]].target;
+		uint64_t cnt = 0;
+		(void)pt2c__map_get(&n_calls_of, t, strlen(t), &cnt);
+		rc = inline_one(m, calls[i], pt2c__module_find_sub(m, t), head, next, export && cnt == 1, err);
+	}
+	pt2c__map_free(&n_calls_of);
 	pt2c__free(a, head);
 	pt2c__free(a, next);
 	pt2c__free(a, calls);
-	if (!rc && compact) rc = pt2c__graph_compact(g, err);
+	if (!rc && !export) rc = pt2c__graph_compact(g, err);
 	return rc;
 }
 
 int pt2c__pass_inline_fallbacks(pt2c_module *m, pt2c_error *err)
 {
-	return pass_inline_fallbacks_impl(m, err, true);
+	return pass_inline_fallbacks_impl(m, err, false);
 }
 
-/* Without the final compaction (pt2c__export_module compacts once, after DCE). */
+/*
+ * For pt2c__export_module: no final compaction (it compacts once, after DCE), and a segment
+ * called once is moved into the top graph and removed at once.
+ */
 int pt2c__pass_inline_fallbacks_nocompact(pt2c_module *m, pt2c_error *err)
 {
-	return pass_inline_fallbacks_impl(m, err, false);
+	return pass_inline_fallbacks_impl(m, err, true);
 }

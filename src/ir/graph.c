@@ -7,6 +7,8 @@
 
 #include "ir/ir.h"
 
+#include <assert.h>
+
 /* Bits stored in g->names: who holds a name. */
 #define NAME_NODE 1u
 #define NAME_VALUE 2u
@@ -524,15 +526,20 @@ int pt2c__node_set_inputs(pt2c_graph *g, uint32_t node, const pt2c_named_arg *in
 		if (!copy)
 			return PT2C_ENOMEM;
 	}
+	pt2c__node_adopt_inputs(g, node, copy, n);
+	return 0;
+}
+
+void pt2c__node_adopt_inputs(pt2c_graph *g, uint32_t node, pt2c_named_arg *inputs, uint32_t n)
+{
 	pt2c_node *nd = &g->nodes[node];
 	bool live = !(nd->flags & PT2C_NODE_ERASED);
 	if (live)
 		node_uses(g, nd, cb_use_dec);
-	nd->inputs = copy;
+	nd->inputs = n ? inputs : NULL;
 	nd->n_inputs = n;
 	if (live)
 		node_uses(g, nd, cb_use_inc);
-	return 0;
 }
 
 typedef struct producer_ctx { pt2c_graph *g; uint32_t node; } producer_ctx;
@@ -555,12 +562,17 @@ int pt2c__node_set_outputs(pt2c_graph *g, uint32_t node, const pt2c_arg *outputs
 		if (!copy)
 			return PT2C_ENOMEM;
 	}
+	return pt2c__node_adopt_outputs(g, node, copy, n);
+}
+
+int pt2c__node_adopt_outputs(pt2c_graph *g, uint32_t node, pt2c_arg *outputs, uint32_t n)
+{
 	pt2c_node *nd = &g->nodes[node];
-	nd->outputs = copy;
+	nd->outputs = n ? outputs : NULL;
 	nd->n_outputs = n;
 	producer_ctx pc = { g, node };
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = pt2c__arg_foreach_ref(&copy[i], cb_set_producer, &pc);
+		int rc = pt2c__arg_foreach_ref(&outputs[i], cb_set_producer, &pc);
 		if (rc)
 			return rc;
 	}
@@ -719,6 +731,37 @@ static int cb_rewrite_output(uint32_t *ref, void *payload)
 	return 0;
 }
 
+/*
+ * Move element i of base (n elements of `size` bytes) to position dest[i], for every i with
+ * dest[i] != PT2C_NONE; dest must be injective. Elements not given a position are dropped.
+ * Follows each chain of displacements once (O(n), two elements of scratch); dest is consumed
+ * (left all PT2C_NONE).
+ */
+static void permute(void *base, size_t size, uint32_t n, uint32_t *dest)
+{
+	union { pt2c_node node; pt2c_value value; } t[2];
+	assert(size <= sizeof t[0]);
+	unsigned char *b = base, *cur = (unsigned char *)&t[0], *nxt = (unsigned char *)&t[1];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t d = dest[i];
+		dest[i] = PT2C_NONE;
+		if (d == PT2C_NONE || d == i)
+			continue;
+		memcpy(cur, b + (size_t)i * size, size);
+		/* a slot whose dest is NONE holds a dropped or already moved element: it ends the chain */
+		while (d != PT2C_NONE) {
+			uint32_t dd = dest[d];
+			dest[d] = PT2C_NONE;
+			memcpy(nxt, b + (size_t)d * size, size);
+			memcpy(b + (size_t)d * size, cur, size);
+			unsigned char *sw = cur;
+			cur = nxt;
+			nxt = sw;
+			d = dd;
+		}
+	}
+}
+
 int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(g);
@@ -769,43 +812,22 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 		}
 	}
 
-	pt2c_node *nodes = pt2c__malloc(a, ((size_t)g->n_live + 1) * sizeof *nodes);
-	pt2c_value *values = pt2c__malloc(a, ((size_t)cc.n_new_values + 1) * sizeof *values);
-	if (!nodes || !values) {
-		pt2c__free(a, nodes);
-		pt2c__free(a, values);
+	/* new node ids: position in order */
+	uint32_t *node_new = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *node_new);
+	if (!node_new) {
 		rc = pt2c__err_oom(err);
 		goto out;
 	}
-	/* From here on nothing fails except the name maps (which are rebuilt best-effort). */
+	for (uint32_t id = 0; id < g->n_nodes; id++)
+		node_new[id] = PT2C_NONE;
 	uint32_t n = 0;
+	PT2C_GRAPH_FOREACH(g, id)
+		node_new[id] = n++;
+	/* From here on nothing fails except the name maps (which are rebuilt best-effort). */
 	PT2C_GRAPH_FOREACH(g, id) {
 		pt2c_node *nd = &g->nodes[id];
 		for (uint32_t i = 0; i < nd->n_outputs; i++)
 			(void)pt2c__arg_foreach_ref(&nd->outputs[i], cb_rewrite_output, &cc);
-		nodes[n] = *nd;
-		nodes[n].prev = n ? n - 1 : PT2C_NONE;
-		nodes[n].next = PT2C_NONE;
-		if (n)
-			nodes[n - 1].next = n;
-		n++;
-	}
-	for (uint32_t v = 0; v < nv; v++) {
-		uint32_t nw = cc.value_new[v];
-		if (nw == PT2C_NONE)
-			continue;
-		values[nw] = g->values[v];
-		values[nw].forward = PT2C_NONE;
-	}
-	/* producers: the new id of the node listing the value in its outputs */
-	for (uint32_t id = 0; id < n; id++) {
-		producer_ctx pc = { NULL, id };
-		pt2c_graph tmp = *g;
-		tmp.values = values;
-		tmp.n_values = cc.n_new_values;
-		pc.g = &tmp;
-		for (uint32_t i = 0; i < nodes[id].n_outputs; i++)
-			(void)pt2c__arg_foreach_ref(&nodes[id].outputs[i], cb_set_producer, &pc);
 	}
 	/* names of dropped nodes/values stay reserved; only their node/value bits go */
 	for (uint32_t id = 0; id < g->n_nodes; id++)
@@ -824,15 +846,28 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 			value_map_out[v] = r < nv ? cc.value_new[r] : PT2C_NONE;
 		}
 	}
-	pt2c__free(a, g->nodes);
-	pt2c__free(a, g->values);
-	g->nodes = nodes;
-	g->values = values;
-	g->n_nodes = g->cap_nodes = n;
-	g->n_values = g->cap_values = cc.n_new_values;
+	/* in place: new arrays would double the graph's memory at the export's peak */
+	permute(g->nodes, sizeof *g->nodes, g->n_nodes, node_new);
+	permute(g->values, sizeof *g->values, nv, cc.value_new);
+	pt2c__free(a, node_new);
+	g->n_nodes = n;
+	g->n_values = cc.n_new_values;
 	g->first = n ? 0 : PT2C_NONE;
 	g->last = n ? n - 1 : PT2C_NONE;
 	g->n_live = n;
+	for (uint32_t id = 0; id < n; id++) {
+		g->nodes[id].prev = id ? id - 1 : PT2C_NONE;
+		g->nodes[id].next = id + 1 < n ? id + 1 : PT2C_NONE;
+	}
+	for (uint32_t v = 0; v < g->n_values; v++)
+		g->values[v].forward = PT2C_NONE;
+	/* producers: the new id of the node listing the value in its outputs */
+	for (uint32_t id = 0; id < n; id++) {
+		producer_ctx pc = { g, id };
+		for (uint32_t i = 0; i < g->nodes[id].n_outputs; i++)
+			(void)pt2c__arg_foreach_ref(&g->nodes[id].outputs[i], cb_set_producer, &pc);
+	}
+	pt2c_value *values = g->values;
 
 	/* value ids changed: overwrite in place (no new names, so no allocation) */
 	for (uint32_t v = 0; v < g->n_values; v++)
@@ -927,10 +962,11 @@ static int cb_clear_map(uint32_t *ref, void *payload)
 	return 0;
 }
 
-int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t before, uint32_t *value_map,
-                          pt2c_error *err)
+static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t *value_map, bool steal,
+                     pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(dst && src && dst != src && (value_map || src->n_values == 0));
+	PT2C_ASSERT_ARG(!steal || dst->ctx == src->ctx);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(dst, before));
 	pt2c_ctx *ctx = dst->ctx;
 	/* values defined by copied nodes start unmapped so a use before its definition is caught */
@@ -956,15 +992,17 @@ int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t befor
 		d->meta = sn->meta;
 		d->n_meta = sn->n_meta;
 		if (sn->n_inputs) {
-			pt2c_named_arg *in = pt2c__arena_calloc(&ctx->arena, sn->n_inputs, sizeof *in);
+			pt2c_named_arg *in = steal ? sn->inputs : pt2c__arena_calloc(&ctx->arena, sn->n_inputs, sizeof *in);
 			if (!in)
 				return pt2c__err_oom(err);
 			copy_ctx cc = { src, value_map, PT2C_NONE };
 			for (uint32_t i = 0; i < sn->n_inputs; i++) {
-				in[i].name = sn->inputs[i].name;
-				in[i].kind = sn->inputs[i].kind;
-				if ((rc = pt2c__arg_copy(ctx, &in[i].arg, &sn->inputs[i].arg)))
-					return pt2c__err(err, rc, "cannot copy the arguments of node '%s'", sn->name);
+				if (!steal) {
+					in[i].name = sn->inputs[i].name;
+					in[i].kind = sn->inputs[i].kind;
+					if ((rc = pt2c__arg_copy(ctx, &in[i].arg, &sn->inputs[i].arg)))
+						return pt2c__err(err, rc, "cannot copy the arguments of node '%s'", sn->name);
+				}
 				if ((rc = pt2c__arg_foreach_ref(&in[i].arg, cb_map_input, &cc))) {
 					if (rc == PT2C_EGRAPH && cc.bad < src->n_values)
 						return pt2c__err(err, rc, "node '%s' uses '%s', which has no value in the target graph",
@@ -972,24 +1010,34 @@ int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t befor
 					return pt2c__err(err, rc, "node '%s' has a bad argument", sn->name);
 				}
 			}
-			if ((rc = pt2c__node_set_inputs(dst, dn, in, sn->n_inputs)))
-				return pt2c__err_oom(err);
+			pt2c__node_adopt_inputs(dst, dn, in, sn->n_inputs);
 			d = &dst->nodes[dn];
 		}
 		if (sn->n_outputs) {
-			pt2c_arg *outs = pt2c__arena_calloc(&ctx->arena, sn->n_outputs, sizeof *outs);
+			pt2c_arg *outs = steal ? sn->outputs : pt2c__arena_calloc(&ctx->arena, sn->n_outputs, sizeof *outs);
 			if (!outs)
 				return pt2c__err_oom(err);
 			oc.src_node_name = sn->name;
 			oc.dst_node_name = d->name;
 			for (uint32_t i = 0; i < sn->n_outputs; i++) {
-				if ((rc = pt2c__arg_copy(ctx, &outs[i], &sn->outputs[i])) ||
+				if ((!steal && (rc = pt2c__arg_copy(ctx, &outs[i], &sn->outputs[i]))) ||
 				    (rc = pt2c__arg_foreach_ref(&outs[i], cb_map_output, &oc)))
 					return pt2c__err(err, rc, "cannot copy the outputs of node '%s'", sn->name);
 			}
-			if ((rc = pt2c__node_set_outputs(dst, dn, outs, sn->n_outputs)))
+			if ((rc = pt2c__node_adopt_outputs(dst, dn, outs, sn->n_outputs)))
 				return pt2c__err_oom(err);
 		}
 	}
 	return 0;
+}
+
+int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t before, uint32_t *value_map,
+                          pt2c_error *err)
+{
+	return copy_into(dst, (pt2c_graph *)src, before, value_map, false, err); /* src is only read */
+}
+
+int pt2c__graph_move_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t *value_map, pt2c_error *err)
+{
+	return copy_into(dst, src, before, value_map, true, err);
 }

@@ -347,6 +347,12 @@ uint32_t pt2c__value_resolve(pt2c_graph *g, uint32_t id);
 int pt2c__node_set_inputs(pt2c_graph *g, uint32_t node, const pt2c_named_arg *inputs, uint32_t n);
 /** Give a node its outputs; sets producer of every referenced value to `node`. */
 int pt2c__node_set_outputs(pt2c_graph *g, uint32_t node, const pt2c_arg *outputs, uint32_t n);
+/**
+ * Like the two above without the copy: the node takes `inputs`/`outputs` as they are (arena
+ * arrays that nothing else uses; NULL when n is 0).
+ */
+void pt2c__node_adopt_inputs(pt2c_graph *g, uint32_t node, pt2c_named_arg *inputs, uint32_t n);
+int pt2c__node_adopt_outputs(pt2c_graph *g, uint32_t node, pt2c_arg *outputs, uint32_t n);
 /** fx convenience: one value named like the node, outputs = [FX_NODE ref]. *value_out may be NULL. */
 int pt2c__node_define_value(pt2c_graph *g, uint32_t node, int kind, uint32_t *value_out);
 int pt2c__node_set_meta(pt2c_graph *g, uint32_t node, const pt2c_kv *kv, uint32_t n);
@@ -391,6 +397,13 @@ uint32_t pt2c__graph_output_node(const pt2c_graph *g);
  */
 int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t before, uint32_t *value_map,
                           pt2c_error *err);
+/**
+ * pt2c__graph_copy_into that moves instead of copying: the copied nodes take src's argument
+ * arrays and trees (rewritten in place), so nothing is allocated per node but names. src must
+ * share dst's ctx and own its argument trees (no tree shared between two nodes); afterwards only
+ * its values and its placeholder and output nodes may still be read, and it must then be freed.
+ */
+int pt2c__graph_move_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t *value_map, pt2c_error *err);
 
 /**
  * Check the graph: names unique, every reference resolves to a value defined by a live node that

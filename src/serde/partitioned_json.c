@@ -74,6 +74,10 @@ typedef struct prd {
 	pt2c_arena *dom;      /* the document's DOM, in which "graph" arrays are left lazy (RAW) */
 	pt2c_arena node_dom;  /* one graph node's DOM at a time, reset per node: nothing the module keeps points here */
 	pt2c_json_opts opts;
+	pt2c_map dims;        /* encoded sizes/strides -> shared pt2c_sym array (keys live in *dom) */
+	pt2c_sym *tmp_dims;   /* scratch for one sizes/strides array */
+	uint8_t *tmp_key;     /* scratch for its encoding */
+	size_t tmp_dims_cap;
 } prd;
 
 static void push_key(prd *r, const char *k, size_t n)
@@ -347,7 +351,14 @@ static int read_device(prd *r, const pt2c_json *v, pt2c_device *d)
 	return d->type ? 0 : oom(r);
 }
 
-/* Sizes or strides array `key` of meta object v into a new arena array of *ndim entries. */
+#define DIM_KEY_BYTES 17 /* kind, value, expr pointer */
+
+/*
+ * Sizes or strides array `key` of meta object v into *out (*ndim entries). Equal arrays are
+ * shared: a graph repeats a handful of shapes, and an array per value was an eighth of the
+ * export's peak memory. Nothing writes into a sizes/strides array once read (pt2c__meta_copy and
+ * the passes make new ones).
+ */
 static int read_dims(prd *r, const pt2c_json *v, const char *key, uint32_t *ndim, bool have_ndim, pt2c_sym **out)
 {
 	const pt2c_json *a;
@@ -361,14 +372,45 @@ static int read_dims(prd *r, const pt2c_json *v, const char *key, uint32_t *ndim
 	}
 	*ndim = a->n;
 	*out = NULL;
-	if (a->n) {
-		*out = pt2c__arena_calloc(&r->ctx->arena, a->n, sizeof(pt2c_sym));
-		if (!*out) { pop(r); return oom(r); }
+	if (a->n > r->tmp_dims_cap) { /* a->n items were parsed from the input: the size is bounded by it */
+		pt2c_sym *d = pt2c__malloc(r->alloc, (size_t)a->n * sizeof *d);
+		uint8_t *k = pt2c__malloc(r->alloc, (size_t)a->n * DIM_KEY_BYTES);
+		if (!d || !k) {
+			pt2c__free(r->alloc, d);
+			pt2c__free(r->alloc, k);
+			pop(r);
+			return oom(r);
+		}
+		pt2c__free(r->alloc, r->tmp_dims);
+		pt2c__free(r->alloc, r->tmp_key);
+		r->tmp_dims = d;
+		r->tmp_key = k;
+		r->tmp_dims_cap = a->n;
 	}
 	for (uint32_t k = 0; k < a->n && !rc; k++) {
 		push_idx(r, k);
-		rc = read_dim(r, &a->u.items[k], &(*out)[k]);
+		rc = read_dim(r, &a->u.items[k], &r->tmp_dims[k]);
 		pop(r);
+	}
+	if (!rc && a->n) {
+		size_t klen = (size_t)a->n * DIM_KEY_BYTES;
+		for (uint32_t k = 0; k < a->n; k++) {
+			uint8_t *e = r->tmp_key + (size_t)k * DIM_KEY_BYTES;
+			e[0] = r->tmp_dims[k].kind;
+			memcpy(e + 1, &r->tmp_dims[k].i, 8);
+			memcpy(e + 9, &r->tmp_dims[k].expr, 8);
+		}
+		_Static_assert(sizeof(const char *) <= 8, "pointer fits the key");
+		uint64_t found;
+		if (pt2c__map_get(&r->dims, (const char *)r->tmp_key, klen, &found)) {
+			*out = (pt2c_sym *)(uintptr_t)found;
+		} else {
+			pt2c_sym *d = pt2c__arena_memdup(&r->ctx->arena, r->tmp_dims, (size_t)a->n * sizeof *d);
+			const char *kc = pt2c__arena_memdup(r->dom, r->tmp_key, klen);
+			if (!d || !kc || pt2c__map_put(&r->dims, kc, klen, (uint64_t)(uintptr_t)d, false, NULL))
+				rc = oom(r);
+			*out = d;
+		}
 	}
 	pop(r);
 	return rc;
@@ -1201,6 +1243,7 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->dom = &dom;
 	r->opts = opts;
 	pt2c__arena_init(&r->node_dom, alloc);
+	pt2c__map_init(&r->dims, alloc);
 	if (root->type != PT2C_JSON_OBJECT) {
 		rc = fail(r, PT2C_ECORRUPT, root, "partitioned module JSON is %s, expected an object", jtype(root));
 		goto done;
@@ -1215,6 +1258,9 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 done:
 	if (r) {
 		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);
+		pt2c__free(alloc, r->tmp_dims);
+		pt2c__free(alloc, r->tmp_key);
+		pt2c__map_free(&r->dims);
 		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
 	}
 	pt2c__free(alloc, r);
