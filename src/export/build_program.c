@@ -388,7 +388,8 @@ static int convert_outputs(bp *b, uint32_t id, const pt2c_schema *s)
 	out.kind = return_kind(&g->values[v], s ? s->returns[0].type : PT2C_TY_OTHER);
 	out.u.ref = v;
 	if (out.kind == PT2C_ARG_CUSTOM_OBJ) { out.u.obj.ref = v; out.u.obj.class_fqn = g->values[v].u.obj.class_fqn; }
-	return pt2c__node_set_outputs(g, id, &out, 1) ? pt2c__err_oom(b->err) : 0;
+	g->nodes[id].outputs[0] = out; /* in place: same value, same producer; the node owns its array */
+	return 0;
 }
 
 /* MARK: lifting */

@@ -101,6 +101,10 @@ static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, const 
 		k++;
 	}
 	move = move && f->ctx == m->ctx;
+	if (pt2c__graph_reserve(g, fg->n_nodes, fg->n_values)) {
+		rc = pt2c__err_oom(err);
+		goto out;
+	}
 	if ((rc = move ? pt2c__graph_move_into(g, fg, call, map, err) : pt2c__graph_copy_into(g, fg, call, map, err)))
 		goto out;
 

@@ -100,19 +100,21 @@ static int copy_children(pt2c_ctx *ctx, pt2c_arg *dst, const pt2c_arg *src, int 
 		dst->u.items = items;
 	} else if (src->kind == PT2C_ARG_STRING_TO_ARGUMENT && src->n) {
 		pt2c_arg *items = pt2c__arena_calloc(&ctx->arena, src->n, sizeof *items);
-		const char **keys = pt2c__arena_memdup(&ctx->arena, src->u.map.keys, (size_t)src->n * sizeof *keys);
-		uint32_t *lens = pt2c__arena_memdup(&ctx->arena, src->u.map.key_lens, (size_t)src->n * sizeof *lens);
-		if (!items || !keys || !lens)
+		const char **keys = pt2c__arena_memdup(&ctx->arena, src->u.map->keys, (size_t)src->n * sizeof *keys);
+		uint32_t *lens = pt2c__arena_memdup(&ctx->arena, src->u.map->key_lens, (size_t)src->n * sizeof *lens);
+		pt2c_arg_map *map = pt2c__arena_zalloc(&ctx->arena, sizeof *map);
+		if (!items || !keys || !lens || !map)
 			return PT2C_ENOMEM;
+		dst->u.map = map;
 		for (uint32_t i = 0; i < src->n; i++) {
-			items[i] = src->u.map.items[i];
-			int rc = copy_children(ctx, &items[i], &src->u.map.items[i], depth + 1);
+			items[i] = src->u.map->items[i];
+			int rc = copy_children(ctx, &items[i], &src->u.map->items[i], depth + 1);
 			if (rc)
 				return rc;
 		}
-		dst->u.map.items = items;
-		dst->u.map.keys = keys;
-		dst->u.map.key_lens = lens;
+		dst->u.map->items = items;
+		dst->u.map->keys = keys;
+		dst->u.map->key_lens = lens;
 	}
 	return 0;
 }
@@ -187,9 +189,9 @@ static bool arg_equal(const pt2c_arg *a, const pt2c_arg *b, int depth)
 		if (a->n != b->n)
 			return false;
 		for (uint32_t i = 0; i < a->n; i++) {
-			if (a->u.map.key_lens[i] != b->u.map.key_lens[i] ||
-			    memcmp(a->u.map.keys[i], b->u.map.keys[i], a->u.map.key_lens[i]) != 0 ||
-			    !arg_equal(&a->u.map.items[i], &b->u.map.items[i], depth + 1))
+			if (a->u.map->key_lens[i] != b->u.map->key_lens[i] ||
+			    memcmp(a->u.map->keys[i], b->u.map->keys[i], a->u.map->key_lens[i]) != 0 ||
+			    !arg_equal(&a->u.map->items[i], &b->u.map->items[i], depth + 1))
 				return false;
 		}
 		return true;
@@ -234,7 +236,7 @@ int pt2c__arg_foreach_ref(pt2c_arg *arg, pt2c_ref_cb cb, void *payload)
 				if (pt2c__arg_is_list(cur->kind))
 					items = cur->u.items;
 				else if (cur->kind == PT2C_ARG_STRING_TO_ARGUMENT)
-					items = cur->u.map.items;
+					items = cur->u.map->items;
 				if (items && cur->n) {
 					if (depth == ARG_MAX_DEPTH)
 						return PT2C_EUNSUPPORTED;
@@ -268,3 +270,4 @@ uint32_t pt2c__arg_ref(const pt2c_arg *a)
 	default: return PT2C_NONE;
 	}
 }
+_Static_assert(sizeof(pt2c_arg) <= 24 || sizeof(void *) > 8, "pt2c_arg stays small: argument lists are most of a graph");

@@ -9,10 +9,17 @@
 
 #include <assert.h>
 
-/* Bits stored in g->names: who holds a name. */
+/*
+ * What g->names stores for a name: who holds it (low bits) and, in the high 32 bits, 1 + the id
+ * of the value of that name (0: none). One map for both: a second name-keyed map was a tenth of
+ * the export's peak memory.
+ */
 #define NAME_NODE 1u
 #define NAME_VALUE 2u
 #define NAME_RESERVED 4u
+#define NAME_BITS 0xffu
+#define NAME_VID(e) ((uint32_t)((e) >> 32) - 1u) /* PT2C_NONE when no value */
+#define NAME_WITH_VID(e, id) (((e) & NAME_BITS) | ((uint64_t)(id) + 1u) << 32)
 
 static const char *const OP_NAMES[PT2C_OP__COUNT] = {
 	[PT2C_OP_PLACEHOLDER] = "placeholder",
@@ -80,7 +87,6 @@ int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out)
 		return PT2C_ENOMEM;
 	g->ctx = ctx;
 	g->first = g->last = PT2C_NONE;
-	pt2c__map_init(&g->value_by_name, ctx->alloc);
 	pt2c__map_init(&g->names, ctx->alloc);
 	pt2c__map_init(&g->base_count, ctx->alloc);
 	*out = g;
@@ -94,7 +100,6 @@ void pt2c__graph_free(pt2c_graph *g)
 	const pt2c_allocator *a = g->ctx->alloc;
 	pt2c__free(a, g->nodes);
 	pt2c__free(a, g->values);
-	pt2c__map_free(&g->value_by_name);
 	pt2c__map_free(&g->names);
 	pt2c__map_free(&g->base_count);
 	pt2c__free(a, g);
@@ -102,13 +107,17 @@ void pt2c__graph_free(pt2c_graph *g)
 
 /* MARK: namespace */
 
-/* Clear `bits` of a name, leaving it reserved so fresh names never reuse it. */
+/* Clear `bits` of a name (NAME_VALUE: and its value id), leaving it reserved so fresh names never reuse it. */
 static void name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 {
 	size_t n = strlen(name);
 	uint64_t cur;
-	if (pt2c__map_get(&g->names, name, n, &cur))
-		(void)pt2c__map_put(&g->names, name, n, (cur & ~(uint64_t)bits) | NAME_RESERVED, true, NULL);
+	if (pt2c__map_get(&g->names, name, n, &cur)) {
+		cur = (cur & ~(uint64_t)bits) | NAME_RESERVED;
+		if (bits & NAME_VALUE)
+			cur &= NAME_BITS;
+		(void)pt2c__map_put(&g->names, name, n, cur, true, NULL);
+	}
 }
 
 /* Whether anything (node, value, reservation) holds the name. */
@@ -334,6 +343,38 @@ static int grow32(pt2c_graph *g, void **arr, uint32_t *cap32, uint32_t n, size_t
 	return 0;
 }
 
+/* Grow an array of *cap32 elements to hold `need`, by at least an eighth (amortised linear). */
+static int reserve32(pt2c_graph *g, void **arr, uint32_t *cap32, uint64_t need, size_t elem)
+{
+	if (need <= *cap32)
+		return 0;
+	if (need >= UINT32_MAX - 1)
+		return PT2C_ENOMEM;
+	uint64_t ncap = (uint64_t)*cap32 + *cap32 / 8;
+	if (ncap < need)
+		ncap = need;
+	if (ncap > UINT32_MAX - 1)
+		ncap = UINT32_MAX - 1;
+	size_t old_bytes = (size_t)*cap32 * elem, new_bytes;
+	if (pt2c__mul_ovf_sz((size_t)ncap, elem, &new_bytes))
+		return PT2C_ENOMEM;
+	void *p = pt2c__realloc(g->ctx->alloc, *arr, old_bytes, new_bytes);
+	if (!p)
+		return PT2C_ENOMEM;
+	*arr = p;
+	*cap32 = (uint32_t)ncap;
+	return 0;
+}
+
+int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values)
+{
+	PT2C_ASSERT_ARG(g);
+	if (reserve32(g, (void **)&g->nodes, &g->cap_nodes, (uint64_t)g->n_nodes + more_nodes, sizeof(pt2c_node)) ||
+	    reserve32(g, (void **)&g->values, &g->cap_values, (uint64_t)g->n_values + more_values, sizeof(pt2c_value)))
+		return PT2C_ENOMEM;
+	return 0;
+}
+
 /* Create an unlinked node; its name per `exact`. */
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, uint32_t *out)
 {
@@ -417,30 +458,24 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
 		size_t n = strlen(name);
-		/*
-		 * Intern first, then one find-or-insert per map (this runs for every value read or
-		 * copied): value_by_name's slot is checked here and filled below (an entry left at
-		 * PT2C_NONE on failure reads as absent, like a removed value); names' slot tells
-		 * whether the name is fresh and takes the mark.
-		 */
+		/* intern first, then one find-or-insert (this runs for every value read or copied) */
 		nm = pt2c__ctx_intern(g->ctx, name, n);
 		bool existed;
-		uint64_t *slot = nm ? pt2c__map_upsert(&g->value_by_name, nm, n, PT2C_NONE, &existed) : NULL;
-		if (!slot)
-			return PT2C_ENOMEM;
-		if (*slot != PT2C_NONE)
-			return PT2C_EGRAPH;
-		uint64_t *cur = pt2c__map_upsert(&g->names, nm, n, 0, &existed);
+		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, n, 0, &existed) : NULL;
 		if (!cur)
 			return PT2C_ENOMEM;
-		*cur |= NAME_VALUE;
+		if (NAME_VID(*cur) != PT2C_NONE)
+			return PT2C_EGRAPH;
+		*cur = NAME_WITH_VID(*cur | NAME_VALUE, g->n_values);
 		if (!existed && note_exact(g, nm, n))
 			return PT2C_ENOMEM;
-		*slot = g->n_values; /* value_by_name untouched since the upsert: slot still valid */
 	} else {
 		nm = unique_name(g, name, NAME_VALUE);
-		if (!nm || pt2c__map_put(&g->value_by_name, nm, strlen(nm), g->n_values, true, NULL))
+		bool existed;
+		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, strlen(nm), 0, &existed) : NULL;
+		if (!cur)
 			return PT2C_ENOMEM;
+		*cur = NAME_WITH_VID(*cur, g->n_values);
 	}
 	uint32_t id = g->n_values;
 	g->n_values++;
@@ -456,10 +491,10 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len)
 {
-	uint64_t v;
-	if (!g || !name || !pt2c__map_get(&g->value_by_name, name, len, &v))
+	uint64_t e;
+	if (!g || !name || !pt2c__map_get(&g->names, name, len, &e))
 		return PT2C_NONE;
-	return (uint32_t)v;
+	return NAME_VID(e);
 }
 
 uint32_t pt2c__value_resolve(pt2c_graph *g, uint32_t id)
@@ -834,12 +869,8 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 		if ((g->nodes[id].flags & PT2C_NODE_ERASED) && g->nodes[id].name)
 			name_unmark(g, g->nodes[id].name, NAME_NODE);
 	for (uint32_t v = 0; v < nv; v++)
-		if (cc.value_new[v] == PT2C_NONE && g->values[v].name) {
+		if (cc.value_new[v] == PT2C_NONE && g->values[v].name)
 			name_unmark(g, g->values[v].name, NAME_VALUE);
-			/* the map cannot delete: a dropped name maps to PT2C_NONE */
-			(void)pt2c__map_put(&g->value_by_name, g->values[v].name, strlen(g->values[v].name), PT2C_NONE, true,
-			                    NULL);
-		}
 	if (value_map_out) {
 		for (uint32_t v = 0; v < nv; v++) {
 			uint32_t r = pt2c__value_resolve(g, v);
@@ -870,9 +901,14 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	pt2c_value *values = g->values;
 
 	/* value ids changed: overwrite in place (no new names, so no allocation) */
-	for (uint32_t v = 0; v < g->n_values; v++)
-		if (pt2c__map_put(&g->value_by_name, values[v].name, strlen(values[v].name), v, true, NULL))
+	for (uint32_t v = 0; v < g->n_values; v++) {
+		bool existed;
+		uint64_t *e = pt2c__map_upsert(&g->names, values[v].name, strlen(values[v].name), 0, &existed);
+		if (!e)
 			rc = pt2c__err_oom(err);
+		else
+			*e = NAME_WITH_VID(*e, v);
+	}
 	pt2c__graph_recount_uses(g);
 out:
 	pt2c__free(a, cc.value_new);

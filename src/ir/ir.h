@@ -170,7 +170,7 @@ enum {
 	PT2C_ARG_COMPLEX,            /* u.c */
 	PT2C_ARG_NESTED_TENSORS,     /* items: TENSORS */
 	PT2C_ARG_INT_LISTS,          /* items: INTS */
-	PT2C_ARG_STRING_TO_ARGUMENT, /* u.map: n keys + n items */
+	PT2C_ARG_STRING_TO_ARGUMENT, /* u.map->: n keys + n items */
 	/* fx-only forms, found in partitioned modules and rewritten by the exporter */
 	PT2C_ARG_FX_NODE,            /* u.ref: reference to a node's value whose kind decides the tag */
 	PT2C_ARG_FX_LIST,            /* items: any */
@@ -186,7 +186,8 @@ struct pt2c_graph;
 struct pt2c_engine_record;
 
 typedef struct pt2c_arg pt2c_arg;
-struct pt2c_arg {
+typedef struct pt2c_arg_map { const char **keys; uint32_t *key_lens; pt2c_arg *items; } pt2c_arg_map;
+struct pt2c_arg { /* 24 bytes: argument lists are the largest part of a graph */
 	uint8_t kind;
 	uint8_t flags;
 	uint32_t n; /* item count, or string length */
@@ -201,7 +202,7 @@ struct pt2c_arg {
 		struct { double re, im; } c;
 		struct { const char *name; struct pt2c_graph *graph; } g;
 		struct { uint32_t ref; const char *class_fqn; } obj;
-		struct { const char **keys; uint32_t *key_lens; pt2c_arg *items; } map;
+		pt2c_arg_map *map; /* rare: kept out of line */
 		const struct pt2c_engine_record *engine;
 	} u;
 };
@@ -276,18 +277,18 @@ typedef struct pt2c_kv {
 #define PT2C_NODE_ERASED 1u
 #define PT2C_NODE_NO_NAME 2u /* PT2 input had "name": null (older writers); the writer keeps it null */
 
-typedef struct pt2c_node {
+typedef struct pt2c_node { /* fields ordered for no padding: 64 bytes, one per graph node */
 	uint8_t op;
 	uint8_t flags;
 	int8_t hop_single_tensor_return; /* -1 = null, 0 = false, 1 = true */
+	uint32_t n_inputs;
 	const char *name;   /* interned, unique in the graph */
 	const char *target; /* interned: op name, attribute path, submodule name, placeholder target */
-	uint32_t n_inputs;
 	pt2c_named_arg *inputs;
-	uint32_t n_outputs;
 	pt2c_arg *outputs;  /* leaves reference the values this node defines */
-	uint32_t n_meta;
 	pt2c_kv *meta;
+	uint32_t n_outputs;
+	uint32_t n_meta;
 	uint32_t prev, next; /* order links (PT2C_NONE at the ends) */
 } pt2c_node;
 
@@ -301,8 +302,7 @@ typedef struct pt2c_graph {
 	uint32_t n_live;
 	pt2c_value *values;
 	uint32_t n_values, cap_values;
-	pt2c_map value_by_name; /* name -> value id */
-	pt2c_map names;         /* fx namespace: every name in use (nodes and values) */
+	pt2c_map names;         /* fx namespace: every name in use (nodes and values), with its value's id */
 	pt2c_map base_count;    /* fx namespace: base -> highest suffix handed out */
 	bool is_single_tensor_return; /* PT2 Graph field (subgraphs) */
 } pt2c_graph;
@@ -335,6 +335,12 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
  * A value may take the same name as the node that produces it (fx convention).
  */
 int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind, uint32_t *out);
+/**
+ * Make room for more nodes and values without the doubling of the add functions: arrays grow to
+ * exactly what is asked (or by an eighth, whichever is more). For callers that know how much a
+ * graph will grow (inlining), to keep peak memory down. Returns 0 or PT2C_ENOMEM.
+ */
+int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values);
 /** Value id for a name (following no forwards), or PT2C_NONE. */
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len);
 

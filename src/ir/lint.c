@@ -101,8 +101,20 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 		return pt2c__err_oom(err);
 	for (uint32_t i = 0; i < g->n_nodes; i++)
 		pos[i] = PT2C_NONE;
-	pt2c_map seen;
-	pt2c__map_init(&seen, a);
+	/*
+	 * Duplicate names: a table of node ids hashed by name (4 bytes a slot, at most half full)
+	 * rather than a pt2c_map (24 bytes a slot, copied when it grows): lint runs at the export's
+	 * memory peak.
+	 */
+	size_t cap = 16;
+	while (cap < 2 * (size_t)g->n_nodes)
+		cap *= 2;
+	uint32_t *seen = pt2c__malloc(a, cap * sizeof *seen);
+	if (!seen) {
+		pt2c__free(a, pos);
+		return pt2c__err_oom(err);
+	}
+	memset(seen, 0xff, cap * sizeof *seen); /* PT2C_NONE */
 	int rc = 0;
 
 	/* pass 1: the order list itself, names, targets, placeholder/output placement */
@@ -125,9 +137,16 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 			goto out;
 		}
 		bool dup = false;
-		if (pt2c__map_put(&seen, nd->name, strlen(nd->name), id, false, &dup)) {
-			rc = pt2c__err_oom(err);
-			goto out;
+		size_t len = strlen(nd->name);
+		for (size_t h = pt2c__hash(nd->name, len) & (cap - 1);; h = (h + 1) & (cap - 1)) {
+			if (seen[h] == PT2C_NONE) {
+				seen[h] = id;
+				break;
+			}
+			if (strcmp(g->nodes[seen[h]].name, nd->name) == 0) {
+				dup = true;
+				break;
+			}
 		}
 		if (dup) {
 			rc = pt2c__err(err, PT2C_EGRAPH, "duplicate node name '%s'", nd->name);
@@ -190,7 +209,7 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 			goto out;
 	}
 out:
-	pt2c__map_free(&seen);
+	pt2c__free(a, seen);
 	pt2c__free(a, pos);
 	return rc;
 }

@@ -550,11 +550,11 @@ static void put_arg(pt2c_buf *b, pt2c_graph *g, const pt2c_arg *a, int style, in
 			if (i)
 				pt2c__buf_puts(b, ", ");
 			if (style == STYLE_FX)
-				pt2c__buf_put(b, a->u.map.keys[i], a->u.map.key_lens[i]);
+				pt2c__buf_put(b, a->u.map->keys[i], a->u.map->key_lens[i]);
 			else
-				put_pyrepr_str(b, a->u.map.keys[i], a->u.map.key_lens[i]);
+				put_pyrepr_str(b, a->u.map->keys[i], a->u.map->key_lens[i]);
 			pt2c__buf_puts(b, ": ");
-			put_arg(b, g, &a->u.map.items[i], style, depth + 1);
+			put_arg(b, g, &a->u.map->items[i], style, depth + 1);
 		}
 		pt2c__buf_putc(b, '}');
 		break;

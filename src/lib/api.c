@@ -108,7 +108,9 @@ int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *
 		pt2c_storage *backing = NULL;
 		rc = mapping_storage(&map, alloc, &backing, err);
 		if (rc == 0) {
-			rc = pt2c__partitioned_archive_read(out, backing->data, (size_t)backing->nbytes, backing, alloc, err);
+			/* the reader gives parsed JSON pages back: a graph-heavy module's JSON is most of the file */
+			rc = pt2c__partitioned_archive_read_ex(out, backing->data, (size_t)backing->nbytes, backing,
+			                                       pt2c__mapped_is_file(&map), alloc, err);
 			pt2c__storage_unref(backing); /* the module holds its own references */
 		}
 	}

@@ -122,7 +122,8 @@ static void show(char *dst, size_t cap, const uint8_t *p, size_t n)
 	dst[o] = 0;
 }
 
-int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
+int pt2c__partitioned_archive_read_ex(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
+                                      bool file_mapped,
                                    const pt2c_allocator *alloc, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(out && (data || len == 0));
@@ -174,7 +175,7 @@ int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_
 	}
 	if ((rc = small_member(&a, "module.json", &p, &n, err)) != 0) goto done;
 	snprintf(member, sizeof member, "%.*smodule.json", (int)(a.root_len > 200 ? 200 : a.root_len), a.root);
-	pt2c_member_resolver res = { resolve, &a, member };
+	pt2c_member_resolver res = { resolve, &a, member, file_mapped };
 	rc = pt2c__partitioned_json_read_ex(out, (const char *)p, n, &res, alloc, err);
 done:
 	if (a.slots)
@@ -183,4 +184,10 @@ done:
 	pt2c__free(alloc, a.name_buf);
 	pt2c__zip_free(&z);
 	return rc;
+}
+
+int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
+                                   const pt2c_allocator *alloc, pt2c_error *err)
+{
+	return pt2c__partitioned_archive_read_ex(out, data, len, backing, false, alloc, err);
 }

@@ -881,7 +881,8 @@ static int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 	bool saw_output = false;
 	if (arr->type == PT2C_JSON_RAW) {
 		/* each node gets its own small DOM: the whole graph's DOM would dwarf the module built from it */
-		uint64_t cursor = 0;
+		uint64_t cursor = 0, dropped = arr->pos;
+		bool drop = r->res && r->res->file_mapped;
 		for (uint32_t k = 0; !rc; k++) {
 			pt2c_json *n = NULL;
 			pt2c__arena_reset(&r->node_dom);
@@ -890,7 +891,17 @@ static int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			push_idx(r, k);
 			rc = read_node(r, g, n, &saw_output);
 			pop(r);
+			/*
+			 * Give the parsed text's pages back every few MiB: the graph read from it would
+			 * otherwise sit in memory next to all of its JSON. Views into it (metadata strings)
+			 * page in again from the file when read.
+			 */
+			if (drop && cursor - dropped >= ((uint64_t)8 << 20)) {
+				pt2c__drop_file_pages(r->data + dropped, (size_t)(cursor - dropped));
+				dropped = cursor;
+			}
 		}
+		if (drop && cursor > dropped) pt2c__drop_file_pages(r->data + dropped, (size_t)(cursor - dropped));
 		pt2c__arena_reset(&r->node_dom);
 	} else {
 		for (uint32_t k = 0; k < arr->n && !rc; k++) {
@@ -1227,6 +1238,8 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 		pt2c__arena_free(&dom);
 		return rc;
 	}
+	/* the scan touched every page; the graph arrays page in again one by one as they are read */
+	if (res && res->file_mapped) pt2c__drop_file_pages(data, len);
 	prd *r = pt2c__calloc(alloc, 1, sizeof *r); /* the path stack is a few KB: keep it off the stack */
 	pt2c_ctx *ctx = NULL;
 	pt2c_module *m = NULL;

@@ -781,18 +781,20 @@ static int read_arg_inner(rd *r, gst *s, const pt2c_json *tag, const pt2c_json *
 		uint32_t n = val->n;
 		out->n = n;
 		if (n) {
-			out->u.map.keys = arena_array(r, n, sizeof(const char *));
-			out->u.map.key_lens = arena_array(r, n, sizeof(uint32_t));
-			out->u.map.items = arena_array(r, n, sizeof(pt2c_arg));
-			if (!out->u.map.keys || !out->u.map.key_lens || !out->u.map.items)
+			if (!(out->u.map = arena_array(r, 1, sizeof *out->u.map)))
+				return pt2c__err_oom(r->err);
+			out->u.map->keys = arena_array(r, n, sizeof(const char *));
+			out->u.map->key_lens = arena_array(r, n, sizeof(uint32_t));
+			out->u.map->items = arena_array(r, n, sizeof(pt2c_arg));
+			if (!out->u.map->keys || !out->u.map->key_lens || !out->u.map->items)
 				return pt2c__err_oom(r->err);
 		}
 		for (uint32_t i = 0; i < n; i++) {
 			const pt2c_json *k = pt2c__json_key(val, i);
-			if ((rc = view_str(r, k, &out->u.map.keys[i], &out->u.map.key_lens[i])))
+			if ((rc = view_str(r, k, &out->u.map->keys[i], &out->u.map->key_lens[i])))
 				return rc;
 			push_keyn(r, k->u.s, k->n);
-			rc = read_arg(r, s, pt2c__json_val(val, i), mode, &out->u.map.items[i]);
+			rc = read_arg(r, s, pt2c__json_val(val, i), mode, &out->u.map->items[i]);
 			pop(r);
 			if (rc)
 				return rc;
@@ -1570,7 +1572,7 @@ static void drop_arg_graphs(pt2c_arg *a, uint32_t depth)
 		a->u.g.graph = NULL;
 	else if (a->kind == PT2C_ARG_STRING_TO_ARGUMENT)
 		for (uint32_t i = 0; i < a->n; i++)
-			drop_arg_graphs(&a->u.map.items[i], depth + 1);
+			drop_arg_graphs(&a->u.map->items[i], depth + 1);
 }
 
 static void drop_graph_refs(pt2c_graph *g)
@@ -1593,7 +1595,7 @@ static void free_subgraphs(pt2c_graph *g, uint32_t depth)
 				a->u.g.graph = NULL;
 			} else if (a->kind == PT2C_ARG_STRING_TO_ARGUMENT) {
 				for (uint32_t k = 0; k < a->n; k++) {
-					pt2c_arg *m = &a->u.map.items[k];
+					pt2c_arg *m = &a->u.map->items[k];
 					if (m->kind == PT2C_ARG_GRAPH && m->u.g.graph) {
 						if (depth < GRAPH_MAX_DEPTH + 1)
 							free_subgraphs(m->u.g.graph, depth + 1);

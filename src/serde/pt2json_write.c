@@ -306,9 +306,9 @@ static void put_arg_value(wr *w, const pt2c_graph *g, const pt2c_arg *a, bool de
 		for (uint32_t i = 0; i < a->n; i++) {
 			if (i)
 				PUTS(w, ", ");
-			pt2c__json_write_str(w->b, a->u.map.keys[i], a->u.map.key_lens[i]);
+			pt2c__json_write_str(w->b, a->u.map->keys[i], a->u.map->key_lens[i]);
 			PUTS(w, ": ");
-			put_arg(w, g, &a->u.map.items[i], def);
+			put_arg(w, g, &a->u.map->items[i], def);
 		}
 		PUTS(w, "}");
 		return;
@@ -381,7 +381,7 @@ static void walk_defs(wr *w, const pt2c_graph *g, const pt2c_arg *a, int table, 
 		return;
 	case PT2C_ARG_STRING_TO_ARGUMENT:
 		for (uint32_t i = 0; i < a->n; i++)
-			walk_defs(w, g, &a->u.map.items[i], table, first, depth + 1, cb);
+			walk_defs(w, g, &a->u.map->items[i], table, first, depth + 1, cb);
 		return;
 	default:
 		if (pt2c__arg_is_list(a->kind))

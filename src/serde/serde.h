@@ -82,6 +82,7 @@ typedef struct pt2c_member_resolver {
 	               const char **why);
 	void *ctx;
 	const char *member; /* prefixes err->member ("partitioned/module.json:/graph/3"); may be NULL */
+	bool file_mapped;   /* the JSON lies in an mmap of a file: pages already parsed may be dropped */
 } pt2c_member_resolver;
 
 /** pt2c__partitioned_json_read with member references resolved through `res` (NULL: plain JSON form). */
@@ -95,6 +96,13 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
  */
 int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
                                    const pt2c_allocator *alloc, pt2c_error *err);
+/**
+ * pt2c__partitioned_archive_read of data that lies in an mmap of a file (file_mapped true): the
+ * pages of module.json are given back to the kernel as its graph arrays are parsed, so a
+ * graph-heavy module does not hold its JSON and its graph in memory at once.
+ */
+int pt2c__partitioned_archive_read_ex(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
+                                      bool file_mapped, const pt2c_allocator *alloc, pt2c_error *err);
 /**
  * The JSON form of m. members=false: weights and engines inline as base64 (the plain JSON form);
  * members=true: "data_member": "weights/<i>" (one index per distinct storage, numbered in

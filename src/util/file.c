@@ -2,6 +2,7 @@
  * file.c -- read-only whole-file views (mmap, or read() for pipes and the like) and atomic
  * output files (temporary file in the same folder, fsync, rename).
  */
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED): glibc's posix_madvise ignores POSIX_MADV_DONTNEED */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -141,6 +142,30 @@ void pt2c__map_borrow(pt2c_mapped *m, const void *data, size_t size)
 	m->size = data ? size : 0;
 	m->kind = MAPPED_BORROWED;
 	m->alloc = NULL;
+}
+
+void pt2c__mapped_drop_pages(const pt2c_mapped *m)
+{
+	if (m && m->kind == MAPPED_MMAP)
+		pt2c__drop_file_pages(m->data, m->size);
+}
+
+bool pt2c__mapped_is_file(const pt2c_mapped *m)
+{
+	return m && m->kind == MAPPED_MMAP;
+}
+
+void pt2c__drop_file_pages(const void *p, size_t n)
+{
+	/* private, never written file pages: a later access reads them back from the file */
+	long ps = sysconf(_SC_PAGESIZE);
+	if (!p || ps <= 0)
+		return;
+	uintptr_t a = (uintptr_t)p, e = a + n;
+	a = (a + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+	e &= ~((uintptr_t)ps - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 void pt2c__unmap(pt2c_mapped *m)

@@ -247,6 +247,19 @@ int pt2c__map_path(pt2c_mapped *m, const char *path, const pt2c_allocator *alloc
 int pt2c__map_fd(pt2c_mapped *m, int fd, const pt2c_allocator *alloc, pt2c_error *err);
 /** A view of caller-owned bytes (kind 3); unmap leaves them alone. data NULL gives an empty view. */
 void pt2c__map_borrow(pt2c_mapped *m, const void *data, size_t size);
+/**
+ * Give the resident pages of a mapped view back to the kernel (no-op for heap or borrowed views);
+ * the bytes stay readable and are paged in again from the file on access. Call while the view is
+ * alive.
+ */
+void pt2c__mapped_drop_pages(const pt2c_mapped *m);
+/** Whether the view is an mmap of a file (the only kind whose pages may be dropped). */
+bool pt2c__mapped_is_file(const pt2c_mapped *m);
+/**
+ * pt2c__mapped_drop_pages for the whole pages inside [p, p+n), which must lie in a live mmap view
+ * of a file (never heap memory: its pages would come back zeroed).
+ */
+void pt2c__drop_file_pages(const void *p, size_t n);
 /** Release the view (munmap or free as needed). Safe to call twice. */
 void pt2c__unmap(pt2c_mapped *m);
 
