@@ -156,12 +156,14 @@ static int open_mapped(pt2c_program **out, pt2c_mapped *map, const pt2c_read_opt
                        pt2c_error *err)
 {
 	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;
+	bool file = pt2c__mapped_is_file(map);
 	pt2c_storage *backing = NULL;
 	int rc = mapping_storage(map, alloc, &backing, err);
 	if (rc)
 		return rc;
 	pt2c_pt2_read_opts ro;
 	fill_read_opts(&ro, opts, label);
+	ro.file_mapped = file; /* the reader gives model.json's pages back as it goes: it is most of a graph-heavy file */
 	rc = pt2c__pt2_read(out, backing->data, (size_t)backing->nbytes, backing, &ro, alloc, err);
 	pt2c__storage_unref(backing); /* the program holds its own references */
 	return rc;

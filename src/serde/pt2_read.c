@@ -29,6 +29,7 @@ typedef struct ar {
 	pt2c_program *p;
 	unsigned flags;
 	uint32_t max_json_depth;
+	bool file_mapped;
 } ar;
 
 /* Member `rel` under the root, or NULL. */
@@ -82,21 +83,8 @@ static int read_model_json(ar *a, const pt2c_zip_entry *e, const char *label)
 	int rc = verify(a, e);
 	if (rc)
 		return rc;
-	pt2c_arena arena;
-	pt2c__arena_init(&arena, a->alloc);
-	pt2c_json *root = NULL;
 	pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, a->max_json_depth };
-	const char *src = (const char *)edata(a, e);
-	rc = pt2c__json_parse(&root, src, (size_t)e->size, &jo, &arena, a->err);
-	if (rc) {
-		if (a->err && rc != PT2C_ENOMEM) {
-			snprintf(a->err->member, sizeof a->err->member, "%s", label);
-		}
-	} else {
-		rc = pt2c__pt2json_read_ex(a->p, root, src, (size_t)e->size, label, a->err);
-	}
-	pt2c__arena_free(&arena);
-	return rc;
+	return pt2c__pt2json_read_text(a->p, (const char *)edata(a, e), (size_t)e->size, &jo, a->file_mapped, label, a->err);
 }
 
 /* MARK: payload configs (2.9+) */
@@ -590,6 +578,7 @@ int pt2c__pt2_read(pt2c_program **out, const uint8_t *data, size_t len, pt2c_sto
 	a->err = err;
 	a->flags = opts ? opts->flags : 0;
 	a->max_json_depth = opts ? opts->max_json_depth : 0;
+	a->file_mapped = opts && opts->file_mapped;
 	pt2c_zip_opts zo;
 	memset(&zo, 0, sizeof zo);
 	zo.flags = a->flags;

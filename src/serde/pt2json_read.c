@@ -28,6 +28,7 @@ typedef struct seg {
 typedef struct meta_maps {
 	const pt2c_json *tv, *si, *sb, *sf, *co;
 	pt2c_map mtv, msi, msb, msf, mco;
+	bool tv_read; /* tensor_values was a lazy span, read up front: mtv maps a name to its pt2c_tensor_meta */
 } meta_maps;
 
 typedef struct rd {
@@ -45,7 +46,22 @@ typedef struct rd {
 	size_t n_subs, cap_subs;
 	const char *cur_node;  /* for dangling-reference messages */
 	const char *cur_input;
+	pt2c_json_opts jopts;  /* the document's parse options (lazy spans are parsed with them) */
+	pt2c_arena *sym_arena; /* when set, sizes/strides are read here instead of the ctx arena */
+	bool file_mapped;      /* src lies in an mmap of a file: drop_behind may give its pages back */
 } rd;
+
+/*
+ * Give back the pages of src between *done and `upto` once 8 MiB have been read past *done: a
+ * graph-heavy model.json is larger than the program read from it. Views into src page in again.
+ */
+static void drop_behind(rd *r, uint64_t *done, uint64_t upto, bool final)
+{
+	if (!r->file_mapped || upto <= *done || upto > r->src_len || (!final && upto - *done < ((uint64_t)8 << 20)))
+		return;
+	pt2c__drop_file_pages(r->src + *done, (size_t)(upto - *done));
+	*done = upto;
+}
 
 static void push_key(rd *r, const char *k)
 {
@@ -366,7 +382,8 @@ static int read_sym_list(rd *r, const pt2c_json *o, const char *key, pt2c_sym **
 	if ((rc = want(r, l, PT2C_JSON_ARRAY, "a list")))
 		goto done;
 	*n = l->n;
-	*out = arena_array(r, l->n, sizeof(pt2c_sym));
+	*out = r->sym_arena ? (l->n ? pt2c__arena_calloc(r->sym_arena, l->n, sizeof(pt2c_sym)) : NULL)
+	                    : arena_array(r, l->n, sizeof(pt2c_sym));
 	if (l->n && !*out) {
 		rc = pt2c__err_oom(r->err);
 		goto done;
@@ -505,6 +522,14 @@ static int name_ref(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uin
 	case PT2C_VAL_SYM_FLOAT: tab = s->mm.sf; map = &s->mm.msf; tabname = "sym_float_values"; break;
 	case PT2C_VAL_CUSTOM_OBJ: tab = s->mm.co; map = &s->mm.mco; tabname = "custom_obj_values"; break;
 	default: break;
+	}
+	if (vk == PT2C_VAL_TENSOR && s->mm.tv_read) { /* read up front: copy the shared metadata */
+		if (pt2c__map_get(map, namev->u.s, namev->n, &mi)) {
+			val->u.tensor = *(const pt2c_tensor_meta *)(uintptr_t)mi;
+			val->has_meta = true;
+		}
+		*ref = id;
+		return 0;
 	}
 	if (!tab || !pt2c__map_get(map, namev->u.s, namev->n, &mi)) {
 		*ref = id;
@@ -878,10 +903,168 @@ static int meta_table(rd *r, const pt2c_json *gv, const char *key, bool required
 	}
 	if (t->type == PT2C_JSON_NULL && !required)
 		return 0;
+	*out = t;
+	if (t->type == PT2C_JSON_RAW && r->src && t->pos < r->src_len && r->src[t->pos] == '{')
+		return 0; /* left lazy by pt2c__pt2json_read_text: read_tensor_values reads it */
 	push_key(r, key);
 	int rc = want(r, t, PT2C_JSON_OBJECT, "an object");
 	pop(r);
 	*out = t;
+	return rc;
+}
+
+/* MARK: lazy tensor_values */
+
+/* Encoding of a symbolic scalar as hash-map key bytes (no padding, so equal scalars give equal keys). */
+#define SYM_KEY_BYTES 26
+static void sym_key(uint8_t *e, const pt2c_sym *y)
+{
+	e[0] = y->kind;
+	e[1] = y->hint_kind;
+	memcpy(e + 2, &y->i, 8);
+	memcpy(e + 10, &y->f, 8);
+	memcpy(e + 18, &y->expr, 8); /* interned: equal expressions are one pointer */
+	_Static_assert(sizeof y->expr <= 8, "pointer fits the key");
+}
+
+typedef struct meta_pool {
+	pt2c_arena keys; /* key bytes of both maps */
+	pt2c_map dims;   /* encoded sym array -> shared array in the ctx arena */
+	pt2c_map metas;  /* encoded meta -> shared pt2c_tensor_meta in the ctx arena */
+	uint8_t *buf;
+	size_t cap;
+} meta_pool;
+
+/* A key buffer of n bytes. */
+static uint8_t *pool_buf(meta_pool *mp, const pt2c_allocator *a, size_t n)
+{
+	if (n > mp->cap) {
+		uint8_t *b = pt2c__malloc(a, n);
+		if (!b)
+			return NULL;
+		pt2c__free(a, mp->buf);
+		mp->buf = b;
+		mp->cap = n;
+	}
+	return mp->buf;
+}
+
+/* The pointer stored under (key, n) in map m, or NULL. */
+static void *pool_find(const pt2c_map *m, const uint8_t *key, size_t n)
+{
+	uint64_t v;
+	return pt2c__map_get(m, (const char *)key, n, &v) ? (void *)(uintptr_t)v : NULL;
+}
+
+static int pool_add(meta_pool *mp, pt2c_map *m, const uint8_t *key, size_t n, void *val)
+{
+	const char *k = pt2c__arena_memdup(&mp->keys, key, n);
+	if (!k || pt2c__map_put(m, k, n, (uint64_t)(uintptr_t)val, false, NULL))
+		return PT2C_ENOMEM;
+	return 0;
+}
+
+/* The shared copy of sym array a[0..n) (NULL for n == 0). */
+static int pool_dims(rd *r, meta_pool *mp, const pt2c_sym *a, uint32_t n, pt2c_sym **out)
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	size_t kn;
+	if (pt2c__mul_ovf_sz(n, SYM_KEY_BYTES, &kn))
+		return PT2C_ENOMEM;
+	uint8_t *k = pool_buf(mp, r->ctx->alloc, kn);
+	if (!k)
+		return PT2C_ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		sym_key(k + (size_t)i * SYM_KEY_BYTES, &a[i]);
+	void *found = pool_find(&mp->dims, k, kn);
+	if (found) {
+		*out = found;
+		return 0;
+	}
+	pt2c_sym *c = pt2c__arena_memdup(&r->ctx->arena, a, (size_t)n * sizeof *a);
+	if (!c || pool_add(mp, &mp->dims, k, kn, c))
+		return PT2C_ENOMEM;
+	*out = c;
+	return 0;
+}
+
+/* The shared copy of m, whose sizes/strides are already shared. */
+static int pool_meta(rd *r, meta_pool *mp, const pt2c_tensor_meta *m, const pt2c_tensor_meta **out)
+{
+	uint8_t k[3 + 8 + 4 + 4 + 8 + 8 + SYM_KEY_BYTES];
+	k[0] = m->dtype;
+	k[1] = m->layout;
+	k[2] = m->requires_grad;
+	memcpy(k + 3, &m->device.type, 8);
+	memcpy(k + 11, &m->device.index, 4);
+	memcpy(k + 15, &m->ndim, 4);
+	memcpy(k + 19, &m->sizes, 8);
+	memcpy(k + 27, &m->strides, 8);
+	sym_key(k + 35, &m->storage_offset);
+	void *found = pool_find(&mp->metas, k, sizeof k);
+	if (!found) {
+		found = pt2c__arena_memdup(&r->ctx->arena, m, sizeof *m);
+		if (!found || pool_add(mp, &mp->metas, k, sizeof k, found))
+			return PT2C_ENOMEM;
+	}
+	*out = found;
+	return 0;
+}
+
+/*
+ * A graph's tensor_values left lazy: read every entry once, in order, into s->mm.mtv (name ->
+ * metadata). Entries are parsed one at a time and equal metadata (and equal sizes/strides) is
+ * stored once: the table of a graph-heavy program is a third of its model.json, and a DOM of it
+ * was most of the reader's memory. Every entry is checked, used or not, as torch does.
+ */
+static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
+{
+	const pt2c_allocator *a = r->ctx->alloc;
+	meta_pool mp;
+	memset(&mp, 0, sizeof mp);
+	pt2c__arena_init(&mp.keys, a);
+	pt2c__map_init(&mp.dims, a);
+	pt2c__map_init(&mp.metas, a);
+	pt2c_arena dom, syms;
+	pt2c__arena_init(&dom, a);
+	pt2c__arena_init(&syms, a);
+	uint64_t cursor = 0, dropped = raw->pos;
+	uint32_t saved = r->depth;
+	int rc = 0;
+	for (;;) {
+		drop_behind(r, &dropped, cursor, false);
+		pt2c_json *k = NULL, *v = NULL;
+		pt2c__arena_reset(&dom);
+		pt2c__arena_reset(&syms);
+		r->depth = r->gdepth;
+		push_key(r, "tensor_values");
+		if ((rc = pt2c__json_raw_next_member(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, &k, &v, r->err)) || !k)
+			break; /* the span was validated whole: only OOM fails here */
+		push_keyn(r, k->u.s, k->n);
+		pt2c_tensor_meta m;
+		r->sym_arena = &syms;
+		rc = read_meta(r, v, &m);
+		r->sym_arena = NULL;
+		const pt2c_tensor_meta *shared = NULL;
+		const char *name = NULL;
+		if (!rc && (pool_dims(r, &mp, m.sizes, m.ndim, &m.sizes) || pool_dims(r, &mp, m.strides, m.ndim, &m.strides) ||
+		            pool_meta(r, &mp, &m, &shared) || !(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
+		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, NULL)))
+			rc = pt2c__err_oom(r->err); /* first occurrence wins, as for json lookups */
+		if (rc)
+			break;
+	}
+	drop_behind(r, &dropped, cursor, true);
+	r->depth = saved;
+	s->mm.tv_read = true;
+	pt2c__arena_free(&dom);
+	pt2c__arena_free(&syms);
+	pt2c__arena_free(&mp.keys);
+	pt2c__map_free(&mp.dims);
+	pt2c__map_free(&mp.metas);
+	pt2c__free(a, mp.buf);
 	return rc;
 }
 
@@ -996,8 +1179,7 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 	pop(r);
 	if (rc)
 		return rc;
-	if ((rc = pt2c__node_set_inputs(g, id, nas, ins->n)))
-		return pt2c__err_oom(r->err);
+	pt2c__node_adopt_inputs(g, id, nas, ins->n);
 
 	/* outputs define values */
 	pt2c_arg *oa = arena_array(r, outs->n, sizeof *oa);
@@ -1012,7 +1194,7 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 	pop(r);
 	if (rc)
 		return rc;
-	if ((rc = pt2c__node_set_outputs(g, id, oa, outs->n)))
+	if ((rc = pt2c__node_adopt_outputs(g, id, oa, outs->n)))
 		return pt2c__err_oom(r->err);
 
 	/* metadata: string views */
@@ -1059,12 +1241,17 @@ static int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 		r->gdepth = saved_gdepth;
 		return rc;
 	}
+	const pt2c_json *tv_raw = s.mm.tv && s.mm.tv->type == PT2C_JSON_RAW ? s.mm.tv : NULL;
+	if (tv_raw)
+		s.mm.tv = NULL;
 	if ((rc = build_map(r, s.mm.tv, &s.mm.mtv)) | build_map(r, s.mm.si, &s.mm.msi) | build_map(r, s.mm.sb, &s.mm.msb) |
 	    build_map(r, s.mm.sf, &s.mm.msf) | build_map(r, s.mm.co, &s.mm.mco)) {
 		free_maps(&s.mm);
 		r->gdepth = saved_gdepth;
 		return pt2c__err_oom(r->err);
 	}
+	if (tv_raw && (rc = read_tensor_values(r, &s, tv_raw)))
+		goto out;
 	const pt2c_json *istr = opt(gv, "is_single_tensor_return");
 	if (istr) {
 		push_key(r, "is_single_tensor_return");
@@ -1110,14 +1297,29 @@ static int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 		goto out;
 	/* nodes */
 	push_key(r, "nodes");
-	if ((rc = want(r, nodes, PT2C_JSON_ARRAY, "a list"))) {
-		pop(r);
-		goto out;
-	}
-	for (uint32_t i = 0; i < nodes->n && !rc; i++) {
-		push_idx(r, i);
-		rc = read_node(r, &s, &nodes->u.items[i]);
-		pop(r);
+	if (nodes->type == PT2C_JSON_RAW && r->src && nodes->pos < r->src_len && r->src[nodes->pos] == '[') {
+		/* left lazy by pt2c__pt2json_read_text: one node's DOM at a time (nothing read keeps pointers into it) */
+		pt2c_arena dom;
+		pt2c__arena_init(&dom, r->ctx->alloc);
+		uint64_t cursor = 0, dropped = nodes->pos;
+		for (uint32_t i = 0; !rc; i++) {
+			pt2c_json *nv = NULL;
+			drop_behind(r, &dropped, cursor, false);
+			pt2c__arena_reset(&dom);
+			if ((rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)) || !nv)
+				break;
+			push_idx(r, i);
+			rc = read_node(r, &s, nv);
+			pop(r);
+		}
+		drop_behind(r, &dropped, cursor, true);
+		pt2c__arena_free(&dom);
+	} else if ((rc = want(r, nodes, PT2C_JSON_ARRAY, "a list")) == 0) {
+		for (uint32_t i = 0; i < nodes->n && !rc; i++) {
+			push_idx(r, i);
+			rc = read_node(r, &s, &nodes->u.items[i]);
+			pop(r);
+		}
 	}
 	pop(r);
 	if (rc)
@@ -1614,8 +1816,8 @@ void pt2c__program_free_subgraphs(pt2c_program *p)
 		free_subgraphs(p->mod->graph, 0);
 }
 
-int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
-                          const char *member, pt2c_error *err)
+static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
+                   const pt2c_json_opts *jopts, bool file_mapped, const char *member, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && p->ctx && p->mod);
 	rd *r = pt2c__calloc(p->ctx->alloc, 1, sizeof *r);
@@ -1625,6 +1827,8 @@ int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *sr
 	r->err = err;
 	r->src = src;
 	r->src_len = src_len;
+	r->jopts = *jopts;
+	r->file_mapped = file_mapped;
 	char prefix[PT2C_ERROR_WHERE_MAX];
 	snprintf(prefix, sizeof prefix, "%s%s", member ? member : "", member ? ":" : "");
 	r->prefix = prefix;
@@ -1640,6 +1844,36 @@ int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *sr
 	}
 	pt2c__free(p->ctx->alloc, r->subs);
 	pt2c__free(p->ctx->alloc, r);
+	return rc;
+}
+
+int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
+                          const char *member, pt2c_error *err)
+{
+	pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, 0 };
+	return read_ex(p, root, src, src_len, &jo, false, member, err);
+}
+
+int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, const pt2c_json_opts *opts,
+                            bool file_mapped, const char *member, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p && p->ctx && (src || src_len == 0));
+	static const pt2c_json_lazy lazy[] = { { "nodes", false }, { "tensor_values", true } };
+	pt2c_arena arena;
+	pt2c__arena_init(&arena, p->ctx->alloc);
+	pt2c_json *root = NULL;
+	pt2c_json_opts jo = opts ? *opts : (pt2c_json_opts){ PT2C_JSON_ALLOW_NONFINITE, 0 };
+	int rc = pt2c__json_parse_lazy(&root, src, src_len, &jo, lazy, sizeof lazy / sizeof lazy[0], &arena, err);
+	if (rc) {
+		if (member && rc != PT2C_ENOMEM)
+			pt2c__err_set_member(err, member);
+	} else {
+		/* the scan touched every page; the lazy spans page in again one by one as they are read */
+		if (file_mapped)
+			pt2c__drop_file_pages(src, src_len);
+		rc = read_ex(p, root, src, src_len, &jo, file_mapped, member, err);
+	}
+	pt2c__arena_free(&arena);
 	return rc;
 }
 

@@ -27,6 +27,16 @@ int pt2c__pt2json_read(pt2c_program *p, const pt2c_json *root, pt2c_error *err);
 int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
                           const char *member, pt2c_error *err);
 /**
+ * Parse and read model.json text src[0..src_len) (opts NULL: the defaults of the archive reader).
+ * Graph node arrays and tensor_values tables are parsed one entry at a time, and equal tensor
+ * metadata is stored once: memory is the program's, not a DOM of the text's. With file_mapped
+ * (src lies in an mmap of a file), the pages of src are given back to the kernel as they are
+ * read (views into src page in again on access). Errors as for
+ * pt2c__pt2json_read_ex (parse errors name `member` and the byte offset).
+ */
+int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, const pt2c_json_opts *opts,
+                            bool file_mapped, const char *member, pt2c_error *err);
+/**
  * Free the HOP subgraphs (as_graph arguments) that pt2c__pt2json_read created, clearing the
  * references. pt2c__graph_free does not free subgraphs, so the owner of a program read from JSON
  * calls this before pt2c__program_free (idempotent; a no-op for programs without subgraphs).
@@ -43,6 +53,7 @@ typedef struct pt2c_pt2_read_opts {
 	unsigned flags;       /* PT2C_ZIP_VERIFY_CRC */
 	uint32_t max_json_depth;
 	const char *label;    /* file name for messages */
+	bool file_mapped;     /* data lies in an mmap of a file: pages of model.json already read may be dropped */
 } pt2c_pt2_read_opts;
 
 /**

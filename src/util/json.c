@@ -7,10 +7,10 @@
  * contiguous array and the container node replaces them on the stack. So memory is the DOM plus
  * the widest open path, and there is no recursion at all (depth only bounds the frame stack).
  *
- * Lazy arrays (pt2c__json_parse_lazy): inside one, the same scanner runs with the value stack
+ * Lazy arrays and objects (pt2c__json_parse_lazy): inside one, the same scanner runs with the value stack
  * switched off -- values are validated and counted, never stored -- so errors are byte-for-byte
- * those of a full parse. pt2c__json_raw_next later parses each element where it lies in the
- * document, so positions and error offsets need no rebasing.
+ * those of a full parse. pt2c__json_raw_next (_member) later parses each element (member) where it
+ * lies in the document, so positions and error offsets need no rebasing.
  *
  * Writer notes: strings follow json.dumps(ensure_ascii=True). Input that is not valid UTF-8
  * (which a Python str could not hold, so there is no reference output) is still written as valid
@@ -49,10 +49,10 @@ typedef struct jparser {
 	size_t nvals, capvals;
 	jframe *frames;
 	size_t nframes, capframes;
-	const char *lazy;  /* pt2c__json_parse_lazy's key, or NULL */
-	size_t lazy_n;
-	bool lazy_next;    /* the member value about to be read belongs to the lazy key */
-	size_t raw_frame;  /* frame index of the open lazy array; NO_RAW outside one */
+	const pt2c_json_lazy *lazy; /* pt2c__json_parse_lazy's keys */
+	size_t n_lazy;
+	char lazy_next;    /* the member value about to be read may stay lazy: '[' or '{' it must open with, or 0 */
+	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
 	bool one_value;    /* stop after one value (element parses of a lazy span) */
 } jparser;
 
@@ -486,11 +486,11 @@ static int jrun(jparser *p)
 	jskip_ws(p);
 value:
 	if (p->i >= p->len) return junexpected(p, "a JSON value");
-	if (p->d[p->i] != '[') p->lazy_next = false; /* only an array value is kept lazy */
+	if (p->d[p->i] != p->lazy_next) p->lazy_next = 0; /* only a value of the kind asked for is kept lazy */
 	if (p->d[p->i] == '[') {
 		if ((rc = jopen(p, false)) != 0) return rc;
 		if (p->lazy_next) p->raw_frame = p->nframes - 1;
-		p->lazy_next = false;
+		p->lazy_next = 0;
 		jskip_ws(p);
 		if (p->i < p->len && p->d[p->i] == ']') {
 			p->i++;
@@ -501,6 +501,8 @@ value:
 	}
 	if (p->d[p->i] == '{') {
 		if ((rc = jopen(p, true)) != 0) return rc;
+		if (p->lazy_next) p->raw_frame = p->nframes - 1;
+		p->lazy_next = 0;
 		jskip_ws(p);
 		if (p->i < p->len && p->d[p->i] == '}') {
 			p->i++;
@@ -538,8 +540,13 @@ key:
 	{
 		pt2c_json k;
 		if ((rc = jstring(p, &k)) != 0) return rc;
-		if (p->lazy && p->raw_frame == NO_RAW && k.n == p->lazy_n && memcmp(k.u.s, p->lazy, p->lazy_n) == 0)
-			p->lazy_next = true;
+		for (size_t j = 0; j < p->n_lazy && p->raw_frame == NO_RAW; j++) {
+			const char *lk = p->lazy[j].key;
+			if (lk && k.n == strlen(lk) && memcmp(k.u.s, lk, k.n) == 0) {
+				p->lazy_next = p->lazy[j].object ? '{' : '[';
+				break;
+			}
+		}
 		if ((rc = jpush(p, &k)) != 0) return rc;
 	}
 	jskip_ws(p);
@@ -554,8 +561,8 @@ key:
  * one_value, the value must be the whole input; *end gets the offset just past it.
  */
 static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, bool one_value,
-                  const pt2c_json_opts *opts, const char *lazy_key, pt2c_arena *arena, pt2c_error *err,
-                  size_t *end)
+                  const pt2c_json_opts *opts, const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena,
+                  pt2c_error *err, size_t *end)
 {
 	*out = NULL;
 	jparser p;
@@ -568,8 +575,8 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	p.err = err;
 	p.flags = opts ? opts->flags : 0;
 	p.max_depth = (opts && opts->max_depth) ? opts->max_depth : JSON_DEFAULT_DEPTH;
-	p.lazy = lazy_key;
-	p.lazy_n = lazy_key ? strlen(lazy_key) : 0;
+	p.lazy = lazy;
+	p.n_lazy = lazy ? n_lazy : 0;
 	p.raw_frame = NO_RAW;
 	p.one_value = one_value;
 	int rc = jrun(&p);
@@ -591,14 +598,43 @@ int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_j
                      pt2c_arena *arena, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
-	return jparse(out, data, len, 0, false, opts, NULL, arena, err, NULL);
+	return jparse(out, data, len, 0, false, opts, NULL, 0, arena, err, NULL);
 }
 
 int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
-                          const char *lazy_key, pt2c_arena *arena, pt2c_error *err)
+                          const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
-	return jparse(out, data, len, 0, false, opts, lazy_key, arena, err, NULL);
+	return jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL);
+}
+
+/*
+ * Shared stepping of the two span iterators: check that raw belongs to data and opens with
+ * `open`, move past the separator before the next item, and give its start (*at) and the offset
+ * of the span's closing bracket (*close); *at == *close (and *cursor set to it) after the last.
+ */
+static int raw_step(const char *data, size_t len, const pt2c_json *raw, char open, uint64_t *cursor, size_t *at,
+                    size_t *close, pt2c_error *err)
+{
+	/* the span was validated when it was parsed; these checks only guard against a wrong data/raw pair */
+	if (raw->u.raw_len < 2 || raw->pos > len || raw->u.raw_len > len - raw->pos || data[raw->pos] != open)
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, raw->pos, "JSON span does not match its document");
+	size_t c = (size_t)(raw->pos + raw->u.raw_len - 1); /* the ']' or '}' */
+	size_t i = *cursor ? (size_t)*cursor : (size_t)raw->pos + 1;
+	if (i <= raw->pos || i > c)
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span cursor out of range");
+	while (i < c && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+	if (*cursor && i < c && data[i] == ',') {
+		i++;
+		while (i < c && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+	}
+	if (i >= c) {
+		*cursor = c;
+		i = c;
+	}
+	*at = i;
+	*close = c;
+	return 0;
 }
 
 int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
@@ -607,27 +643,51 @@ int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint
 	PT2C_ASSERT_ARG(out && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data);
 	*out = NULL;
 	/* the span was validated when it was parsed; these checks only guard against a wrong data/raw pair */
-	if (raw->u.raw_len < 2 || raw->pos > len || raw->u.raw_len > len - raw->pos || data[raw->pos] != '[')
-		return pt2c__err_at(err, PT2C_EINVALID, NULL, raw->pos, "JSON span does not match its document");
-	size_t close = (size_t)(raw->pos + raw->u.raw_len - 1); /* the ']' */
-	size_t i = *cursor ? (size_t)*cursor : (size_t)raw->pos + 1;
-	if (i <= raw->pos || i > close)
-		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span cursor out of range");
-	while (i < close && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
-	if (*cursor && i < close && data[i] == ',') {
-		i++;
-		while (i < close && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
-	}
-	if (i >= close) {
-		*cursor = close;
-		return 0;
-	}
+	size_t i = 0, close = 0;
+	int rc = raw_step(data, len, raw, '[', cursor, &i, &close, err);
+	if (rc || i >= close) return rc;
 	size_t end = i;
-	int rc = jparse(out, data, len, i, true, opts, NULL, arena, err, &end);
-	if (rc) return rc;
+	if ((rc = jparse(out, data, len, i, true, opts, NULL, 0, arena, err, &end))) return rc;
 	if (end > close) {
 		*out = NULL;
 		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
+	}
+	*cursor = end;
+	return 0;
+}
+
+static inline size_t skip_ws_to(const char *data, size_t i, size_t close)
+{
+	while (i < close && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+	return i;
+}
+
+int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                               const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **key, pt2c_json **val,
+                               pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(key && val && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data);
+	*key = *val = NULL;
+	size_t i = 0, close = 0;
+	int rc = raw_step(data, len, raw, '{', cursor, &i, &close, err);
+	if (rc || i >= close) return rc;
+	size_t end = i;
+	/* the span was validated as a whole: a member is a string, ':' and a value */
+	if (data[i] != '"' || (rc = jparse(key, data, len, i, true, opts, NULL, 0, arena, err, &end))) {
+		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
+		*key = NULL;
+		return rc;
+	}
+	i = skip_ws_to(data, end, close);
+	if (i >= close || data[i] != ':') {
+		*key = NULL;
+		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
+	}
+	i = skip_ws_to(data, i + 1, close);
+	if ((rc = jparse(val, data, len, i, true, opts, NULL, 0, arena, err, &end)) || end > close) {
+		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
+		*key = *val = NULL;
+		return rc;
 	}
 	*cursor = end;
 	return 0;

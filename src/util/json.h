@@ -27,8 +27,9 @@ enum {
 	PT2C_JSON_STRING,
 	PT2C_JSON_ARRAY,
 	PT2C_JSON_OBJECT,
-	PT2C_JSON_RAW, /* an array kept unexpanded (pt2c__json_parse_lazy): n = element count, u.raw_len = bytes;
-	                  not an ARRAY to the accessors, and pt2c__json_write_value writes it as null */
+	PT2C_JSON_RAW, /* an array or object kept unexpanded (pt2c__json_parse_lazy): n = element or member
+	                  count, u.raw_len = bytes; data[pos] tells which ('[' or '{'); not an ARRAY or
+	                  OBJECT to the accessors, and pt2c__json_write_value writes it as null */
 };
 
 typedef struct pt2c_json pt2c_json;
@@ -60,15 +61,22 @@ typedef struct pt2c_json_opts {
 int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                      pt2c_arena *arena, pt2c_error *err);
 
+/* A key whose values pt2c__json_parse_lazy leaves unexpanded: arrays, or with `object`, objects. */
+typedef struct pt2c_json_lazy {
+	const char *key;
+	bool object;
+} pt2c_json_lazy;
+
 /**
- * As pt2c__json_parse, but every object member whose key equals `lazy_key` (after unescaping) and
- * whose value is an array is not expanded: it becomes a PT2C_JSON_RAW node (pos = offset of '[',
- * n = element count, u.raw_len = byte length) and costs no DOM memory. The span is still fully
- * validated, so the same input is rejected with the same error as by pt2c__json_parse. Members
- * inside a RAW span are never lazy themselves. lazy_key NULL: exactly pt2c__json_parse.
+ * As pt2c__json_parse, but every object member whose key equals one of lazy[0..n_lazy) (compared
+ * after unescaping) and whose value is of that entry's kind is not expanded: it
+ * becomes a PT2C_JSON_RAW node (pos = offset of '[' or '{', n = element or member count,
+ * u.raw_len = byte length) and costs no DOM memory. The span is still fully validated, so the
+ * same input is rejected with the same error as by pt2c__json_parse. Members inside a RAW span
+ * are never lazy themselves. n_lazy 0: exactly pt2c__json_parse.
  */
 int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
-                          const char *lazy_key, pt2c_arena *arena, pt2c_error *err);
+                          const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, pt2c_error *err);
 
 /**
  * Iterate the elements of RAW node `raw` of the document data[0..len) it was parsed from (same
@@ -78,6 +86,10 @@ int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const p
  */
 int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
                         const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **out, pt2c_error *err);
+/** pt2c__json_raw_next for a RAW object: each call gives the next member's key and value (both NULL after the last). */
+int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                               const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **key, pt2c_json **val,
+                               pt2c_error *err);
 
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
 const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */

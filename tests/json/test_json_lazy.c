@@ -1,12 +1,14 @@
 /*
- * test_json_lazy.c -- pt2c__json_parse_lazy (arrays under one key kept as RAW spans) and
- * pt2c__json_raw_next (their elements parsed one at a time): the same acceptance, errors and
- * absolute positions as the full parser, at no DOM cost for the lazy arrays.
+ * test_json_lazy.c -- pt2c__json_parse_lazy (arrays or objects under given keys kept as RAW
+ * spans) and pt2c__json_raw_next / _member (their elements or members parsed one at a time): the
+ * same acceptance, errors and absolute positions as the full parser, at no DOM cost for the lazy
+ * containers.
  */
 #include "harness.h"
 #include "util/json.h"
 
 static const pt2c_json_opts OPTS = { PT2C_JSON_ALLOW_NONFINITE, 0 };
+static const pt2c_json_lazy GRAPH = { "graph", false };
 
 static void test_raw_span_and_elements(void)
 {
@@ -16,7 +18,7 @@ static void test_raw_span_and_elements(void)
 	const char *doc = "{\"x\": 1, \"graph\": [ {\"n\": \"a\\u00e9\"} ,[1, 2],\n 3.5, NaN ], \"graph2\": [1], \"y\": {\"graph\": 7}}";
 	pt2c_json *root;
 	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, "graph", &a, &err) == 0);
+	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, &GRAPH, 1, &a, &err) == 0);
 	const pt2c_json *g = pt2c__json_get(root, "graph");
 	REQUIRE(pt2c__json_is(g, PT2C_JSON_RAW));
 	const char *open = strchr(doc, '[');
@@ -63,7 +65,7 @@ static void test_empty_and_escaped_key(void)
 	const char *doc = "[{\"gr\\u0061ph\": [ ]}, {\"graph\": []}]";
 	pt2c_json *root;
 	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, "graph", &a, &err) == 0);
+	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, &GRAPH, 1, &a, &err) == 0);
 	for (size_t k = 0; k < 2; k++) {
 		const pt2c_json *g = pt2c__json_get(pt2c__json_at(root, k), "graph");
 		REQUIRE(pt2c__json_is(g, PT2C_JSON_RAW));
@@ -106,7 +108,7 @@ static void test_same_errors(void)
 			pt2c_json *r1 = NULL, *r2 = NULL;
 			pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
 			int rc1 = pt2c__json_parse(&r1, bad[k], strlen(bad[k]), &o, &a, &e1);
-			int rc2 = pt2c__json_parse_lazy(&r2, bad[k], strlen(bad[k]), &o, "graph", &a, &e2);
+			int rc2 = pt2c__json_parse_lazy(&r2, bad[k], strlen(bad[k]), &o, &GRAPH, 1, &a, &e2);
 			CHECK_MSG(rc1 == rc2, "case %zu/%d: rc %d vs %d", k, depth, rc1, rc2);
 			if (rc1 == 0) { /* only too deep for the small cap */
 				CHECK(k == 9 && depth == 0 && r2 != NULL);
@@ -120,6 +122,69 @@ static void test_same_errors(void)
 			pt2c__arena_free(&a);
 		}
 	}
+}
+
+/* Objects under an object key and arrays under an array key, together; kinds must match. */
+static void test_lazy_objects(void)
+{
+	pt2c_arena a, s;
+	pt2c__arena_init(&a, NULL);
+	pt2c__arena_init(&s, NULL);
+	const char *doc = "{\"tv\": {\"a\": {\"d\": 7}, \"b\\u00e9\" : [1, {\"x\": 2}], \"c\":null}, \"nodes\": [{}],"
+	                  " \"o\": {\"tv\": [1], \"nodes\": {\"k\": 1}}, \"e\": {\"tv\": {}}}";
+	static const pt2c_json_lazy lz[] = { { "tv", true }, { "nodes", false } };
+	pt2c_json *root;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__json_parse_lazy(&root, doc, strlen(doc), &OPTS, lz, 2, &a, &err) == 0);
+	const pt2c_json *tv = pt2c__json_get(root, "tv");
+	REQUIRE(pt2c__json_is(tv, PT2C_JSON_RAW));
+	CHECK_EQ_INT(tv->n, 3);
+	CHECK_EQ_INT(doc[tv->pos], '{');
+	CHECK(pt2c__json_is(pt2c__json_get(root, "nodes"), PT2C_JSON_RAW));
+	/* wrong kinds stay expanded */
+	const pt2c_json *o = pt2c__json_get(root, "o");
+	CHECK(pt2c__json_is(pt2c__json_get(o, "tv"), PT2C_JSON_ARRAY));
+	CHECK(pt2c__json_is(pt2c__json_get(o, "nodes"), PT2C_JSON_OBJECT));
+	const pt2c_json *etv = pt2c__json_get(pt2c__json_get(root, "e"), "tv");
+	REQUIRE(pt2c__json_is(etv, PT2C_JSON_RAW));
+	CHECK_EQ_INT(etv->n, 0);
+
+	uint64_t cur = 0;
+	pt2c_json *k, *v;
+	REQUIRE(pt2c__json_raw_next_member(doc, strlen(doc), tv, &cur, &OPTS, &s, &k, &v, &err) == 0 && k && v);
+	CHECK(k->type == PT2C_JSON_STRING && k->n == 1 && k->u.s[0] == 'a');
+	CHECK_EQ_INT(pt2c__json_get(v, "d")->u.i, 7);
+	CHECK_EQ_INT(v->pos, strstr(doc, "{\"d\"") - doc);
+	pt2c__arena_reset(&s);
+	REQUIRE(pt2c__json_raw_next_member(doc, strlen(doc), tv, &cur, &OPTS, &s, &k, &v, &err) == 0 && k && v);
+	CHECK(k->n == 3 && memcmp(k->u.s, "b\xc3\xa9", 3) == 0);
+	REQUIRE(pt2c__json_is(v, PT2C_JSON_ARRAY) && v->n == 2);
+	CHECK_EQ_INT(pt2c__json_get(pt2c__json_at(v, 1), "x")->u.i, 2);
+	REQUIRE(pt2c__json_raw_next_member(doc, strlen(doc), tv, &cur, &OPTS, &s, &k, &v, &err) == 0 && k && v);
+	CHECK(v->type == PT2C_JSON_NULL);
+	REQUIRE(pt2c__json_raw_next_member(doc, strlen(doc), tv, &cur, &OPTS, &s, &k, &v, &err) == 0);
+	CHECK(k == NULL && v == NULL);
+	cur = 0;
+	REQUIRE(pt2c__json_raw_next_member(doc, strlen(doc), etv, &cur, &OPTS, &s, &k, &v, &err) == 0);
+	CHECK(k == NULL && v == NULL);
+	/* the element iterator refuses an object span and vice versa */
+	cur = 0;
+	pt2c_json *e;
+	CHECK_EQ_INT(pt2c__json_raw_next(doc, strlen(doc), tv, &cur, &OPTS, &s, &e, &err), PT2C_EINVALID);
+	cur = 0;
+	CHECK_EQ_INT(pt2c__json_raw_next_member(doc, strlen(doc), pt2c__json_get(root, "nodes"), &cur, &OPTS, &s, &k, &v, &err),
+	             PT2C_EINVALID);
+	/* a broken lazy object is refused exactly like by the full parser */
+	const char *bad = "{\"tv\": {\"a\": 1,}}";
+	pt2c_json *r1, *r2;
+	pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
+	int rc1 = pt2c__json_parse(&r1, bad, strlen(bad), &OPTS, &a, &e1);
+	int rc2 = pt2c__json_parse_lazy(&r2, bad, strlen(bad), &OPTS, lz, 2, &a, &e2);
+	CHECK(rc1 != 0 && rc1 == rc2);
+	CHECK_EQ_INT(e1.offset, e2.offset);
+	CHECK_STR(e1.message, e2.message);
+	pt2c__arena_free(&s);
+	pt2c__arena_free(&a);
 }
 
 /* An arena reset keeps working storage and drops everything else. */
@@ -147,6 +212,7 @@ static void test_arena_reset(void)
 PT2C_TEST_MAIN({
 	RUN(test_raw_span_and_elements);
 	RUN(test_empty_and_escaped_key);
+	RUN(test_lazy_objects);
 	RUN(test_same_errors);
 	RUN(test_arena_reset);
 })
