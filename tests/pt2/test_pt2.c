@@ -47,7 +47,7 @@ static int read_bytes(const void *data, size_t len, pt2c_program **out, pt2c_err
 		free(copy);
 		return PT2C_ENOMEM;
 	}
-	pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, "test.pt2" };
+	pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, "test.pt2", false };
 	*err = (pt2c_error)PT2C_ERROR_INIT;
 	int rc = pt2c__pt2_read(out, copy, len, s, &o, NULL, err);
 	pt2c__storage_unref(s);
@@ -111,7 +111,7 @@ static void test_fixture_archive_roundtrip(void)
 		REQUIRE(s);
 		pt2c_program *p = NULL;
 		pt2c_error err = PT2C_ERROR_INIT;
-		pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, FIXTURES[f] };
+		pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, FIXTURES[f], false };
 		int rc = pt2c__pt2_read(&p, s->data, (size_t)s->nbytes, s, &o, NULL, &err);
 		CHECK_MSG(rc == 0, "%s: read %d: %s (%s)", FIXTURES[f], rc, err.message, err.member);
 		if (rc == 0) {
