@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int pass = 0; pass < 2; pass++) {
 		pt2c_program *p = NULL;
 		pt2c_error err = PT2C_ERROR_INIT;
-		pt2c_pt2_read_opts o = { pass ? PT2C_ZIP_VERIFY_CRC : 0, 64, "fuzz.pt2" };
+		pt2c_pt2_read_opts o = { pass ? PT2C_ZIP_VERIFY_CRC : 0, 64, "fuzz.pt2", false };
 		if (pt2c__pt2_read(&p, data, size, NULL, &o, NULL, &err) != 0) {
 			if (p)
 				__builtin_trap(); /* *out must be NULL on failure */
