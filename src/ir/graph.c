@@ -151,7 +151,8 @@ static int note_exact(pt2c_graph *g, const char *name, size_t n)
 }
 
 /* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
-static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bits)
+/* slot (may be NULL): receives the name's g->names entry, valid until the map changes. */
+static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bits, uint64_t **slot)
 {
 	if (!candidate)
 		candidate = "";
@@ -260,6 +261,8 @@ static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bi
 		cand_len = (size_t)snprintf(cand, cap, "%s_%llu", base, (unsigned long long)num);
 	}
 	*cur |= bits;
+	if (slot)
+		*slot = cur;
 	*bcp = num > bc ? num : bc;
 done:
 	if (buf != local)
@@ -271,7 +274,7 @@ const char *pt2c__graph_unique_name(pt2c_graph *g, const char *candidate)
 {
 	if (!g)
 		return NULL;
-	return unique_name(g, candidate, NAME_RESERVED);
+	return unique_name(g, candidate, NAME_RESERVED, NULL);
 }
 
 int pt2c__graph_reserve_name(pt2c_graph *g, const char *name)
@@ -398,7 +401,7 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 		if (!bits && note_exact(g, nm, n))
 			return PT2C_ENOMEM;
 	} else {
-		nm = unique_name(g, name ? name : target, NAME_NODE);
+		nm = unique_name(g, name ? name : target, NAME_NODE, NULL);
 		if (!nm)
 			return PT2C_ENOMEM;
 	}
@@ -470,10 +473,9 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 		if (!existed && note_exact(g, nm, n))
 			return PT2C_ENOMEM;
 	} else {
-		nm = unique_name(g, name, NAME_VALUE);
-		bool existed;
-		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, strlen(nm), 0, &existed) : NULL;
-		if (!cur)
+		uint64_t *cur = NULL;
+		nm = unique_name(g, name, NAME_VALUE, &cur);
+		if (!nm)
 			return PT2C_ENOMEM;
 		*cur = NAME_WITH_VID(*cur, g->n_values);
 	}
