@@ -250,6 +250,143 @@ static void test_copy_into(void)
 	pt2c__ctx_unref(ctx);
 }
 
+/* move_into: the same result as copy_into, with src's argument arrays taken over, not copied. */
+static void test_move_into(void)
+{
+	pt2c_ctx *ctx;
+	pt2c_graph *src, *dst;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &src) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &dst) == 0);
+	uint32_t a = add_input(src, "a", NULL);
+	uint32_t aa[2] = { a, a };
+	uint32_t smul_n, srelu_n;
+	uint32_t smul = add_call(src, "mul", "torch.ops.aten.mul.Tensor", aa, 2, PT2C_NONE, &smul_n);
+	uint32_t srelu = add_call(src, "relu", "torch.ops.aten.relu.default", &smul, 1, PT2C_NONE, &srelu_n);
+	uint32_t src_out = add_output(src, &srelu, 1);
+	const pt2c_named_arg *mul_args = src->nodes[smul_n].inputs;
+	const pt2c_arg *relu_outs = src->nodes[srelu_n].outputs;
+	uint32_t x = add_input(dst, "x", NULL);
+	uint32_t xx[2] = { x, x };
+	uint32_t dmul = add_call(dst, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, NULL);
+	uint32_t out_n = add_output(dst, &dmul, 1);
+	uint32_t map[8];
+	for (int i = 0; i < 8; i++)
+		map[i] = PT2C_NONE;
+	map[a] = dmul;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__graph_move_into(dst, src, out_n, map, &err) == 0);
+	CHECK_STR(order(dst), "x mul mul_1 relu output");
+	CHECK_STR(dst->values[map[smul]].name, "mul_1");
+	uint32_t moved_mul = dst->values[map[smul]].producer, moved_relu = dst->values[map[srelu]].producer;
+	CHECK(dst->nodes[moved_mul].inputs == mul_args);   /* taken over */
+	CHECK(dst->nodes[moved_relu].outputs == relu_outs);
+	CHECK_EQ_INT(dst->nodes[moved_mul].inputs[0].arg.u.ref, dmul); /* rewritten in place */
+	CHECK_EQ_INT(dst->nodes[moved_relu].inputs[0].arg.u.ref, map[smul]);
+	CHECK_EQ_INT(dst->values[dmul].n_uses, 3); /* the output and the moved mul's two inputs */
+	/* what an inliner still reads of src: its output node (not moved) and its values */
+	CHECK_EQ_INT(src->nodes[src_out].inputs[0].arg.u.ref, srelu);
+	CHECK_STR(src->values[srelu].name, "relu");
+	pt2c_named_arg o;
+	memset(&o, 0, sizeof o);
+	o.arg = tensor_ref(map[srelu]);
+	REQUIRE(pt2c__node_set_inputs(dst, out_n, &o, 1) == 0);
+	CHECK_EQ_INT(pt2c__graph_lint(dst, NULL, NULL, &err), 0);
+	pt2c__graph_free(src);
+	pt2c__graph_free(dst);
+	pt2c__ctx_unref(ctx);
+}
+
+/*
+ * In-place compaction against a reference: nodes created in a scrambled order (each inserted
+ * before a pseudo-random live node), chained in list order, every 5th one forwarded and erased.
+ * After compaction the ids must be the list positions and every input must name the value that
+ * the reference says it reads.
+ */
+static void test_compact_scrambled(void)
+{
+	enum { N = 3000 };
+	pt2c_ctx *ctx;
+	pt2c_graph *g;
+	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
+	uint32_t x_n;
+	uint32_t x = add_input(g, "x", &x_n);
+	uint32_t out_n = add_output(g, &x, 1);
+	uint32_t *ids = calloc(N, sizeof *ids);
+	uint32_t seed = 12345;
+	for (uint32_t k = 0; k < N; k++) {
+		/* before the output, or before a pseudo-random earlier call */
+		seed = seed * 1103515245u + 12345u;
+		uint32_t before = k ? ids[(seed >> 8) % k] : out_n;
+		char name[32];
+		snprintf(name, sizeof name, "n%u", k);
+		REQUIRE(pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, name, true, "torch.ops.aten.relu.default", before, &ids[k]) == 0);
+		REQUIRE(pt2c__node_define_value(g, ids[k], PT2C_VAL_TENSOR, NULL) == 0);
+	}
+	/* chain in list order: each call reads the value of the node before it */
+	uint32_t prev = x;
+	PT2C_GRAPH_FOREACH(g, id) {
+		if (g->nodes[id].op != PT2C_OP_CALL_FUNCTION)
+			continue;
+		pt2c_named_arg in;
+		memset(&in, 0, sizeof in);
+		in.arg = tensor_ref(prev);
+		REQUIRE(pt2c__node_set_inputs(g, id, &in, 1) == 0);
+		prev = pt2c__node_value(g, id);
+	}
+	pt2c_named_arg o;
+	memset(&o, 0, sizeof o);
+	o.arg = tensor_ref(prev);
+	REQUIRE(pt2c__node_set_inputs(g, out_n, &o, 1) == 0);
+	/* erase every 5th call in list order, forwarding its value to its input */
+	uint32_t pos = 0;
+	char erased[16] = "";
+	for (uint32_t id = g->first; id != PT2C_NONE;) {
+		uint32_t next = g->nodes[id].next;
+		if (g->nodes[id].op == PT2C_OP_CALL_FUNCTION && pos++ % 5 == 2) {
+			snprintf(erased, sizeof erased, "%s", g->nodes[id].name);
+			pt2c__graph_replace_uses(g, pt2c__node_value(g, id), g->nodes[id].inputs[0].arg.u.ref);
+			pt2c__graph_erase_node(g, id);
+		}
+		id = next;
+	}
+	/* the reference: names in order, and the name each node reads */
+	char (*want)[2][16] = calloc(N + 2, sizeof *want);
+	uint32_t n_live = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		snprintf(want[n_live][0], 16, "%s", g->nodes[id].name);
+		if (g->nodes[id].n_inputs)
+			snprintf(want[n_live][1], 16, "%s", g->values[pt2c__value_resolve(g, g->nodes[id].inputs[0].arg.u.ref)].name);
+		n_live++;
+	}
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__graph_compact(g, &err) == 0);
+	CHECK_EQ_INT(g->n_nodes, n_live);
+	CHECK_EQ_INT(g->n_values, n_live - 1); /* every node but the output defines one */
+	uint32_t k = 0, bad = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		if (id != k || strcmp(nd->name, want[k][0]) != 0)
+			bad++;
+		else if (nd->n_inputs && strcmp(g->values[nd->inputs[0].arg.u.ref].name, want[k][1]) != 0)
+			bad++;
+		else if (nd->n_outputs && g->values[nd->outputs[0].u.ref].producer != id)
+			bad++;
+		k++;
+	}
+	CHECK_EQ_INT(k, n_live);
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
+	/* names map follows the new value ids */
+	CHECK_EQ_INT(pt2c__graph_find_value(g, want[1][0], strlen(want[1][0])), g->nodes[1].outputs[0].u.ref);
+	CHECK_EQ_INT(pt2c__graph_find_value(g, erased, strlen(erased)), PT2C_NONE); /* dropped with its node */
+	free(want);
+	free(ids);
+	pt2c__graph_free(g);
+	pt2c__ctx_unref(ctx);
+}
+
 static void test_copy_into_unmapped_input(void)
 {
 	pt2c_ctx *ctx;
@@ -586,6 +723,8 @@ PT2C_TEST_MAIN({
 	RUN(test_compact_rejects_dangling);
 	RUN(test_copy_into);
 	RUN(test_copy_into_unmapped_input);
+	RUN(test_move_into);
+	RUN(test_compact_scrambled);
 	RUN(test_lint);
 	RUN(test_lint_targets);
 	RUN(test_lint_subgraph);

@@ -2,7 +2,9 @@
  * test_pt2json.c -- models/model.json read/write: every fixture written by PyTorch 2.11 must come
  * back byte-identical through read + write; a hand-written document covering all 30 Argument
  * variants, every InputSpec/OutputSpec kind, nested graphs, nullable fields and non-finite floats
- * must too; and malformed documents fail with the code and JSON path they deserve.
+ * must too; and malformed documents fail with the code and JSON path they deserve. Each check runs
+ * through both readers: a whole DOM (pt2c__pt2json_read_ex) and lazy node arrays and
+ * tensor_values tables (pt2c__pt2json_read_text, what archives use).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@ static void program_free_all(pt2c_program *p)
 	pt2c__program_free(p);
 }
 
+static bool g_lazy; /* read_doc reads through pt2c__pt2json_read_text instead of a whole DOM */
+
 /* Parse `text` and read it into a fresh program; returns the read code. */
 static int read_doc(const char *text, size_t len, pt2c_program **out, pt2c_arena *arena, pt2c_error *err)
 {
@@ -38,9 +42,13 @@ static int read_doc(const char *text, size_t len, pt2c_program **out, pt2c_arena
 		return rc;
 	pt2c_json *root = NULL;
 	pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, 0 };
-	rc = pt2c__json_parse(&root, text, len, &jo, arena, err);
-	if (!rc)
-		rc = pt2c__pt2json_read_ex(p, root, text, len, "models/model.json", err);
+	if (g_lazy) {
+		rc = pt2c__pt2json_read_text(p, text, len, &jo, false, "models/model.json", err);
+	} else {
+		rc = pt2c__json_parse(&root, text, len, &jo, arena, err);
+		if (!rc)
+			rc = pt2c__pt2json_read_ex(p, root, text, len, "models/model.json", err);
+	}
 	if (rc) {
 		program_free_all(p);
 		return rc;
@@ -50,7 +58,7 @@ static int read_doc(const char *text, size_t len, pt2c_program **out, pt2c_arena
 }
 
 /* Read + write must reproduce `text` exactly; reports the first differing byte. */
-static void check_roundtrip(const char *label, const char *text, size_t len)
+static void check_roundtrip_1(const char *label, const char *text, size_t len)
 {
 	pt2c_arena arena;
 	pt2c__arena_init(&arena, NULL);
@@ -76,6 +84,15 @@ static void check_roundtrip(const char *label, const char *text, size_t len)
 	}
 	pt2c__buf_free(&b);
 	program_free_all(p);
+}
+
+static void check_roundtrip(const char *label, const char *text, size_t len)
+{
+	for (int lazy = 0; lazy < 2; lazy++) {
+		g_lazy = lazy;
+		check_roundtrip_1(label, text, len);
+	}
+	g_lazy = false;
 }
 
 static void test_fixture_model_json_roundtrip(void)
@@ -402,15 +419,55 @@ static void test_errors(void)
 		{ "{\"min_val\": 2, \"max_val\": null}", "{\"min_val\": 2}", PT2C_ECORRUPT, "models/model.json:/range_constraints/s0/max_val",
 		  "'max_val'" },
 	};
-	for (size_t i = 0; i < PT2C_ARRAY_LEN(C); i++) {
-		int rc = read_mutant(C[i].from, C[i].to, &err);
-		CHECK_MSG(rc == C[i].code, "case %zu: rc %d, want %d (%s)", i, rc, C[i].code, err.message);
-		CHECK_MSG(strncmp(err.member, C[i].member, strlen(C[i].member)) == 0, "case %zu: member '%s', want prefix '%s'", i,
-		          err.member, C[i].member);
-		CHECK_MSG(strstr(err.message, C[i].msg) != NULL, "case %zu: message '%s' lacks '%s'", i, err.message, C[i].msg);
+	for (size_t i = 0; i < 2 * PT2C_ARRAY_LEN(C); i++) {
+		g_lazy = i >= PT2C_ARRAY_LEN(C); /* the same errors from both readers */
+		int rc = read_mutant(C[i % PT2C_ARRAY_LEN(C)].from, C[i % PT2C_ARRAY_LEN(C)].to, &err);
+		CHECK_MSG(rc == C[i % PT2C_ARRAY_LEN(C)].code, "case %zu: rc %d, want %d (%s)", i, rc, C[i % PT2C_ARRAY_LEN(C)].code, err.message);
+		CHECK_MSG(strncmp(err.member, C[i % PT2C_ARRAY_LEN(C)].member, strlen(C[i % PT2C_ARRAY_LEN(C)].member)) == 0, "case %zu: member '%s', want prefix '%s'", i,
+		          err.member, C[i % PT2C_ARRAY_LEN(C)].member);
+		CHECK_MSG(strstr(err.message, C[i % PT2C_ARRAY_LEN(C)].msg) != NULL, "case %zu: message '%s' lacks '%s'", i, err.message, C[i % PT2C_ARRAY_LEN(C)].msg);
 		CHECK_MSG(err.offset != UINT64_MAX && err.offset < strlen(ALL_VARIANTS) + 64, "case %zu: offset %llu", i,
 		          (unsigned long long)err.offset);
 	}
+}
+
+/*
+ * The lazy reader checks every tensor_values entry, used or not (torch deserializes them all);
+ * the DOM reader only those of defined values. Both read the same document otherwise.
+ */
+static void test_lazy_checks_unused_metadata(void)
+{
+	const char *key = "\"tensor_values\": {";
+	const char *at = NULL;
+	for (const char *q = strstr(ALL_VARIANTS, key); q; q = strstr(q + 1, key))
+		at = q; /* the top graph's table comes after its nodes, which hold the nested graphs */
+	REQUIRE(at);
+	const char *ins = "\"unused\": {\"dtype\": 99}, ";
+	size_t pre = (size_t)(at - ALL_VARIANTS) + strlen(key), n = strlen(ALL_VARIANTS) + strlen(ins);
+	char *doc = malloc(n + 1);
+	memcpy(doc, ALL_VARIANTS, pre);
+	strcpy(doc + pre, ins);
+	strcpy(doc + pre + strlen(ins), ALL_VARIANTS + pre);
+	for (int lazy = 0; lazy < 2; lazy++) {
+		g_lazy = lazy;
+		pt2c_arena arena;
+		pt2c__arena_init(&arena, NULL);
+		pt2c_program *p = NULL;
+		pt2c_error err = PT2C_ERROR_INIT;
+		int rc = read_doc(doc, n, &p, &arena, &err);
+		if (!lazy) {
+			CHECK_EQ_INT(rc, 0);
+		} else {
+			CHECK_EQ_INT(rc, PT2C_ECORRUPT);
+			CHECK_STR(err.member, "models/model.json:/graph_module/graph/tensor_values/unused/dtype");
+			CHECK_MSG(strstr(err.message, "dtype 99") != NULL, "message: %s", err.message);
+			CHECK_EQ_INT(err.offset, (uint64_t)(pre + strlen("\"unused\": {\"dtype\": ")));
+		}
+		program_free_all(p);
+		pt2c__arena_free(&arena);
+	}
+	g_lazy = false;
+	free(doc);
 }
 
 static void test_defaults_and_lenient_input(void)
@@ -520,6 +577,7 @@ PT2C_TEST_MAIN({
 	RUN(test_all_variants_roundtrip);
 	RUN(test_all_variants_ir);
 	RUN(test_errors);
+	RUN(test_lazy_checks_unused_metadata);
 	RUN(test_defaults_and_lenient_input);
 	RUN(test_depth_cap);
 })

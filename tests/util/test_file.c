@@ -72,6 +72,38 @@ static void test_map_fixture(void)
 	pt2c__unmap(&m); /* idempotent */
 }
 
+/* Dropping the pages of a file view keeps every byte readable (they come back from the file). */
+static void test_drop_pages(void)
+{
+	char path[] = "/tmp/pt2c_drop_XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	size_t n = 3 * 65536 + 123;
+	uint8_t *want = malloc(n);
+	REQUIRE(want);
+	for (size_t i = 0; i < n; i++)
+		want[i] = (uint8_t)(i * 2654435761u >> 13);
+	REQUIRE(write(fd, want, n) == (ssize_t)n);
+	close(fd);
+	pt2c_mapped m;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__map_path(&m, path, NULL, &err) == 0);
+	CHECK(pt2c__mapped_is_file(&m));
+	CHECK(memcmp(m.data, want, n) == 0); /* every page resident */
+	pt2c__drop_file_pages(m.data + 100, 70000); /* unaligned ends: only whole pages inside go */
+	CHECK(memcmp(m.data, want, n) == 0);
+	pt2c__mapped_drop_pages(&m);
+	CHECK(memcmp(m.data, want, n) == 0);
+	pt2c__unmap(&m);
+	/* heap and borrowed views are never "file" views: their pages must never be dropped */
+	pt2c__map_borrow(&m, want, n);
+	CHECK(!pt2c__mapped_is_file(&m));
+	pt2c__mapped_drop_pages(&m); /* a no-op */
+	CHECK(want[n - 1] == (uint8_t)((n - 1) * 2654435761u >> 13));
+	free(want);
+	unlink(path);
+}
+
 static void test_map_pipe(void)
 {
 	/* A pipe cannot be mapped: the reader falls back to read(). */
@@ -282,6 +314,7 @@ static void test_ofile_oom(void)
 
 PT2C_TEST_MAIN({
 	RUN(test_map_fixture);
+	RUN(test_drop_pages);
 	RUN(test_map_pipe);
 	RUN(test_map_empty_and_errors);
 	RUN(test_map_borrow);
