@@ -10,7 +10,7 @@ mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
 GEN=$BUILD/bench/pt2c-bench-gen MEAS=$BUILD/bench/pt2c-bench-measure PT2C=$BUILD/pt2c
 cases=${*:-big 5k 40k 200k 1m}
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
-printf '%-6s %9s %10s %8s %8s %9s %10s %9s %9s %8s %7s\n' case nodes out_MiB export_s write_s ratio rss_MiB in_MiB load_s ns/node crc%
+printf '%-6s %9s %10s %8s %8s %9s %10s %9s %9s %9s %8s %7s\n' case nodes out_MiB export_s write_s ratio rss_MiB in_MiB load_s load_MiB ns/node crc%
 for c in $cases; do
 	case $c in
 	big) args="--segments 8 --ops 4 --engine-bytes 1024M --weight-bytes 512M" ;;
@@ -30,8 +30,8 @@ for c in $cases; do
 	k=$("$MEAS" crc "$out")
 	nodes=$("$PT2C" inspect --json "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nodes"])')
 	es=$(echo "$e" | field wall_s); ws=$(echo "$w" | field wall_s); rss=$(echo "$e" | field maxrss_kib)
-	ls=$(echo "$l" | field wall_s); ks=$(echo "$k" | field wall_s)
-	awk -v c="$c" -v n="$nodes" -v b="$bytes" -v es="$es" -v ws="$ws" -v rss="$rss" -v ib="$inbytes" -v ls="$ls" -v ks="$ks" 'BEGIN {
-		printf "%-6s %9d %10.1f %8.3f %8.3f %9.2f %10.1f %9.1f %9.3f %8.0f %6.1f%%\n", c, n, b/1048576, es, ws, es/ws, rss/1024, ib/1048576, ls, es*1e9/n, 100*ks/es }'
+	ls=$(echo "$l" | field wall_s); lr=$(echo "$l" | field maxrss_kib); ks=$(echo "$k" | field wall_s)
+	awk -v c="$c" -v n="$nodes" -v b="$bytes" -v es="$es" -v ws="$ws" -v rss="$rss" -v ib="$inbytes" -v ls="$ls" -v lr="$lr" -v ks="$ks" 'BEGIN {
+		printf "%-6s %9d %10.1f %8.3f %8.3f %9.2f %10.1f %9.1f %9.3f %9.1f %8.0f %6.1f%%\n", c, n, b/1048576, es, ws, es/ws, rss/1024, ib/1048576, ls, lr/1024, es*1e9/n, 100*ks/es }'
 	rm -f "$in" "$out"
 done
