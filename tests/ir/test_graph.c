@@ -205,96 +205,89 @@ static void test_compact_rejects_dangling(void)
 	pt2c__ctx_unref(ctx);
 }
 
-static void test_copy_into(void)
-{
+/* The two graphs of the copy/move tests, in one ctx. */
+typedef struct copy_case {
 	pt2c_ctx *ctx;
 	pt2c_graph *src, *dst;
-	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
-	REQUIRE(pt2c__graph_new(ctx, &src) == 0);
-	REQUIRE(pt2c__graph_new(ctx, &dst) == 0);
-	/* src: a -> mul(a, a) -> relu -> output */
-	uint32_t a = add_input(src, "a", NULL);
-	uint32_t aa[2] = { a, a };
-	uint32_t smul = add_call(src, "mul", "torch.ops.aten.mul.Tensor", aa, 2, PT2C_NONE, NULL);
-	uint32_t srelu = add_call(src, "relu", "torch.ops.aten.relu.default", &smul, 1, PT2C_NONE, NULL);
-	add_output(src, &srelu, 1);
-	/* dst: x -> mul(x, x) -> [copy here] -> output(mul) */
-	uint32_t x = add_input(dst, "x", NULL);
+	uint32_t a, smul, srelu, smul_n, srelu_n, src_out; /* src: a -> mul(a, a) -> relu -> output */
+	uint32_t dmul, out_n;                              /* dst: x -> mul(x, x) -> [here] -> output(mul) */
+	uint32_t map[8];                                   /* src value -> dst value; a -> dst's mul */
+} copy_case;
+
+static void copy_case_init(copy_case *c)
+{
+	memset(c, 0, sizeof *c);
+	REQUIRE(pt2c__ctx_new(&c->ctx, NULL) == 0);
+	REQUIRE(pt2c__graph_new(c->ctx, &c->src) == 0);
+	REQUIRE(pt2c__graph_new(c->ctx, &c->dst) == 0);
+	c->a = add_input(c->src, "a", NULL);
+	uint32_t aa[2] = { c->a, c->a };
+	c->smul = add_call(c->src, "mul", "torch.ops.aten.mul.Tensor", aa, 2, PT2C_NONE, &c->smul_n);
+	c->srelu = add_call(c->src, "relu", "torch.ops.aten.relu.default", &c->smul, 1, PT2C_NONE, &c->srelu_n);
+	c->src_out = add_output(c->src, &c->srelu, 1);
+	uint32_t x = add_input(c->dst, "x", NULL);
 	uint32_t xx[2] = { x, x };
-	uint32_t dmul = add_call(dst, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, NULL);
-	uint32_t out_n = add_output(dst, &dmul, 1);
-	uint32_t map[8];
+	c->dmul = add_call(c->dst, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, NULL);
+	c->out_n = add_output(c->dst, &c->dmul, 1);
 	for (int i = 0; i < 8; i++)
-		map[i] = 12345;
-	map[a] = dmul;
-	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(pt2c__graph_copy_into(dst, src, out_n, map, &err) == 0);
-	CHECK_STR(order(dst), "x mul mul_1 relu output");
-	CHECK_STR(dst->values[map[smul]].name, "mul_1");
-	CHECK_STR(dst->values[map[srelu]].name, "relu");
-	/* the copied mul reads the mapped placeholder value */
-	uint32_t copied = dst->values[map[smul]].producer;
-	CHECK_EQ_INT(dst->nodes[copied].inputs[0].arg.u.ref, dmul);
-	CHECK_EQ_INT(dst->nodes[copied].inputs[1].arg.u.ref, dmul);
-	/* src is untouched */
-	CHECK_EQ_INT(src->nodes[1].inputs[0].arg.u.ref, a);
-	/* route the output through the copy, the way an inliner would, and check the result */
+		c->map[i] = PT2C_NONE;
+	c->map[c->a] = c->dmul;
+}
+
+/* Route dst's output through the copy, the way an inliner would; lint must pass. */
+static void copy_case_finish(copy_case *c)
+{
 	pt2c_named_arg o;
 	memset(&o, 0, sizeof o);
-	o.arg = tensor_ref(map[srelu]);
-	REQUIRE(pt2c__node_set_inputs(dst, out_n, &o, 1) == 0);
-	CHECK_EQ_INT(pt2c__graph_lint(dst, NULL, NULL, &err), 0);
-	CHECK_EQ_INT(dst->values[dmul].n_uses, 2);
-	pt2c__graph_free(src);
-	pt2c__graph_free(dst);
-	pt2c__ctx_unref(ctx);
+	o.arg = tensor_ref(c->map[c->srelu]);
+	REQUIRE(pt2c__node_set_inputs(c->dst, c->out_n, &o, 1) == 0);
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__graph_lint(c->dst, NULL, NULL, &err), 0);
+	pt2c__graph_free(c->src);
+	pt2c__graph_free(c->dst);
+	pt2c__ctx_unref(c->ctx);
+}
+
+static void test_copy_into(void)
+{
+	copy_case c;
+	copy_case_init(&c);
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__graph_copy_into(c.dst, c.src, c.out_n, c.map, &err) == 0);
+	CHECK_STR(order(c.dst), "x mul mul_1 relu output");
+	CHECK_STR(c.dst->values[c.map[c.smul]].name, "mul_1");
+	CHECK_STR(c.dst->values[c.map[c.srelu]].name, "relu");
+	/* the copied mul reads the mapped placeholder value */
+	uint32_t copied = c.dst->values[c.map[c.smul]].producer;
+	CHECK_EQ_INT(c.dst->nodes[copied].inputs[0].arg.u.ref, c.dmul);
+	CHECK_EQ_INT(c.dst->nodes[copied].inputs[1].arg.u.ref, c.dmul);
+	/* src is untouched */
+	CHECK_EQ_INT(c.src->nodes[1].inputs[0].arg.u.ref, c.a);
+	CHECK(c.dst->nodes[copied].inputs != c.src->nodes[c.smul_n].inputs);
+	copy_case_finish(&c);
 }
 
 /* move_into: the same result as copy_into, with src's argument arrays taken over, not copied. */
 static void test_move_into(void)
 {
-	pt2c_ctx *ctx;
-	pt2c_graph *src, *dst;
-	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
-	REQUIRE(pt2c__graph_new(ctx, &src) == 0);
-	REQUIRE(pt2c__graph_new(ctx, &dst) == 0);
-	uint32_t a = add_input(src, "a", NULL);
-	uint32_t aa[2] = { a, a };
-	uint32_t smul_n, srelu_n;
-	uint32_t smul = add_call(src, "mul", "torch.ops.aten.mul.Tensor", aa, 2, PT2C_NONE, &smul_n);
-	uint32_t srelu = add_call(src, "relu", "torch.ops.aten.relu.default", &smul, 1, PT2C_NONE, &srelu_n);
-	uint32_t src_out = add_output(src, &srelu, 1);
-	const pt2c_named_arg *mul_args = src->nodes[smul_n].inputs;
-	const pt2c_arg *relu_outs = src->nodes[srelu_n].outputs;
-	uint32_t x = add_input(dst, "x", NULL);
-	uint32_t xx[2] = { x, x };
-	uint32_t dmul = add_call(dst, "mul", "torch.ops.aten.mul.Tensor", xx, 2, PT2C_NONE, NULL);
-	uint32_t out_n = add_output(dst, &dmul, 1);
-	uint32_t map[8];
-	for (int i = 0; i < 8; i++)
-		map[i] = PT2C_NONE;
-	map[a] = dmul;
+	copy_case c;
+	copy_case_init(&c);
+	const pt2c_named_arg *mul_args = c.src->nodes[c.smul_n].inputs;
+	const pt2c_arg *relu_outs = c.src->nodes[c.srelu_n].outputs;
 	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(pt2c__graph_move_into(dst, src, out_n, map, &err) == 0);
-	CHECK_STR(order(dst), "x mul mul_1 relu output");
-	CHECK_STR(dst->values[map[smul]].name, "mul_1");
-	uint32_t moved_mul = dst->values[map[smul]].producer, moved_relu = dst->values[map[srelu]].producer;
-	CHECK(dst->nodes[moved_mul].inputs == mul_args);   /* taken over */
-	CHECK(dst->nodes[moved_relu].outputs == relu_outs);
-	CHECK_EQ_INT(dst->nodes[moved_mul].inputs[0].arg.u.ref, dmul); /* rewritten in place */
-	CHECK_EQ_INT(dst->nodes[moved_relu].inputs[0].arg.u.ref, map[smul]);
-	CHECK_EQ_INT(dst->values[dmul].n_uses, 3); /* the output and the moved mul's two inputs */
+	REQUIRE(pt2c__graph_move_into(c.dst, c.src, c.out_n, c.map, &err) == 0);
+	CHECK_STR(order(c.dst), "x mul mul_1 relu output");
+	CHECK_STR(c.dst->values[c.map[c.smul]].name, "mul_1");
+	uint32_t moved_mul = c.dst->values[c.map[c.smul]].producer, moved_relu = c.dst->values[c.map[c.srelu]].producer;
+	CHECK(c.dst->nodes[moved_mul].inputs == mul_args); /* taken over */
+	CHECK(c.dst->nodes[moved_relu].outputs == relu_outs);
+	CHECK_EQ_INT(c.dst->nodes[moved_mul].inputs[0].arg.u.ref, c.dmul); /* rewritten in place */
+	CHECK_EQ_INT(c.dst->nodes[moved_relu].inputs[0].arg.u.ref, c.map[c.smul]);
+	CHECK_EQ_INT(c.dst->values[c.dmul].n_uses, 3); /* the output and the moved mul's two inputs */
 	/* what an inliner still reads of src: its output node (not moved) and its values */
-	CHECK_EQ_INT(src->nodes[src_out].inputs[0].arg.u.ref, srelu);
-	CHECK_STR(src->values[srelu].name, "relu");
-	pt2c_named_arg o;
-	memset(&o, 0, sizeof o);
-	o.arg = tensor_ref(map[srelu]);
-	REQUIRE(pt2c__node_set_inputs(dst, out_n, &o, 1) == 0);
-	CHECK_EQ_INT(pt2c__graph_lint(dst, NULL, NULL, &err), 0);
-	pt2c__graph_free(src);
-	pt2c__graph_free(dst);
-	pt2c__ctx_unref(ctx);
+	CHECK_EQ_INT(c.src->nodes[c.src_out].inputs[0].arg.u.ref, c.srelu);
+	CHECK_STR(c.src->values[c.srelu].name, "relu");
+	copy_case_finish(&c);
 }
 
 /*
