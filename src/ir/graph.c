@@ -378,6 +378,21 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
 	return 0;
 }
 
+/*
+ * The g->names entry of an exact name (interned into *nm), added empty when new (*fresh). Intern
+ * first, so one find-or-insert both checks and claims the name: this runs for every node and
+ * value read or copied. The entry stays valid until g->names changes; NULL on OOM.
+ */
+static uint64_t *claim_exact(pt2c_graph *g, const char *name, const char **nm, bool *fresh)
+{
+	size_t n = strlen(name);
+	bool existed = false;
+	*nm = pt2c__ctx_intern(g->ctx, name, n);
+	uint64_t *cur = *nm ? pt2c__map_upsert(&g->names, *nm, n, 0, &existed) : NULL;
+	*fresh = !existed;
+	return cur;
+}
+
 /* Create an unlinked node; its name per `exact`. */
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, uint32_t *out)
 {
@@ -387,18 +402,14 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
-		size_t n = strlen(name);
-		/* intern first so one find-or-insert on names both checks and marks the name */
-		nm = pt2c__ctx_intern(g->ctx, name, n);
-		bool existed;
-		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, n, 0, &existed) : NULL;
+		bool fresh;
+		uint64_t *cur = claim_exact(g, name, &nm, &fresh);
 		if (!cur)
 			return PT2C_ENOMEM;
-		uint64_t bits = *cur;
-		if (bits & NAME_NODE)
+		if (*cur & NAME_NODE)
 			return PT2C_EGRAPH;
 		*cur |= NAME_NODE;
-		if (!bits && note_exact(g, nm, n))
+		if (fresh && note_exact(g, nm, strlen(nm)))
 			return PT2C_ENOMEM;
 	} else {
 		nm = unique_name(g, name ? name : target, NAME_NODE, NULL);
@@ -460,17 +471,14 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
-		size_t n = strlen(name);
-		/* intern first, then one find-or-insert (this runs for every value read or copied) */
-		nm = pt2c__ctx_intern(g->ctx, name, n);
-		bool existed;
-		uint64_t *cur = nm ? pt2c__map_upsert(&g->names, nm, n, 0, &existed) : NULL;
+		bool fresh;
+		uint64_t *cur = claim_exact(g, name, &nm, &fresh);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (NAME_VID(*cur) != PT2C_NONE)
 			return PT2C_EGRAPH;
 		*cur = NAME_WITH_VID(*cur | NAME_VALUE, g->n_values);
-		if (!existed && note_exact(g, nm, n))
+		if (fresh && note_exact(g, nm, strlen(nm)))
 			return PT2C_ENOMEM;
 	} else {
 		uint64_t *cur = NULL;
