@@ -48,6 +48,15 @@ static pt2c_tensor_meta vec_meta(pt2c_ctx *ctx, uint32_t ndim, int64_t n)
 	return m;
 }
 
+/* A value's metadata lives in the arena (values point at it). */
+static const pt2c_tensor_meta *meta_ptr(pt2c_ctx *ctx, pt2c_tensor_meta m)
+{
+	pt2c_tensor_meta *p = pt2c__arena_memdup(&ctx->arena, &m, sizeof m);
+	if (!p)
+		die("out of memory", NULL);
+	return p;
+}
+
 static pt2c_arg node_ref(uint32_t value)
 {
 	pt2c_arg a;
@@ -126,7 +135,7 @@ int main(int argc, char **argv)
 
 	pt2c_graph *g = m->graph;
 	uint32_t x = add_node(g, PT2C_OP_PLACEHOLDER, "x", "x", NULL, 0, PT2C_VAL_TENSOR);
-	g->values[x].u.tensor = vec_meta(ctx, 2, n);
+	g->values[x].u.tensor = meta_ptr(ctx, vec_meta(ctx, 2, n));
 	g->values[x].has_meta = true;
 	uint32_t prev = x;
 	static const char *const chain_ops[] = { "torch.ops.aten.add.Tensor", "torch.ops.aten.mul.Tensor" };
@@ -179,24 +188,24 @@ int main(int argc, char **argv)
 			die("storage", NULL);
 		pt2c_graph *fg = fb->graph;
 		uint32_t in = add_node(fg, PT2C_OP_PLACEHOLDER, "inp", "inp", NULL, 0, PT2C_VAL_TENSOR);
-		fg->values[in].u.tensor = vec_meta(ctx, 2, n);
+		fg->values[in].u.tensor = meta_ptr(ctx, vec_meta(ctx, 2, n));
 		fg->values[in].has_meta = true;
 		uint32_t wv = add_node(fg, PT2C_OP_GET_ATTR, wname, wname, NULL, 0, PT2C_VAL_TENSOR);
-		fg->values[wv].u.tensor = vec_meta(ctx, 1, n);
+		fg->values[wv].u.tensor = meta_ptr(ctx, vec_meta(ctx, 1, n));
 		fg->values[wv].has_meta = true;
 		uint32_t cur = in;
 		for (uint32_t k = 0; k < ops; k++) {
 			pt2c_arg args[2] = { node_ref(cur), node_ref(wv) };
 			const char *t = chain_ops[k & 1];
 			cur = add_node(fg, PT2C_OP_CALL_FUNCTION, (k & 1) ? "mul_tensor" : "add_tensor", t, args, 2, PT2C_VAL_TENSOR);
-			fg->values[cur].u.tensor = vec_meta(ctx, 2, n);
+			fg->values[cur].u.tensor = meta_ptr(ctx, vec_meta(ctx, 2, n));
 			fg->values[cur].has_meta = true;
 		}
 		pt2c_arg o = node_ref(cur);
 		add_node(fg, PT2C_OP_OUTPUT, "output", "output", &o, 1, PT2C_VAL_NONE);
 		a = node_ref(acc);
 		uint32_t gpu = add_node(g, PT2C_OP_CALL_MODULE, name, name, &a, 1, PT2C_VAL_TENSOR);
-		g->values[gpu].u.tensor = vec_meta(ctx, 2, n);
+		g->values[gpu].u.tensor = meta_ptr(ctx, vec_meta(ctx, 2, n));
 		g->values[gpu].has_meta = true;
 		prev = gpu;
 	}

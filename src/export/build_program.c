@@ -351,7 +351,7 @@ static int fold_getitems(bp *b, uint32_t id, uint32_t v, uint32_t n_elems, bool 
 		if (has_list_meta && i < g->values[v].u.list.n) { /* by index, never by user order (defect 9) */
 			ov->kind = PT2C_VAL_TENSOR;
 			ov->has_meta = true;
-			ov->u.tensor = g->values[v].u.list.items[i];
+			ov->u.tensor = &g->values[v].u.list.items[i]; /* arena: stable */
 		}
 		items[i].kind = return_kind(ov, !as_list && s && i < s->n_returns ? s->returns[i].type : PT2C_TY_TENSOR);
 		items[i].u.ref = outs[i];
@@ -466,7 +466,10 @@ static int lift(bp *b)
 				val->u.obj.class_fqn = at->class_fqn && at->class_fqn[0] ? at->class_fqn :
 				                       pt2c__ctx_interns(b->ctx, PT2C_ENGINE_CLASS_FQN);
 			} else {
-				val->u.tensor = at->tensor.meta; /* the true metadata (defect 5) */
+				/* the true metadata (defect 5); a copy: the attribute array may move */
+				pt2c_tensor_meta *tm = pt2c__arena_memdup(&b->ctx->arena, &at->tensor.meta, sizeof at->tensor.meta);
+				if (!tm) return pt2c__err_oom(b->err);
+				val->u.tensor = tm;
 			}
 			attr_ph[ai] = pv;
 			b->lift[b->n_lift].value = pv;
@@ -659,7 +662,7 @@ static int build_ranges(bp *b, pt2c_program *p)
 					if (leaf->kind != PT2C_ARG_TENSOR && leaf->kind != PT2C_ARG_SYM_INT) continue;
 					if (leaf->u.ref >= g->n_values) continue;
 					const pt2c_value *v = &g->values[leaf->u.ref];
-					if (v->has_meta && v->kind == PT2C_VAL_TENSOR) scan_meta(&ss, m, &v->u.tensor);
+					if (v->has_meta && v->kind == PT2C_VAL_TENSOR) scan_meta(&ss, m, v->u.tensor);
 					else if (v->has_meta && v->kind == PT2C_VAL_SYM_INT && v->u.sym.kind == PT2C_SYM_EXPR) scan_expr(&ss, m, v->u.sym.expr);
 				}
 			}

@@ -89,7 +89,7 @@ static int wire_outputs(pt2c_graph *g, uint32_t en, uint32_t v, const uint32_t *
 		ov->kind = PT2C_VAL_TENSOR;
 		ov->has_meta = true;
 		ov->forward = PT2C_NONE;
-		ov->u.tensor = metas[i];
+		ov->u.tensor = &metas[i]; /* the list value's items: arena, stable */
 		items[i].kind = PT2C_ARG_TENSOR;
 		items[i].u.ref = outs[i];
 	}

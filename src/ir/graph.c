@@ -982,9 +982,11 @@ static int cb_map_output(uint32_t *ref, void *payload)
 	dv->has_meta = sv->has_meta;
 	dv->u = sv->u;
 	if (oc->dst->ctx != oc->src->ctx && sv->has_meta) {
-		if (sv->kind == PT2C_VAL_TENSOR)
-			rc = pt2c__meta_copy(oc->dst->ctx, &dv->u.tensor, &sv->u.tensor);
-		else if (sv->kind == PT2C_VAL_TENSOR_LIST && sv->u.list.n) {
+		if (sv->kind == PT2C_VAL_TENSOR) {
+			pt2c_tensor_meta *tm = pt2c__arena_zalloc(&oc->dst->ctx->arena, sizeof *tm);
+			rc = tm ? pt2c__meta_copy(oc->dst->ctx, tm, sv->u.tensor) : PT2C_ENOMEM;
+			dv->u.tensor = tm;
+		} else if (sv->kind == PT2C_VAL_TENSOR_LIST && sv->u.list.n) {
 			pt2c_tensor_meta *items = pt2c__arena_calloc(&oc->dst->ctx->arena, sv->u.list.n, sizeof *items);
 			rc = items ? 0 : PT2C_ENOMEM;
 			for (uint32_t i = 0; !rc && i < sv->u.list.n; i++)

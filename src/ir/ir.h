@@ -138,6 +138,26 @@ int pt2c__meta_copy(pt2c_ctx *ctx, pt2c_tensor_meta *dst, const pt2c_tensor_meta
 int pt2c__meta_storage_bytes(const pt2c_tensor_meta *m, uint64_t *out, pt2c_error *err);
 bool pt2c__meta_equal(const pt2c_tensor_meta *a, const pt2c_tensor_meta *b);
 
+/**
+ * Shared tensor metadata for readers: equal metadata (and equal sizes/strides arrays) is stored
+ * once in a ctx's arena. A graph repeats a handful of shapes, and values point at their
+ * metadata, so a million tensor values cost a million pointers, not a million copies. The pool
+ * only indexes (key bytes in its own arena); free it when reading is done, the shared copies stay.
+ * The device type and symbolic expressions must be interned in that ctx (compared by pointer).
+ */
+typedef struct pt2c_meta_pool {
+	const pt2c_allocator *alloc;
+	pt2c_arena keys;
+	pt2c_map dims;  /* encoded sym array -> shared array */
+	pt2c_map metas; /* encoded metadata -> shared pt2c_tensor_meta */
+	uint8_t *buf;
+	size_t cap;
+} pt2c_meta_pool;
+void pt2c__meta_pool_init(pt2c_meta_pool *mp, const pt2c_allocator *alloc);
+void pt2c__meta_pool_free(pt2c_meta_pool *mp);
+/** The shared copy of m (its sizes/strides may be temporary). 0 or PT2C_ENOMEM. */
+int pt2c__meta_pool_intern(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_tensor_meta *m, const pt2c_tensor_meta **out);
+
 /* MARK: argument trees */
 
 enum {
@@ -232,7 +252,7 @@ int pt2c__arg_foreach_ref(pt2c_arg *arg, pt2c_ref_cb cb, void *payload);
 
 enum {
 	PT2C_VAL_NONE = 0,
-	PT2C_VAL_TENSOR,      /* u.tensor */
+	PT2C_VAL_TENSOR,      /* u.tensor (a pointer: metadata is shared between values) */
 	PT2C_VAL_TENSOR_LIST, /* u.list (fx: value of an engine call_module node) */
 	PT2C_VAL_SYM_INT,     /* u.sym */
 	PT2C_VAL_SYM_BOOL,    /* u.sym */
@@ -250,7 +270,7 @@ typedef struct pt2c_value {
 	uint32_t forward;  /* PT2C_NONE, or the value this one was replaced by */
 	uint32_t n_uses;   /* maintained by pt2c__graph_recount_uses and the editing functions */
 	union {
-		pt2c_tensor_meta tensor;
+		const pt2c_tensor_meta *tensor; /* shared and immutable (arena); set when has_meta */
 		struct { uint32_t n; pt2c_tensor_meta *items; } list;
 		pt2c_sym sym;
 		struct { const char *name; const char *class_fqn; } obj; /* PT2 CustomObjArgument */

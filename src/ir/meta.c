@@ -105,3 +105,100 @@ bool pt2c__meta_equal(const pt2c_tensor_meta *a, const pt2c_tensor_meta *b)
 	}
 	return true;
 }
+
+/* MARK: shared metadata */
+
+/* A symbolic scalar as key bytes (no padding, so equal scalars give equal keys). */
+#define SYM_KEY_BYTES 26
+static void sym_key(uint8_t *e, const pt2c_sym *y)
+{
+	e[0] = y->kind;
+	e[1] = y->hint_kind;
+	memcpy(e + 2, &y->i, 8);
+	memcpy(e + 10, &y->f, 8);
+	memcpy(e + 18, &y->expr, 8); /* interned: equal expressions are one pointer */
+	_Static_assert(sizeof y->expr <= 8, "pointer fits the key");
+}
+
+void pt2c__meta_pool_init(pt2c_meta_pool *mp, const pt2c_allocator *alloc)
+{
+	memset(mp, 0, sizeof *mp);
+	mp->alloc = alloc;
+	pt2c__arena_init(&mp->keys, alloc);
+	pt2c__map_init(&mp->dims, alloc);
+	pt2c__map_init(&mp->metas, alloc);
+}
+
+void pt2c__meta_pool_free(pt2c_meta_pool *mp)
+{
+	pt2c__arena_free(&mp->keys);
+	pt2c__map_free(&mp->dims);
+	pt2c__map_free(&mp->metas);
+	pt2c__free(mp->alloc, mp->buf);
+	mp->buf = NULL;
+	mp->cap = 0;
+}
+
+/* The pointer stored under key[0..n) in m, else NULL. */
+static void *pool_find(const pt2c_map *m, const uint8_t *key, size_t n)
+{
+	uint64_t v;
+	return pt2c__map_get(m, (const char *)key, n, &v) ? (void *)(uintptr_t)v : NULL;
+}
+
+static int pool_add(pt2c_meta_pool *mp, pt2c_map *m, const uint8_t *key, size_t n, void *val)
+{
+	const char *k = pt2c__arena_memdup(&mp->keys, key, n);
+	if (!k || pt2c__map_put(m, k, n, (uint64_t)(uintptr_t)val, false, NULL))
+		return PT2C_ENOMEM;
+	return 0;
+}
+
+/* The shared copy of a[0..n) in ctx (NULL for n == 0). */
+static int pool_dims(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_sym *a, uint32_t n, pt2c_sym **out)
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	size_t kn;
+	if (pt2c__mul_ovf_sz(n, SYM_KEY_BYTES, &kn))
+		return PT2C_ENOMEM;
+	if (kn > mp->cap) {
+		uint8_t *b = pt2c__malloc(mp->alloc, kn);
+		if (!b)
+			return PT2C_ENOMEM;
+		pt2c__free(mp->alloc, mp->buf);
+		mp->buf = b;
+		mp->cap = kn;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		sym_key(mp->buf + (size_t)i * SYM_KEY_BYTES, &a[i]);
+	pt2c_sym *c = pool_find(&mp->dims, mp->buf, kn);
+	if (!c && (!(c = pt2c__arena_memdup(&ctx->arena, a, (size_t)n * sizeof *a)) || pool_add(mp, &mp->dims, mp->buf, kn, c)))
+		return PT2C_ENOMEM;
+	*out = c;
+	return 0;
+}
+
+int pt2c__meta_pool_intern(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_tensor_meta *m, const pt2c_tensor_meta **out)
+{
+	pt2c_tensor_meta t = *m;
+	int rc;
+	if ((rc = pool_dims(mp, ctx, m->sizes, m->ndim, &t.sizes)) || (rc = pool_dims(mp, ctx, m->strides, m->ndim, &t.strides)))
+		return rc;
+	uint8_t k[3 + 8 + 4 + 4 + 8 + 8 + SYM_KEY_BYTES];
+	k[0] = t.dtype;
+	k[1] = t.layout;
+	k[2] = t.requires_grad;
+	memcpy(k + 3, &t.device.type, 8);
+	memcpy(k + 11, &t.device.index, 4);
+	memcpy(k + 15, &t.ndim, 4);
+	memcpy(k + 19, &t.sizes, 8); /* shared arrays: equal contents are one pointer */
+	memcpy(k + 27, &t.strides, 8);
+	sym_key(k + 35, &t.storage_offset);
+	pt2c_tensor_meta *c = pool_find(&mp->metas, k, sizeof k);
+	if (!c && (!(c = pt2c__arena_memdup(&ctx->arena, &t, sizeof t)) || pool_add(mp, &mp->metas, k, sizeof k, c)))
+		return PT2C_ENOMEM;
+	*out = c;
+	return 0;
+}

@@ -418,7 +418,7 @@ static bool put_value_type(pt2c_buf *b, const pt2c_value *v, const char *prefix)
 	if (v->kind == PT2C_VAL_TENSOR) {
 		pt2c__buf_puts(b, prefix);
 		pt2c__buf_putc(b, '"');
-		pt2c__meta_print(b, &v->u.tensor);
+		pt2c__meta_print(b, v->u.tensor);
 		pt2c__buf_putc(b, '"');
 		return true;
 	}

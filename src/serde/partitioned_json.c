@@ -75,6 +75,7 @@ typedef struct prd {
 	pt2c_arena node_dom;  /* one graph node's DOM at a time, reset per node: nothing the module keeps points here */
 	pt2c_json_opts opts;
 	pt2c_map dims;        /* encoded sizes/strides -> shared pt2c_sym array (keys live in *dom) */
+	pt2c_meta_pool metas; /* shared metadata of tensor values */
 	pt2c_sym *tmp_dims;   /* scratch for one sizes/strides array */
 	uint8_t *tmp_key;     /* scratch for its encoding */
 	size_t tmp_dims_cap;
@@ -716,7 +717,9 @@ static int read_val(prd *r, pt2c_graph *g, uint32_t vid, const pt2c_json *val)
 		pt2c_tensor_meta m;
 		rc = read_meta(r, val, &m);
 		v = &g->values[vid];
-		if (!rc) { v->kind = PT2C_VAL_TENSOR; v->has_meta = true; v->u.tensor = m; }
+		const pt2c_tensor_meta *sm = NULL;
+		if (!rc && pt2c__meta_pool_intern(&r->metas, r->ctx, &m, &sm)) rc = oom(r);
+		if (!rc) { v->kind = PT2C_VAL_TENSOR; v->has_meta = true; v->u.tensor = sm; }
 		break;
 	}
 	case PT2C_JSON_ARRAY: {
@@ -1258,6 +1261,7 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->opts = opts;
 	pt2c__arena_init(&r->node_dom, alloc);
 	pt2c__map_init(&r->dims, alloc);
+	pt2c__meta_pool_init(&r->metas, alloc);
 	if (root->type != PT2C_JSON_OBJECT) {
 		rc = fail(r, PT2C_ECORRUPT, root, "partitioned module JSON is %s, expected an object", jtype(root));
 		goto done;
@@ -1275,6 +1279,7 @@ done:
 		pt2c__free(alloc, r->tmp_dims);
 		pt2c__free(alloc, r->tmp_key);
 		pt2c__map_free(&r->dims);
+		pt2c__meta_pool_free(&r->metas);
 		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
 	}
 	pt2c__free(alloc, r);

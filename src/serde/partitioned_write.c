@@ -199,7 +199,7 @@ static void write_val(pt2c_buf *b, const pt2c_value *v)
 		return;
 	}
 	switch (v->kind) {
-	case PT2C_VAL_TENSOR: write_meta(b, &v->u.tensor); return;
+	case PT2C_VAL_TENSOR: write_meta(b, v->u.tensor); return;
 	case PT2C_VAL_TENSOR_LIST:
 		pt2c__buf_putc(b, '[');
 		for (uint32_t k = 0; k < v->u.list.n; k++) {

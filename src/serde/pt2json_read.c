@@ -525,7 +525,7 @@ static int name_ref(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uin
 	}
 	if (vk == PT2C_VAL_TENSOR && s->mm.tv_read) { /* read up front: copy the shared metadata */
 		if (pt2c__map_get(map, namev->u.s, namev->n, &mi)) {
-			val->u.tensor = *(const pt2c_tensor_meta *)(uintptr_t)mi;
+			val->u.tensor = (const pt2c_tensor_meta *)(uintptr_t)mi;
 			val->has_meta = true;
 		}
 		*ref = id;
@@ -547,7 +547,12 @@ static int name_ref(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uin
 	push_keyn(r, name, namev->n);
 	val = pt2c__value(g, id);
 	switch (vk) {
-	case PT2C_VAL_TENSOR: rc = read_meta(r, mv, &val->u.tensor); break;
+	case PT2C_VAL_TENSOR: {
+		pt2c_tensor_meta *tm = pt2c__arena_zalloc(&r->ctx->arena, sizeof *tm);
+		rc = tm ? read_meta(r, mv, tm) : pt2c__err_oom(r->err);
+		val->u.tensor = tm;
+		break;
+	}
 	case PT2C_VAL_SYM_INT: rc = read_sym(r, mv, PT2C_SYM_INT, &val->u.sym); break;
 	case PT2C_VAL_SYM_BOOL: rc = read_sym(r, mv, PT2C_SYM_BOOL, &val->u.sym); break;
 	case PT2C_VAL_SYM_FLOAT: rc = read_sym(r, mv, PT2C_SYM_FLOAT, &val->u.sym); break;
@@ -915,104 +920,6 @@ static int meta_table(rd *r, const pt2c_json *gv, const char *key, bool required
 
 /* MARK: lazy tensor_values */
 
-/* Encoding of a symbolic scalar as hash-map key bytes (no padding, so equal scalars give equal keys). */
-#define SYM_KEY_BYTES 26
-static void sym_key(uint8_t *e, const pt2c_sym *y)
-{
-	e[0] = y->kind;
-	e[1] = y->hint_kind;
-	memcpy(e + 2, &y->i, 8);
-	memcpy(e + 10, &y->f, 8);
-	memcpy(e + 18, &y->expr, 8); /* interned: equal expressions are one pointer */
-	_Static_assert(sizeof y->expr <= 8, "pointer fits the key");
-}
-
-typedef struct meta_pool {
-	pt2c_arena keys; /* key bytes of both maps */
-	pt2c_map dims;   /* encoded sym array -> shared array in the ctx arena */
-	pt2c_map metas;  /* encoded meta -> shared pt2c_tensor_meta in the ctx arena */
-	uint8_t *buf;
-	size_t cap;
-} meta_pool;
-
-/* A key buffer of n bytes. */
-static uint8_t *pool_buf(meta_pool *mp, const pt2c_allocator *a, size_t n)
-{
-	if (n > mp->cap) {
-		uint8_t *b = pt2c__malloc(a, n);
-		if (!b)
-			return NULL;
-		pt2c__free(a, mp->buf);
-		mp->buf = b;
-		mp->cap = n;
-	}
-	return mp->buf;
-}
-
-/* The pointer stored under (key, n) in map m, or NULL. */
-static void *pool_find(const pt2c_map *m, const uint8_t *key, size_t n)
-{
-	uint64_t v;
-	return pt2c__map_get(m, (const char *)key, n, &v) ? (void *)(uintptr_t)v : NULL;
-}
-
-static int pool_add(meta_pool *mp, pt2c_map *m, const uint8_t *key, size_t n, void *val)
-{
-	const char *k = pt2c__arena_memdup(&mp->keys, key, n);
-	if (!k || pt2c__map_put(m, k, n, (uint64_t)(uintptr_t)val, false, NULL))
-		return PT2C_ENOMEM;
-	return 0;
-}
-
-/* The shared copy of sym array a[0..n) (NULL for n == 0). */
-static int pool_dims(rd *r, meta_pool *mp, const pt2c_sym *a, uint32_t n, pt2c_sym **out)
-{
-	*out = NULL;
-	if (!n)
-		return 0;
-	size_t kn;
-	if (pt2c__mul_ovf_sz(n, SYM_KEY_BYTES, &kn))
-		return PT2C_ENOMEM;
-	uint8_t *k = pool_buf(mp, r->ctx->alloc, kn);
-	if (!k)
-		return PT2C_ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		sym_key(k + (size_t)i * SYM_KEY_BYTES, &a[i]);
-	void *found = pool_find(&mp->dims, k, kn);
-	if (found) {
-		*out = found;
-		return 0;
-	}
-	pt2c_sym *c = pt2c__arena_memdup(&r->ctx->arena, a, (size_t)n * sizeof *a);
-	if (!c || pool_add(mp, &mp->dims, k, kn, c))
-		return PT2C_ENOMEM;
-	*out = c;
-	return 0;
-}
-
-/* The shared copy of m, whose sizes/strides are already shared. */
-static int pool_meta(rd *r, meta_pool *mp, const pt2c_tensor_meta *m, const pt2c_tensor_meta **out)
-{
-	uint8_t k[3 + 8 + 4 + 4 + 8 + 8 + SYM_KEY_BYTES];
-	k[0] = m->dtype;
-	k[1] = m->layout;
-	k[2] = m->requires_grad;
-	memcpy(k + 3, &m->device.type, 8);
-	memcpy(k + 11, &m->device.index, 4);
-	memcpy(k + 15, &m->ndim, 4);
-	memcpy(k + 19, &m->sizes, 8);
-	memcpy(k + 27, &m->strides, 8);
-	sym_key(k + 35, &m->storage_offset);
-	void *found = pool_find(&mp->metas, k, sizeof k);
-	if (!found) {
-		found = pt2c__arena_memdup(&r->ctx->arena, m, sizeof *m);
-		if (!found || pool_add(mp, &mp->metas, k, sizeof k, found))
-			return PT2C_ENOMEM;
-	}
-	*out = found;
-	return 0;
-}
-
 /*
  * A graph's tensor_values left lazy: read every entry once, in order, into s->mm.mtv (name ->
  * metadata). Entries are parsed one at a time and equal metadata (and equal sizes/strides) is
@@ -1022,11 +929,8 @@ static int pool_meta(rd *r, meta_pool *mp, const pt2c_tensor_meta *m, const pt2c
 static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 {
 	const pt2c_allocator *a = r->ctx->alloc;
-	meta_pool mp;
-	memset(&mp, 0, sizeof mp);
-	pt2c__arena_init(&mp.keys, a);
-	pt2c__map_init(&mp.dims, a);
-	pt2c__map_init(&mp.metas, a);
+	pt2c_meta_pool mp;
+	pt2c__meta_pool_init(&mp, a);
 	pt2c_arena dom, syms;
 	pt2c__arena_init(&dom, a);
 	pt2c__arena_init(&syms, a);
@@ -1049,8 +953,7 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 		r->sym_arena = NULL;
 		const pt2c_tensor_meta *shared = NULL;
 		const char *name = NULL;
-		if (!rc && (pool_dims(r, &mp, m.sizes, m.ndim, &m.sizes) || pool_dims(r, &mp, m.strides, m.ndim, &m.strides) ||
-		            pool_meta(r, &mp, &m, &shared) || !(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
+		if (!rc && (pt2c__meta_pool_intern(&mp, r->ctx, &m, &shared) || !(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
 		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, NULL)))
 			rc = pt2c__err_oom(r->err); /* first occurrence wins, as for json lookups */
 		if (rc)
@@ -1061,10 +964,7 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 	s->mm.tv_read = true;
 	pt2c__arena_free(&dom);
 	pt2c__arena_free(&syms);
-	pt2c__arena_free(&mp.keys);
-	pt2c__map_free(&mp.dims);
-	pt2c__map_free(&mp.metas);
-	pt2c__free(a, mp.buf);
+	pt2c__meta_pool_free(&mp);
 	return rc;
 }
 

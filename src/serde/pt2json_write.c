@@ -404,7 +404,7 @@ static void put_value_meta(wr *w, const pt2c_graph *g, uint32_t id, int table, b
 	PUTS(w, ": ");
 	switch (table) {
 	case PT2C_VAL_TENSOR:
-		pt2c__json_write_meta(w->b, &v->u.tensor);
+		pt2c__json_write_meta(w->b, v->u.tensor);
 		break;
 	case PT2C_VAL_CUSTOM_OBJ:
 		PUTS(w, "{\"name\": ");

@@ -105,7 +105,7 @@ static void test_defect4_resolve_single_output(void)
 	const pt2c_value *gi = value_named(p, "getitem");
 	REQUIRE(gi);
 	CHECK_EQ_INT(gi->kind, PT2C_VAL_TENSOR);
-	CHECK(gi->has_meta && gi->u.tensor.ndim == 2 && gi->u.tensor.sizes[0].i == 3);
+	CHECK(gi->has_meta && gi->u.tensor->ndim == 2 && gi->u.tensor->sizes[0].i == 3);
 	CHECK_EQ_INT(pt2c__program_lint(p, &err), 0);
 	/* a second resolve finds nothing to do */
 	CHECK_EQ_INT(pt2c__program_resolve_cross(p, &err), 0);
@@ -142,13 +142,13 @@ static void test_defect5_true_metadata(void)
 	CHECK_STR(p->inputs[0].target, "lin.w");
 	const pt2c_value *w = value_named(p, "lin_w");
 	REQUIRE(w && w->has_meta && w->kind == PT2C_VAL_TENSOR);
-	CHECK_EQ_INT(w->u.tensor.dtype, PT2C_DTYPE_FLOAT16);
-	REQUIRE(w->u.tensor.ndim == 2);
-	CHECK_EQ_INT(w->u.tensor.strides[0].i, 3);
-	CHECK_EQ_INT(w->u.tensor.strides[1].i, 1);
-	CHECK_STR(w->u.tensor.device.type, "cuda");
-	CHECK_EQ_INT(w->u.tensor.device.index, 0);
-	CHECK(w->u.tensor.requires_grad);
+	CHECK_EQ_INT(w->u.tensor->dtype, PT2C_DTYPE_FLOAT16);
+	REQUIRE(w->u.tensor->ndim == 2);
+	CHECK_EQ_INT(w->u.tensor->strides[0].i, 3);
+	CHECK_EQ_INT(w->u.tensor->strides[1].i, 1);
+	CHECK_STR(w->u.tensor->device.type, "cuda");
+	CHECK_EQ_INT(w->u.tensor->device.index, 0);
+	CHECK(w->u.tensor->requires_grad);
 	pt2c__program_free(p);
 }
 
@@ -229,8 +229,8 @@ static void test_defect8_range_constraints(void)
 	CHECK(p->ranges[1].has_min && p->ranges[1].min == 1 && !p->ranges[1].has_max);
 	/* symbolic sizes survive on the engine output */
 	const pt2c_value *gi = value_named(p, "getitem");
-	REQUIRE(gi && gi->has_meta && gi->u.tensor.ndim == 2);
-	CHECK_EQ_INT(gi->u.tensor.sizes[0].kind, PT2C_SYM_EXPR);
+	REQUIRE(gi && gi->has_meta && gi->u.tensor->ndim == 2);
+	CHECK_EQ_INT(gi->u.tensor->sizes[0].kind, PT2C_SYM_EXPR);
 	pt2c__program_free(p);
 }
 
@@ -254,8 +254,8 @@ static void test_defect9_getitem_by_index(void)
 	                "out getitem\n");
 	const pt2c_value *g0 = value_named(p, "getitem"), *g1 = value_named(p, "getitem_1");
 	REQUIRE(g0 && g1 && g0->has_meta && g1->has_meta);
-	CHECK_EQ_INT(g0->u.tensor.sizes[0].i, 2); /* element 0: [2, 3] */
-	CHECK_EQ_INT(g1->u.tensor.sizes[0].i, 3); /* element 1: [3, 2] */
+	CHECK_EQ_INT(g0->u.tensor->sizes[0].i, 2); /* element 0: [2, 3] */
+	CHECK_EQ_INT(g1->u.tensor->sizes[0].i, 3); /* element 1: [3, 2] */
 	pt2c__program_free(p);
 }
 

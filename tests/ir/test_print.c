@@ -251,12 +251,15 @@ static void test_program_by_hand(void)
 	REQUIRE(pt2c__graph_add_value(g, "x", true, PT2C_VAL_TENSOR, &x) == 0);
 	pt2c_value *bv = &g->values[b], *xv = &g->values[x];
 	bv->has_meta = xv->has_meta = true;
-	bv->u.tensor.dtype = PT2C_DTYPE_BOOL;
-	bv->u.tensor.ndim = 1;
-	bv->u.tensor.sizes = &sizes[1];
-	xv->u.tensor.dtype = PT2C_DTYPE_FLOAT16;
-	xv->u.tensor.ndim = 2;
-	xv->u.tensor.sizes = sizes;
+	static pt2c_tensor_meta bm, xm; /* values point at their metadata */
+	bm.dtype = PT2C_DTYPE_BOOL;
+	bm.ndim = 1;
+	bm.sizes = &sizes[1];
+	xm.dtype = PT2C_DTYPE_FLOAT16;
+	xm.ndim = 2;
+	xm.sizes = sizes;
+	bv->u.tensor = &bm;
+	xv->u.tensor = &xm;
 	pt2c_arg o = ref_arg(PT2C_ARG_TENSOR, b);
 	REQUIRE(pt2c__node_set_outputs(g, b_n, &o, 1) == 0);
 	o = ref_arg(PT2C_ARG_TENSOR, x);
@@ -400,12 +403,16 @@ static pt2c_graph *branch(pt2c_ctx *ctx, const char *op_name, const char *target
 	    pt2c__graph_add_value(g, op_name, true, PT2C_VAL_TENSOR, &v) ||
 	    pt2c__graph_add_node(g, PT2C_OP_OUTPUT, "output", true, "output", PT2C_NONE, &o_n))
 		return NULL;
+	pt2c_tensor_meta *m = pt2c__arena_zalloc(&g->ctx->arena, sizeof *m);
+	if (!m)
+		return NULL;
+	m->dtype = PT2C_DTYPE_FLOAT32;
+	m->ndim = 1;
+	m->sizes = size;
 	for (uint32_t i = 0; i < 2; i++) {
 		pt2c_value *val = &g->values[i ? v : x];
 		val->has_meta = true;
-		val->u.tensor.dtype = PT2C_DTYPE_FLOAT32;
-		val->u.tensor.ndim = 1;
-		val->u.tensor.sizes = size;
+		val->u.tensor = m;
 	}
 	pt2c_arg o = ref_arg(PT2C_ARG_TENSOR, x);
 	pt2c_named_arg in;
@@ -440,9 +447,11 @@ static void test_program_hop(void)
 	REQUIRE(pt2c__graph_add_value(g, "getitem", true, PT2C_VAL_TENSOR, &gi) == 0);
 	REQUIRE(pt2c__graph_add_node(g, PT2C_OP_OUTPUT, "output", true, "output", PT2C_NONE, &o_n) == 0);
 	g->values[x].has_meta = g->values[gi].has_meta = true;
-	g->values[x].u.tensor.dtype = g->values[gi].u.tensor.dtype = PT2C_DTYPE_FLOAT32;
-	g->values[x].u.tensor.ndim = g->values[gi].u.tensor.ndim = 1;
-	g->values[x].u.tensor.sizes = g->values[gi].u.tensor.sizes = &size;
+	static pt2c_tensor_meta m1;
+	m1.dtype = PT2C_DTYPE_FLOAT32;
+	m1.ndim = 1;
+	m1.sizes = &size;
+	g->values[x].u.tensor = g->values[gi].u.tensor = &m1;
 	pt2c_arg o = ref_arg(PT2C_ARG_TENSOR, x);
 	REQUIRE(pt2c__node_set_outputs(g, x_n, &o, 1) == 0);
 	pt2c_arg operands[1] = { ref_arg(PT2C_ARG_TENSOR, x) };

@@ -94,7 +94,7 @@ static bool value_eq(const pt2c_value *a, const pt2c_value *b)
 	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind || a->has_meta != b->has_meta) return false;
 	if (!a->has_meta) return true;
 	switch (a->kind) {
-	case PT2C_VAL_TENSOR: return meta_eq(&a->u.tensor, &b->u.tensor);
+	case PT2C_VAL_TENSOR: return meta_eq(a->u.tensor, b->u.tensor);
 	case PT2C_VAL_TENSOR_LIST:
 		if (a->u.list.n != b->u.list.n) return false;
 		for (uint32_t k = 0; k < a->u.list.n; k++)

@@ -76,7 +76,7 @@ static void test_hybrid_gated_fallback(void)
 	CHECK_STR(g->values[xv].name, "x");
 	CHECK_EQ_INT(g->values[xv].kind, PT2C_VAL_TENSOR);
 	CHECK(g->values[xv].has_meta);
-	CHECK(meta_is(&g->values[xv].u.tensor, PT2C_DTYPE_FLOAT32, 4, (const int64_t[]){ 2, 3, 8, 8 },
+	CHECK(meta_is(g->values[xv].u.tensor, PT2C_DTYPE_FLOAT32, 4, (const int64_t[]){ 2, 3, 8, 8 },
 	              (const int64_t[]){ 192, 64, 8, 1 }));
 	CHECK_EQ_INT(g->nodes[x].n_inputs, 0);
 
@@ -261,11 +261,11 @@ static void test_dynamic_symbols(void)
 	CHECK(m->symbols[0].has_max && m->symbols[0].max == 32);
 	pt2c_graph *g = m->graph;
 	pt2c_value *xv = &g->values[pt2c__node_value(g, find_node(g, "x"))];
-	REQUIRE(xv->kind == PT2C_VAL_TENSOR && xv->u.tensor.ndim == 4);
-	CHECK_EQ_INT(xv->u.tensor.sizes[0].kind, PT2C_SYM_EXPR);
-	CHECK_STR(xv->u.tensor.sizes[0].expr, "s77");
-	CHECK_EQ_INT(xv->u.tensor.sizes[1].kind, PT2C_SYM_INT);
-	CHECK_EQ_INT(xv->u.tensor.sizes[1].i, 3);
+	REQUIRE(xv->kind == PT2C_VAL_TENSOR && xv->u.tensor->ndim == 4);
+	CHECK_EQ_INT(xv->u.tensor->sizes[0].kind, PT2C_SYM_EXPR);
+	CHECK_STR(xv->u.tensor->sizes[0].expr, "s77");
+	CHECK_EQ_INT(xv->u.tensor->sizes[1].kind, PT2C_SYM_INT);
+	CHECK_EQ_INT(xv->u.tensor->sizes[1].i, 3);
 	/* output: a list of two refs, one from the fallback segment */
 	pt2c_node *o = &g->nodes[pt2c__graph_output_node(g)];
 	REQUIRE(o->n_inputs == 1 && o->inputs[0].arg.kind == PT2C_ARG_FX_LIST && o->inputs[0].arg.n == 2);
@@ -327,11 +327,11 @@ static void test_tagged_args_kwargs_and_vals(void)
 	CHECK(to->inputs[10].arg.kind == PT2C_ARG_FLOAT && to->inputs[10].arg.u.f == 0.5);
 	pt2c_value *tv = &g->values[pt2c__node_value(g, find_node(g, "to"))];
 	REQUIRE(tv->kind == PT2C_VAL_TENSOR);
-	CHECK_EQ_INT(tv->u.tensor.dtype, PT2C_DTYPE_FLOAT16);
-	CHECK_STR(tv->u.tensor.device.type, "cuda");
-	CHECK_EQ_INT(tv->u.tensor.device.index, 1);
-	CHECK(tv->u.tensor.requires_grad);
-	CHECK_STR(tv->u.tensor.sizes[0].expr, "s0");
+	CHECK_EQ_INT(tv->u.tensor->dtype, PT2C_DTYPE_FLOAT16);
+	CHECK_STR(tv->u.tensor->device.type, "cuda");
+	CHECK_EQ_INT(tv->u.tensor->device.index, 1);
+	CHECK(tv->u.tensor->requires_grad);
+	CHECK_STR(tv->u.tensor->sizes[0].expr, "s0");
 	pt2c_value *sv = &g->values[pt2c__node_value(g, find_node(g, "sz"))];
 	CHECK(sv->kind == PT2C_VAL_SYM_INT && sv->u.sym.kind == PT2C_SYM_EXPR && strcmp(sv->u.sym.expr, "s0") == 0);
 	pt2c_value *kv = &g->values[pt2c__node_value(g, find_node(g, "k"))];

@@ -51,9 +51,9 @@ static void test_escaped_strings_outlive_node_dom(void)
 	REQUIRE(id != PT2C_NONE);
 	const pt2c_value *v = &g->values[id];
 	REQUIRE(v->kind == PT2C_VAL_TENSOR);
-	CHECK_STR(v->u.tensor.sizes[0].expr, "s0");
-	CHECK_STR(v->u.tensor.device.type, "cuda");
-	CHECK_EQ_INT(v->u.tensor.device.index, 1);
+	CHECK_STR(v->u.tensor->sizes[0].expr, "s0");
+	CHECK_STR(v->u.tensor->device.type, "cuda");
+	CHECK_EQ_INT(v->u.tensor->device.index, 1);
 	for (uint32_t k = 0; k < g->n_nodes; k++)
 		if (strcmp(g->nodes[k].name, "a1") == 0) CHECK_STR(g->nodes[k].target, "f\xc3\xa9");
 	const pt2c_named_arg *b = first_input(g, "a2");

@@ -153,8 +153,8 @@ static void test_fixture_ir_shape(void)
 			pt2c_value *v = pt2c__value(g, x);
 			CHECK_EQ_INT(v->kind, PT2C_VAL_TENSOR);
 			CHECK(v->has_meta);
-			CHECK_EQ_INT(v->u.tensor.sizes[0].kind, PT2C_SYM_EXPR);
-			CHECK_EQ_INT(v->u.tensor.dtype, PT2C_DTYPE_FLOAT32);
+			CHECK_EQ_INT(v->u.tensor->sizes[0].kind, PT2C_SYM_EXPR);
+			CHECK_EQ_INT(v->u.tensor->dtype, PT2C_DTYPE_FLOAT32);
 		}
 		CHECK_STR(p->verifiers[0], "TRAINING");
 		CHECK_STR(p->torch_version, "2.11.0+cu130");
@@ -317,7 +317,7 @@ static void test_all_variants_ir(void)
 		CHECK(found);
 		uint32_t pw = pt2c__graph_find_value(g, "p_w", 3);
 		REQUIRE(pw != PT2C_NONE);
-		pt2c_tensor_meta *m = &g->values[pw].u.tensor;
+		const pt2c_tensor_meta *m = g->values[pw].u.tensor;
 		CHECK_EQ_INT(m->dtype, PT2C_DTYPE_FLOAT16);
 		CHECK_EQ_INT(m->ndim, 2);
 		CHECK_EQ_INT(m->sizes[0].hint_kind, PT2C_HINT_INT);
