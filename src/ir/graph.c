@@ -10,16 +10,17 @@
 #include <assert.h>
 
 /*
- * What g->names stores for a name: who holds it (low bits) and, in the high 32 bits, 1 + the id
- * of the value of that name (0: none). One map for both: a second name-keyed map was a tenth of
- * the export's peak memory.
+ * What g->names stores for a name: who holds it (low 3 bits) and, above them, 1 + the id of the
+ * value of that name (0: none). One compact map for both: a second name-keyed map was a tenth of
+ * the export's peak memory. Value ids must stay below NAME_MAX_VALUES.
  */
 #define NAME_NODE 1u
 #define NAME_VALUE 2u
 #define NAME_RESERVED 4u
-#define NAME_BITS 0xffu
-#define NAME_VID(e) ((uint32_t)((e) >> 32) - 1u) /* PT2C_NONE when no value */
-#define NAME_WITH_VID(e, id) (((e) & NAME_BITS) | ((uint64_t)(id) + 1u) << 32)
+#define NAME_BITS 7u
+#define NAME_MAX_VALUES ((UINT32_MAX >> 3) - 1u)
+#define NAME_VID(e) (((e) >> 3) ? ((e) >> 3) - 1u : PT2C_NONE)
+#define NAME_WITH_VID(e, id) (((e) & NAME_BITS) | ((uint32_t)(id) + 1u) << 3)
 
 static const char *const OP_NAMES[PT2C_OP__COUNT] = {
 	[PT2C_OP_PLACEHOLDER] = "placeholder",
@@ -87,7 +88,7 @@ int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out)
 		return PT2C_ENOMEM;
 	g->ctx = ctx;
 	g->first = g->last = PT2C_NONE;
-	pt2c__map_init(&g->names, ctx->alloc);
+	pt2c__map32_init(&g->names, ctx->alloc);
 	pt2c__map_init(&g->base_count, ctx->alloc);
 	*out = g;
 	return 0;
@@ -100,7 +101,7 @@ void pt2c__graph_free(pt2c_graph *g)
 	const pt2c_allocator *a = g->ctx->alloc;
 	pt2c__free(a, g->nodes);
 	pt2c__free(a, g->values);
-	pt2c__map_free(&g->names);
+	pt2c__map32_free(&g->names);
 	pt2c__map_free(&g->base_count);
 	pt2c__free(a, g);
 }
@@ -111,20 +112,21 @@ void pt2c__graph_free(pt2c_graph *g)
 static void name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 {
 	size_t n = strlen(name);
-	uint64_t cur;
-	if (pt2c__map_get(&g->names, name, n, &cur)) {
-		cur = (cur & ~(uint64_t)bits) | NAME_RESERVED;
+	bool existed;
+	if (!pt2c__map32_get(&g->names, name, n, NULL))
+		return;
+	uint32_t *cur = pt2c__map32_upsert(&g->names, name, n, 0, &existed); /* present: no insert, no failure */
+	if (cur) {
+		*cur = (*cur & ~bits) | NAME_RESERVED;
 		if (bits & NAME_VALUE)
-			cur &= NAME_BITS;
-		(void)pt2c__map_put(&g->names, name, n, cur, true, NULL);
+			*cur &= NAME_BITS;
 	}
 }
 
 /* Whether anything (node, value, reservation) holds the name. */
 static bool name_used(const pt2c_graph *g, const char *name, size_t n)
 {
-	uint64_t cur;
-	return pt2c__map_get(&g->names, name, n, &cur);
+	return pt2c__map32_get(&g->names, name, n, NULL);
 }
 
 /*
@@ -152,7 +154,7 @@ static int note_exact(pt2c_graph *g, const char *name, size_t n)
 
 /* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
 /* slot (may be NULL): receives the name's g->names entry, valid until the map changes. */
-static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bits, uint64_t **slot)
+static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
 {
 	if (!candidate)
 		candidate = "";
@@ -241,12 +243,12 @@ static const char *unique_name(pt2c_graph *g, const char *candidate, uint32_t bi
 	 * interned (only an illegal candidate, skipped first, is not looked up at all).
 	 */
 	bool jumped = false;
-	uint64_t *cur = NULL;
+	uint32_t *cur = NULL;
 	for (;;) {
 		if (!is_illegal_name(cand)) {
 			bool existed;
 			result = pt2c__ctx_intern(g->ctx, cand, cand_len);
-			cur = result ? pt2c__map_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
+			cur = result ? pt2c__map32_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
 			if (!cur) {
 				result = NULL;
 				goto done;
@@ -286,7 +288,12 @@ int pt2c__graph_reserve_name(pt2c_graph *g, const char *name)
 	const char *s = pt2c__ctx_intern(g->ctx, name, n);
 	if (!s || note_exact(g, s, n))
 		return PT2C_ENOMEM;
-	return pt2c__map_put(&g->names, s, n, NAME_RESERVED, true, NULL);
+	bool existed;
+	uint32_t *cur = pt2c__map32_upsert(&g->names, s, n, 0, &existed);
+	if (!cur)
+		return PT2C_ENOMEM;
+	*cur = NAME_RESERVED;
+	return 0;
 }
 
 /* MARK: order links */
@@ -383,12 +390,12 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
  * first, so one find-or-insert both checks and claims the name: this runs for every node and
  * value read or copied. The entry stays valid until g->names changes; NULL on OOM.
  */
-static uint64_t *claim_exact(pt2c_graph *g, const char *name, const char **nm, bool *fresh)
+static uint32_t *claim_exact(pt2c_graph *g, const char *name, const char **nm, bool *fresh)
 {
 	size_t n = strlen(name);
 	bool existed = false;
 	*nm = pt2c__ctx_intern(g->ctx, name, n);
-	uint64_t *cur = *nm ? pt2c__map_upsert(&g->names, *nm, n, 0, &existed) : NULL;
+	uint32_t *cur = *nm ? pt2c__map32_upsert(&g->names, *nm, n, 0, &existed) : NULL;
 	*fresh = !existed;
 	return cur;
 }
@@ -403,7 +410,7 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
 		bool fresh;
-		uint64_t *cur = claim_exact(g, name, &nm, &fresh);
+		uint32_t *cur = claim_exact(g, name, &nm, &fresh);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (*cur & NAME_NODE)
@@ -466,13 +473,14 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && out);
-	if (grow32(g, (void **)&g->values, &g->cap_values, g->n_values, sizeof(pt2c_value)))
+	if (g->n_values >= NAME_MAX_VALUES || /* the name table keeps value ids in 29 bits */
+	    grow32(g, (void **)&g->values, &g->cap_values, g->n_values, sizeof(pt2c_value)))
 		return PT2C_ENOMEM;
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
 		bool fresh;
-		uint64_t *cur = claim_exact(g, name, &nm, &fresh);
+		uint32_t *cur = claim_exact(g, name, &nm, &fresh);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (NAME_VID(*cur) != PT2C_NONE)
@@ -481,7 +489,7 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 		if (fresh && note_exact(g, nm, strlen(nm)))
 			return PT2C_ENOMEM;
 	} else {
-		uint64_t *cur = NULL;
+		uint32_t *cur = NULL;
 		nm = unique_name(g, name, NAME_VALUE, &cur);
 		if (!nm)
 			return PT2C_ENOMEM;
@@ -501,8 +509,8 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len)
 {
-	uint64_t e;
-	if (!g || !name || !pt2c__map_get(&g->names, name, len, &e))
+	uint32_t e;
+	if (!g || !name || !pt2c__map32_get(&g->names, name, len, &e))
 		return PT2C_NONE;
 	return NAME_VID(e);
 }
@@ -913,7 +921,7 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	/* value ids changed: overwrite in place (no new names, so no allocation) */
 	for (uint32_t v = 0; v < g->n_values; v++) {
 		bool existed;
-		uint64_t *e = pt2c__map_upsert(&g->names, values[v].name, strlen(values[v].name), 0, &existed);
+		uint32_t *e = pt2c__map32_upsert(&g->names, values[v].name, strlen(values[v].name), 0, &existed);
 		if (!e)
 			rc = pt2c__err_oom(err);
 		else

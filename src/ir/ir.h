@@ -322,7 +322,7 @@ typedef struct pt2c_graph {
 	uint32_t n_live;
 	pt2c_value *values;
 	uint32_t n_values, cap_values;
-	pt2c_map names;         /* fx namespace: every name in use (nodes and values), with its value's id */
+	pt2c_map32 names;       /* fx namespace: every name in use (nodes and values), with its value's id */
 	pt2c_map base_count;    /* fx namespace: base -> highest suffix handed out */
 	bool is_single_tensor_return; /* PT2 Graph field (subgraphs) */
 } pt2c_graph;

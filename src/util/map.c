@@ -156,19 +156,6 @@ int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool
 	return 0;
 }
 
-/* MARK: string pool */
-
-void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)
-{
-	sp->arena = arena;
-	pt2c__map_init(&sp->map, alloc);
-}
-
-void pt2c__strpool_free(pt2c_strpool *sp)
-{
-	pt2c__map_free(&sp->map);
-}
-
 uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t init, bool *existed)
 {
 	if (len > UINT32_MAX || map_room_for_one(m))
@@ -186,27 +173,155 @@ uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t in
 	return &s->value;
 }
 
+/* MARK: compact map */
+
+void pt2c__map32_init(pt2c_map32 *m, const pt2c_allocator *alloc)
+{
+	m->alloc = alloc;
+	m->slots = NULL;
+	m->cap = 0;
+	m->count = 0;
+}
+
+void pt2c__map32_free(pt2c_map32 *m)
+{
+	pt2c__free(m->alloc, m->slots);
+	m->slots = NULL;
+	m->cap = 0;
+	m->count = 0;
+}
+
+/* Index of the slot holding key, or of the empty slot where it would go. cap must be > 0. */
+static size_t find_slot32(const pt2c_map32_slot *slots, size_t cap, const char *key, size_t len, uint32_t hash)
+{
+	size_t mask = cap - 1;
+	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+		const pt2c_map32_slot *s = &slots[i];
+		/* a stored key is NUL-terminated with no NUL inside, the probe key has none: equal bytes
+		 * up to len and a terminator right after mean equal strings */
+		if (!s->key || (s->hash == hash && memcmp(s->key, key, len) == 0 && s->key[len] == '\0'))
+			return i;
+	}
+}
+
+bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t *value)
+{
+	if (m->count == 0 || memchr(key, 0, len))
+		return false;
+	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len));
+	if (!m->slots[i].key)
+		return false;
+	if (value)
+		*value = m->slots[i].value;
+	return true;
+}
+
+/* Grow at 70% load, like pt2c_map. */
+static int map32_room_for_one(pt2c_map32 *m)
+{
+	if (m->cap && (m->count + 1) * 10 <= m->cap * 7)
+		return 0;
+	size_t new_cap = m->cap ? m->cap * 2 : 16;
+	if (new_cap < m->cap || new_cap > SIZE_MAX / sizeof(pt2c_map32_slot))
+		return PT2C_ENOMEM;
+	pt2c_map32_slot *ns = pt2c__calloc(m->alloc, new_cap, sizeof *ns);
+	if (!ns)
+		return PT2C_ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		const pt2c_map32_slot *s = &m->slots[i];
+		if (!s->key)
+			continue;
+		size_t j = s->hash & (new_cap - 1);
+		while (ns[j].key)
+			j = (j + 1) & (new_cap - 1);
+		ns[j] = *s;
+	}
+	pt2c__free(m->alloc, m->slots);
+	m->slots = ns;
+	m->cap = new_cap;
+	return 0;
+}
+
+uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed)
+{
+	if (!key || memchr(key, 0, len) || key[len] != '\0' || map32_room_for_one(m))
+		return NULL;
+	uint32_t h = pt2c__hash(key, len);
+	pt2c_map32_slot *s = &m->slots[find_slot32(m->slots, m->cap, key, len, h)];
+	*existed = s->key != NULL;
+	if (!s->key) {
+		s->key = key;
+		s->hash = h;
+		s->value = init;
+		m->count++;
+	}
+	return &s->value;
+}
+
+/* MARK: string pool */
+
+void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)
+{
+	sp->arena = arena;
+	sp->alloc = alloc;
+	sp->slots = NULL;
+	sp->cap = sp->count = 0;
+}
+
+void pt2c__strpool_free(pt2c_strpool *sp)
+{
+	pt2c__free(sp->alloc, sp->slots);
+	sp->slots = NULL;
+	sp->cap = sp->count = 0;
+}
+
+/* Grow at 70% load (the hash is stored, so nothing is rehashed). */
+static int strpool_room_for_one(pt2c_strpool *sp)
+{
+	if (sp->cap && (sp->count + 1) * 10 <= sp->cap * 7)
+		return 0;
+	size_t new_cap = sp->cap ? sp->cap * 2 : 64;
+	if (new_cap < sp->cap || new_cap > SIZE_MAX / sizeof(pt2c_strpool_slot))
+		return PT2C_ENOMEM;
+	pt2c_strpool_slot *ns = pt2c__calloc(sp->alloc, new_cap, sizeof *ns);
+	if (!ns)
+		return PT2C_ENOMEM;
+	for (size_t i = 0; i < sp->cap; i++) {
+		if (!sp->slots[i].str)
+			continue;
+		size_t j = sp->slots[i].hash & (new_cap - 1);
+		while (ns[j].str)
+			j = (j + 1) & (new_cap - 1);
+		ns[j] = sp->slots[i];
+	}
+	pt2c__free(sp->alloc, sp->slots);
+	sp->slots = ns;
+	sp->cap = new_cap;
+	return 0;
+}
+
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 {
 	/* Hot (every graph name goes through here): one hash and one probe whether or not the
-	 * string is new, instead of a lookup followed by an insert. */
-	bool existed = false;
-	uint64_t *v = pt2c__map_upsert(&sp->map, s, n, 0, &existed);
-	if (!v)
+	 * string is new, instead of a lookup followed by an insert. 16-byte slots keep the table
+	 * (one slot per distinct name, a million in a large graph) small. */
+	if (n > UINT32_MAX || strpool_room_for_one(sp))
 		return NULL;
-	if (existed)
-		return (const char *)(uintptr_t)*v;
-	char *copy = pt2c__arena_strndup(sp->arena, s, n);
-	pt2c_map_slot *slot = (pt2c_map_slot *)(void *)((char *)v - offsetof(pt2c_map_slot, value));
-	if (!copy) {
-		/* Undo the insert. Emptying the slot is safe: it was empty until just now, so no
-		 * other key's probe sequence runs through it. */
-		slot->key = NULL;
-		sp->map.count--;
-		return NULL;
+	uint32_t h = pt2c__hash(s, n);
+	size_t mask = sp->cap - 1, i = h & mask;
+	for (;; i = (i + 1) & mask) {
+		const pt2c_strpool_slot *e = &sp->slots[i];
+		if (!e->str)
+			break;
+		if (e->hash == h && e->len == n && memcmp(e->str, s, n) == 0)
+			return e->str;
 	}
-	/* The map key is the arena copy, so it lives as long as the interned string. */
-	slot->key = copy;
-	*v = (uint64_t)(uintptr_t)copy;
+	char *copy = pt2c__arena_strndup(sp->arena, s, n);
+	if (!copy)
+		return NULL;
+	sp->slots[i].str = copy;
+	sp->slots[i].hash = h;
+	sp->slots[i].len = (uint32_t)n;
+	sp->count++;
 	return copy;
 }

@@ -130,11 +130,45 @@ uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t in
 static inline bool pt2c__map_gets(const pt2c_map *m, const char *key, uint64_t *value)
 { return pt2c__map_get(m, key, strlen(key), value); }
 
+/*
+ * MARK: compact map -- NUL-terminated string keys (no embedded NUL) to uint32 values in 16-byte
+ * slots (a pt2c_map slot is 24), for the tables that hold one entry per graph name. The key's
+ * length is not stored: a probe compares the hash, then the bytes and the terminator. Keys are
+ * borrowed and must stay put while they are in the map. A lookup key containing a NUL byte is
+ * never found (and refused by upsert).
+ */
+typedef struct pt2c_map32_slot {
+	const char *key; /* NULL = empty */
+	uint32_t hash;
+	uint32_t value;
+} pt2c_map32_slot;
+
+typedef struct pt2c_map32 {
+	const pt2c_allocator *alloc;
+	pt2c_map32_slot *slots;
+	size_t cap; /* power of two or 0 */
+	size_t count;
+} pt2c_map32;
+
+void pt2c__map32_init(pt2c_map32 *m, const pt2c_allocator *alloc);
+void pt2c__map32_free(pt2c_map32 *m);
+bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t *value);
+/** Find-or-insert, as pt2c__map_upsert: the value slot (valid until the next insert), NULL on OOM. */
+uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed);
+
 /* MARK: string interning -- one canonical NUL-terminated copy per distinct string */
+
+typedef struct pt2c_strpool_slot {
+	const char *str; /* the interned copy; NULL = empty */
+	uint32_t hash;
+	uint32_t len;    /* strings may hold NUL bytes: compared by length */
+} pt2c_strpool_slot;
 
 typedef struct pt2c_strpool {
 	pt2c_arena *arena; /* borrowed: strings live in this arena */
-	pt2c_map map;
+	const pt2c_allocator *alloc;
+	pt2c_strpool_slot *slots; /* open addressing, 16 bytes a string */
+	size_t cap, count;
 } pt2c_strpool;
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc);

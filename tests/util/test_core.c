@@ -350,6 +350,57 @@ static void test_map_200k(void)
 	free(keys);
 }
 
+/* The compact map: pt2c_map's find-or-insert for C-string keys, in 16-byte slots. */
+static void test_map32(void)
+{
+	enum { N = 200000 };
+	CHECK_EQ_INT(sizeof(pt2c_map32_slot), 16);
+	char *keys = malloc((size_t)N * 24);
+	REQUIRE(keys);
+	pt2c_map32 m;
+	pt2c__map32_init(&m, NULL);
+	uint32_t v = 77;
+	CHECK(!pt2c__map32_get(&m, "x", 1, &v)); /* empty map */
+	for (int i = 0; i < N; i++) {
+		char *k = keys + (size_t)i * 24;
+		snprintf(k, 24, "node_%d", i);
+		bool existed = true;
+		uint32_t *slot = pt2c__map32_upsert(&m, k, strlen(k), 5, &existed);
+		REQUIRE(slot);
+		CHECK(!existed && *slot == 5);
+		*slot = (uint32_t)i * 3;
+	}
+	CHECK_EQ_INT(m.count, N);
+	CHECK(m.count * 10 <= m.cap * 7);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		char k[24];
+		snprintf(k, sizeof k, "node_%d", i);
+		if (!pt2c__map32_get(&m, k, strlen(k), &v) || v != (uint32_t)i * 3)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(!pt2c__map32_get(&m, "node_200000", 11, &v));
+	CHECK(!pt2c__map32_get(&m, "node_1", 4, &v)); /* a prefix of present keys */
+	bool existed = false;
+	uint32_t *slot = pt2c__map32_upsert(&m, "node_5", 6, 1, &existed);
+	CHECK(slot && existed && *slot == 15);
+	CHECK_EQ_INT(m.count, N);
+	/* keys are C strings: one with a NUL inside is refused and never found; "" is a key */
+	CHECK(pt2c__map32_upsert(&m, "a\0b", 3, 1, &existed) == NULL);
+	CHECK(pt2c__map32_upsert(&m, "ab", 1, 1, &existed) == NULL); /* not terminated at len */
+	REQUIRE(pt2c__map32_upsert(&m, "a", 1, 2, &existed) && !existed);
+	REQUIRE(pt2c__map32_upsert(&m, "", 0, 3, &existed) && !existed);
+	CHECK(!pt2c__map32_get(&m, "a\0b", 3, &v));
+	CHECK(pt2c__map32_get(&m, "a", 1, &v) && v == 2);
+	CHECK(pt2c__map32_get(&m, "ab", 1, &v) && v == 2); /* the first len bytes are the key */
+	CHECK(pt2c__map32_get(&m, "", 0, &v) && v == 3);
+	CHECK(!pt2c__map32_get(&m, "node_", 5, &v));
+	pt2c__map32_free(&m);
+	CHECK(!pt2c__map32_get(&m, "node_1", 6, &v));
+	free(keys);
+}
+
 static void test_map_oom(void)
 {
 	/* Every failure point during growth gives ENOMEM and leaves the map usable and leak-free. */
@@ -431,6 +482,12 @@ static void test_strpool(void)
 	const char *e2 = pt2c__interns(&sp, "");
 	CHECK(e1 && e1 == e2);
 	CHECK_STR(e1, "");
+	/* bytes with NULs inside are strings of their own, told apart by length */
+	const char *n1 = pt2c__intern(&sp, "a\0b", 3), *n2 = pt2c__intern(&sp, "a\0c", 3), *n3 = pt2c__intern(&sp, "a", 1);
+	REQUIRE(n1 && n2 && n3);
+	CHECK(n1 != n2 && n1 != n3 && n2 != n3);
+	CHECK(memcmp(n1, "a\0b", 4) == 0 && memcmp(n2, "a\0c", 4) == 0);
+	CHECK(pt2c__intern(&sp, "a\0b", 3) == n1 && pt2c__interns(&sp, "a") == n3);
 	/* Many strings: still canonical. */
 	const char *first[1000];
 	for (int i = 0; i < 1000; i++) {
@@ -589,6 +646,7 @@ PT2C_TEST_MAIN({
 	RUN(test_arena_first_big);
 	RUN(test_arena_weak_allocator);
 	RUN(test_map_200k);
+	RUN(test_map32);
 	RUN(test_map_oom);
 	RUN(test_hash_spread);
 	RUN(test_strpool);
