@@ -108,6 +108,14 @@ void pt2c__graph_free(pt2c_graph *g)
 
 /* MARK: namespace */
 
+void pt2c__graph_drop_names(pt2c_graph *g)
+{
+	if (!g)
+		return;
+	pt2c__map32_free(&g->names);
+	pt2c__map_free(&g->base_count);
+}
+
 /* Clear `bits` of a name (NAME_VALUE: and its value id), leaving it reserved so fresh names never reuse it. */
 static void name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 {

@@ -336,6 +336,12 @@ void pt2c__graph_free(pt2c_graph *g); /* the struct and its arrays; strings stay
  * free "base_M". The name is reserved. Returns an interned string, NULL on OOM.
  */
 const char *pt2c__graph_unique_name(pt2c_graph *g, const char *candidate);
+/**
+ * Free the graph's namespace tables (a sixteenth of a large graph's memory) when it will only be
+ * read from now on: afterwards it must not get new nodes or values, and
+ * pt2c__graph_find_value finds nothing.
+ */
+void pt2c__graph_drop_names(pt2c_graph *g);
 /** Reserve an exact name; PT2C_EGRAPH if taken (duplicate), PT2C_ENOMEM. */
 int pt2c__graph_reserve_name(pt2c_graph *g, const char *name);
 
@@ -455,6 +461,7 @@ typedef struct pt2c_storage {
 	void (*release)(void *release_ctx);
 	void *release_ctx;
 	const pt2c_allocator *alloc; /* frees the struct */
+	bool file_pages; /* data lies in a private read-only file mapping: see pt2c__storage_drop_pages */
 } pt2c_storage;
 
 /** A storage over `data` (borrowed unless release is given). */
@@ -463,6 +470,12 @@ int pt2c__storage_new(const pt2c_allocator *alloc, const uint8_t *data, uint64_t
 /** A storage owning a copy of data (for small inputs such as decoded base64 in JSON). */
 int pt2c__storage_copy(const pt2c_allocator *alloc, const void *data, uint64_t nbytes, pt2c_storage **out);
 pt2c_storage *pt2c__storage_ref(pt2c_storage *s);
+/**
+ * Writers call this once they have streamed a storage out: the resident pages of a file_pages
+ * storage go back to the kernel (they read back from the file if touched again), so writing an
+ * archive does not accumulate its input in memory. A no-op for every other storage; NULL ok.
+ */
+void pt2c__storage_drop_pages(const pt2c_storage *s);
 void pt2c__storage_unref(pt2c_storage *s); /* accepts NULL */
 
 typedef struct pt2c_tensor {

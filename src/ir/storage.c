@@ -57,3 +57,9 @@ void pt2c__storage_unref(pt2c_storage *s)
 		s->release(s->release_ctx);
 	pt2c__free(s->alloc, s);
 }
+
+void pt2c__storage_drop_pages(const pt2c_storage *s)
+{
+	if (s && s->file_pages && s->nbytes)
+		pt2c__drop_file_pages(s->data, (size_t)s->nbytes);
+}

@@ -388,6 +388,7 @@ int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt
 	if (!rc) {
 		emit_pickle(&o, r);
 		rc = o.rc;
+		pt2c__storage_drop_pages(r->engine); /* streamed out: its input pages are not needed in memory */
 	}
 	if (!rc)
 		rc = pt2c__zipw_end(&w);

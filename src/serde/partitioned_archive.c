@@ -33,6 +33,7 @@ typedef struct arch {
 	member_slot *slots; /* z->n entries, allocated on the first reference */
 	pt2c_storage *backing;
 	const pt2c_allocator *alloc;
+	bool file_mapped; /* member storages lie in a file mapping (their pages may be dropped) */
 } arch;
 
 static void unref_backing(void *p) { pt2c__storage_unref(p); }
@@ -79,6 +80,7 @@ static int resolve(void *ctx, bool engine, const char *name, size_t n, int dtype
 		int rc = pt2c__storage_new(a->alloc, pt2c__zip_data(a->z, e), e->size, a->backing ? unref_backing : NULL,
 		                           a->backing, &s->st);
 		if (rc) return PT2C_ENOMEM;
+		s->st->file_pages = a->file_mapped;
 		pt2c__storage_ref(a->backing);
 	}
 	if (!engine) {
@@ -137,6 +139,7 @@ int pt2c__partitioned_archive_read_ex(pt2c_module **out, const uint8_t *data, si
 	a.z = &z;
 	a.backing = backing;
 	a.alloc = alloc;
+	a.file_mapped = file_mapped;
 	char member[PT2C_ERROR_WHERE_MAX];
 	const uint8_t *p;
 	size_t n;

@@ -57,6 +57,7 @@ static int view(ar *a, const uint8_t *p, uint64_t n, pt2c_storage **out)
 			pt2c__storage_unref(a->backing);
 		return pt2c__err_oom(a->err);
 	}
+	(*out)->file_pages = a->file_mapped;
 	return 0;
 }
 

@@ -322,6 +322,7 @@ static int write_group(aw *a, const pt2c_module *m, const uint32_t *file, int g,
 			a->counting = true;
 			rc = record(a, rel, st ? st->data : NULL, st ? st->nbytes : 0);
 			a->counting = false;
+			pt2c__storage_drop_pages(st); /* written: its input pages are not needed in memory */
 		} else if (at->engine) {
 			uint64_t sz = pt2c__engine_obj_size(at->engine);
 			if ((rc = begin(a, rel, sz)))

@@ -172,6 +172,7 @@ static void put_engine_b64(wr *w, const pt2c_engine_record *e)
 			pt2c__buf_put(w->b, e->engine->data, (size_t)e->engine->nbytes);
 		else
 			pt2c__b64_encode_buf(w->b, e->engine->data, (size_t)e->engine->nbytes);
+		pt2c__storage_drop_pages(e->engine); /* written: its input pages are not needed in memory */
 	}
 	PUTS(w, "\"");
 }

@@ -216,13 +216,10 @@ bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t 
 	return true;
 }
 
-/* Grow at 70% load, like pt2c_map. */
-static int map32_room_for_one(pt2c_map32 *m)
+/* Rehash into new_cap slots (a power of two, larger than cap). */
+static int map32_resize(pt2c_map32 *m, size_t new_cap)
 {
-	if (m->cap && (m->count + 1) * 10 <= m->cap * 7)
-		return 0;
-	size_t new_cap = m->cap ? m->cap * 2 : 16;
-	if (new_cap < m->cap || new_cap > SIZE_MAX / sizeof(pt2c_map32_slot))
+	if (new_cap > SIZE_MAX / sizeof(pt2c_map32_slot))
 		return PT2C_ENOMEM;
 	pt2c_map32_slot *ns = pt2c__calloc(m->alloc, new_cap, sizeof *ns);
 	if (!ns)
@@ -240,6 +237,26 @@ static int map32_room_for_one(pt2c_map32 *m)
 	m->slots = ns;
 	m->cap = new_cap;
 	return 0;
+}
+
+/* Grow at 70% load, like pt2c_map. */
+static int map32_room_for_one(pt2c_map32 *m)
+{
+	if (m->cap && (m->count + 1) * 10 <= m->cap * 7)
+		return 0;
+	size_t new_cap = m->cap ? m->cap * 2 : 16;
+	return new_cap < m->cap ? PT2C_ENOMEM : map32_resize(m, new_cap);
+}
+
+int pt2c__map32_reserve(pt2c_map32 *m, size_t count)
+{
+	size_t cap = m->cap ? m->cap : 16;
+	while (count > cap / 10 * 7) {
+		if (cap > SIZE_MAX / 2)
+			return PT2C_ENOMEM;
+		cap *= 2;
+	}
+	return cap > m->cap ? map32_resize(m, cap) : 0;
 }
 
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed)
@@ -275,13 +292,10 @@ void pt2c__strpool_free(pt2c_strpool *sp)
 	sp->cap = sp->count = 0;
 }
 
-/* Grow at 70% load (the hash is stored, so nothing is rehashed). */
-static int strpool_room_for_one(pt2c_strpool *sp)
+/* Move every string into a table of new_cap slots (the hash is stored, so nothing is rehashed). */
+static int strpool_resize(pt2c_strpool *sp, size_t new_cap)
 {
-	if (sp->cap && (sp->count + 1) * 10 <= sp->cap * 7)
-		return 0;
-	size_t new_cap = sp->cap ? sp->cap * 2 : 64;
-	if (new_cap < sp->cap || new_cap > SIZE_MAX / sizeof(pt2c_strpool_slot))
+	if (new_cap > SIZE_MAX / sizeof(pt2c_strpool_slot))
 		return PT2C_ENOMEM;
 	pt2c_strpool_slot *ns = pt2c__calloc(sp->alloc, new_cap, sizeof *ns);
 	if (!ns)
@@ -298,6 +312,28 @@ static int strpool_room_for_one(pt2c_strpool *sp)
 	sp->slots = ns;
 	sp->cap = new_cap;
 	return 0;
+}
+
+/* Grow at 70% load. */
+static int strpool_room_for_one(pt2c_strpool *sp)
+{
+	if (sp->cap && (sp->count + 1) * 10 <= sp->cap * 7)
+		return 0;
+	size_t new_cap = sp->cap ? sp->cap * 2 : 64;
+	return new_cap < sp->cap ? PT2C_ENOMEM : strpool_resize(sp, new_cap);
+}
+
+int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more)
+{
+	size_t need, cap = sp->cap ? sp->cap : 64;
+	if (pt2c__add_ovf_sz(sp->count, more, &need))
+		return PT2C_ENOMEM;
+	while (need > cap / 10 * 7) {
+		if (cap > SIZE_MAX / 2)
+			return PT2C_ENOMEM;
+		cap *= 2;
+	}
+	return cap > sp->cap ? strpool_resize(sp, cap) : 0;
 }
 
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)

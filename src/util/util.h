@@ -153,6 +153,8 @@ typedef struct pt2c_map32 {
 void pt2c__map32_init(pt2c_map32 *m, const pt2c_allocator *alloc);
 void pt2c__map32_free(pt2c_map32 *m);
 bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t *value);
+/** Grow now to hold `count` keys without growing again (a growing table briefly holds two). */
+int pt2c__map32_reserve(pt2c_map32 *m, size_t count);
 /** Find-or-insert, as pt2c__map_upsert: the value slot (valid until the next insert), NULL on OOM. */
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed);
 
@@ -173,6 +175,8 @@ typedef struct pt2c_strpool {
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc);
 void pt2c__strpool_free(pt2c_strpool *sp); /* frees the map only; strings go with the arena */
+/** Make room for `more` new strings without growing again (a growing table briefly holds two). */
+int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more);
 /** Interned copy of s[0..n); equal strings give equal pointers. NULL on OOM. */
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n);
 static inline const char *pt2c__interns(pt2c_strpool *sp, const char *s) { return pt2c__intern(sp, s, strlen(s)); }

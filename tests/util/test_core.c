@@ -398,6 +398,18 @@ static void test_map32(void)
 	CHECK(!pt2c__map32_get(&m, "node_", 5, &v));
 	pt2c__map32_free(&m);
 	CHECK(!pt2c__map32_get(&m, "node_1", 6, &v));
+	/* reserve: sized once, no growth while filling up to the reserved count */
+	pt2c__map32_init(&m, NULL);
+	REQUIRE(pt2c__map32_reserve(&m, 1000) == 0);
+	size_t cap = m.cap;
+	CHECK(cap >= 1000 && cap * 7 / 10 >= 1000 && (cap & (cap - 1)) == 0);
+	for (int i = 0; i < 1000; i++)
+		REQUIRE(pt2c__map32_upsert(&m, keys + (size_t)i * 24, strlen(keys + (size_t)i * 24), (uint32_t)i, &existed));
+	CHECK_EQ_INT(m.cap, cap);
+	CHECK(pt2c__map32_get(&m, "node_999", 8, &v) && v == 999);
+	REQUIRE(pt2c__map32_reserve(&m, 10) == 0); /* never shrinks */
+	CHECK_EQ_INT(m.cap, cap);
+	pt2c__map32_free(&m);
 	free(keys);
 }
 
@@ -482,6 +494,16 @@ static void test_strpool(void)
 	const char *e2 = pt2c__interns(&sp, "");
 	CHECK(e1 && e1 == e2);
 	CHECK_STR(e1, "");
+	/* reserve keeps the strings and stops growth while filling up */
+	REQUIRE(pt2c__strpool_reserve(&sp, 5000) == 0);
+	size_t pcap = sp.cap;
+	CHECK(pt2c__interns(&sp, "aten.linear.default") == x);
+	for (int i = 0; i < 4000; i++) {
+		char k[32];
+		snprintf(k, sizeof k, "r%d", i);
+		REQUIRE(pt2c__interns(&sp, k));
+	}
+	CHECK_EQ_INT(sp.cap, pcap);
 	/* bytes with NULs inside are strings of their own, told apart by length */
 	const char *n1 = pt2c__intern(&sp, "a\0b", 3), *n2 = pt2c__intern(&sp, "a\0c", 3), *n3 = pt2c__intern(&sp, "a", 1);
 	REQUIRE(n1 && n2 && n3);
