@@ -468,7 +468,10 @@ static int lift(bp *b)
 			} else {
 				/* the true metadata (defect 5); a copy: the attribute array may move */
 				pt2c_tensor_meta *tm = pt2c__arena_memdup(&b->ctx->arena, &at->tensor.meta, sizeof at->tensor.meta);
-				if (!tm) return pt2c__err_oom(b->err);
+				if (!tm) {
+					rc = pt2c__err_oom(b->err);
+					goto out;
+				}
 				val->u.tensor = tm;
 			}
 			attr_ph[ai] = pv;

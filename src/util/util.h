@@ -80,13 +80,13 @@ typedef struct pt2c_arena {
 } pt2c_arena;
 
 void pt2c__arena_init(pt2c_arena *a, const pt2c_allocator *alloc);
-/** n bytes aligned to 16, uninitialised; NULL on OOM or n == 0 overflow. */
+/** n bytes aligned to 8, uninitialised; NULL on OOM or n == 0 overflow. */
 void *pt2c__arena_alloc(pt2c_arena *a, size_t n);
 /** n bytes zeroed. */
 void *pt2c__arena_zalloc(pt2c_arena *a, size_t n);
 /** count*size bytes zeroed, overflow-checked. */
 void *pt2c__arena_calloc(pt2c_arena *a, size_t count, size_t size);
-/** Copy of s[0..n) plus a NUL. */
+/** Copy of s[0..n) plus a NUL, unaligned. */
 char *pt2c__arena_strndup(pt2c_arena *a, const char *s, size_t n);
 void *pt2c__arena_memdup(pt2c_arena *a, const void *p, size_t n);
 /** Release every chunk. The arena may be reused after pt2c__arena_init. */

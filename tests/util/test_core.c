@@ -206,7 +206,7 @@ static void test_arena(void)
 	for (size_t i = 1; i < 3000; i++) {
 		uint8_t *p = pt2c__arena_alloc(&a, i % 97 + 1);
 		REQUIRE(p);
-		CHECK_EQ_INT((uintptr_t)p % 16, 0);
+		CHECK_EQ_INT((uintptr_t)p % 8, 0);
 		memset(p, 0xAB, i % 97 + 1);
 	}
 	/* A big request gets its own chunk and does not waste the current one. */
@@ -214,7 +214,7 @@ static void test_arena(void)
 	pt2c_arena_chunk *head_before = a.head;
 	uint8_t *big = pt2c__arena_alloc(&a, 10u << 20);
 	REQUIRE(big);
-	CHECK_EQ_INT((uintptr_t)big % 16, 0);
+	CHECK_EQ_INT((uintptr_t)big % 8, 0);
 	memset(big, 1, 10u << 20);
 	CHECK(a.head == head_before);
 	CHECK_EQ_INT(a.used, used_before);
@@ -287,11 +287,11 @@ static void test_arena_weak_allocator(void)
 	for (int i = 0; i < 500; i++) {
 		void *p = pt2c__arena_alloc(&a, (size_t)(i % 7) * 100 + 1);
 		REQUIRE(p);
-		CHECK_EQ_INT((uintptr_t)p % 16, 0);
+		CHECK_EQ_INT((uintptr_t)p % 8, 0);
 	}
 	void *big = pt2c__arena_alloc(&a, 3u << 20);
 	REQUIRE(big);
-	CHECK_EQ_INT((uintptr_t)big % 16, 0);
+	CHECK_EQ_INT((uintptr_t)big % 8, 0);
 	pt2c__arena_free(&a);
 }
 
