@@ -828,6 +828,11 @@ int pt2c__module_to_program(pt2c_program **out, pt2c_module **mp, const pt2c_sch
 	if ((rc = pt2c__export_getitem_index(b.g, &b.gi_head, &b.gi_next, err))) goto fail;
 	b.n_gi = b.g->n_values;
 	if ((rc = convert_nodes(&b))) goto fail;
+	/* not needed past conversion: give the getitem index back before compaction's own tables */
+	pt2c__free(a, b.gi_head);
+	pt2c__free(a, b.gi_next);
+	b.gi_head = b.gi_next = NULL;
+	b.n_gi = 0;
 	uint32_t n_old = b.g->n_values;
 	vmap = pt2c__malloc(a, ((size_t)n_old + 1) * sizeof *vmap);
 	if (!vmap) { rc = pt2c__err_oom(err); goto fail; }
