@@ -1236,7 +1236,10 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	pt2c_json_opts opts = { PT2C_JSON_ALLOW_NONFINITE, 0 };
 	/* "graph" arrays stay unexpanded: read_graph parses one node at a time */
 	static const pt2c_json_lazy lazy = { "graph", false };
-	int rc = pt2c__json_parse_lazy(&root, data, len, &opts, &lazy, 1, &dom, err);
+	pt2c_json_opts scan = opts;
+	if (res && res->file_mapped)
+		scan.flags |= PT2C_JSON_DROP_PAGES; /* the scan reads all of it: give pages back as it goes */
+	int rc = pt2c__json_parse_lazy(&root, data, len, &scan, &lazy, 1, &dom, err);
 	if (rc) {
 		if (res && res->member) pt2c__err_set_member(err, res->member);
 		pt2c__arena_free(&dom);

@@ -1763,7 +1763,10 @@ int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, co
 	pt2c__arena_init(&arena, p->ctx->alloc);
 	pt2c_json *root = NULL;
 	pt2c_json_opts jo = opts ? *opts : (pt2c_json_opts){ PT2C_JSON_ALLOW_NONFINITE, 0 };
-	int rc = pt2c__json_parse_lazy(&root, src, src_len, &jo, lazy, sizeof lazy / sizeof lazy[0], &arena, err);
+	pt2c_json_opts scan = jo;
+	if (file_mapped)
+		scan.flags |= PT2C_JSON_DROP_PAGES; /* the scan reads all of it: give pages back as it goes */
+	int rc = pt2c__json_parse_lazy(&root, src, src_len, &scan, lazy, sizeof lazy / sizeof lazy[0], &arena, err);
 	if (rc) {
 		if (member && rc != PT2C_ENOMEM)
 			pt2c__err_set_member(err, member);

@@ -54,6 +54,7 @@ typedef struct jparser {
 	char lazy_next;    /* the member value about to be read may stay lazy: '[' or '{' it must open with, or 0 */
 	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
 	bool one_value;    /* stop after one value (element parses of a lazy span) */
+	size_t dropped;    /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
 } jparser;
 
 #define NO_RAW SIZE_MAX
@@ -513,6 +514,10 @@ value:
 	}
 	if ((rc = jscalar(p)) != 0) return rc;
 after:
+	if ((p->flags & PT2C_JSON_DROP_PAGES) && p->i - p->dropped >= ((size_t)8 << 20)) {
+		pt2c__drop_file_pages(p->d + p->dropped, p->i - p->dropped);
+		p->dropped = p->i;
+	}
 	jskip_ws(p);
 	if (p->nframes == 0) {
 		if (p->one_value) return 0;
@@ -579,6 +584,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	p.n_lazy = lazy ? n_lazy : 0;
 	p.raw_frame = NO_RAW;
 	p.one_value = one_value;
+	p.dropped = start;
 	int rc = jrun(&p);
 	if (rc == 0) {
 		pt2c_json *root = pt2c__arena_alloc(arena, sizeof *root);

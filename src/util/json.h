@@ -47,6 +47,10 @@ struct pt2c_json {
 };
 
 #define PT2C_JSON_ALLOW_NONFINITE 1u
+/* data lies in a private read-only file mapping: the parser gives back the pages it has read past
+ * (every 8 MiB), so scanning a large document does not make it all resident (views into it page in
+ * again when read) */
+#define PT2C_JSON_DROP_PAGES 2u
 
 typedef struct pt2c_json_opts {
 	unsigned flags;

@@ -4,6 +4,10 @@
  * same acceptance, errors and absolute positions as the full parser, at no DOM cost for the lazy
  * containers.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "harness.h"
 #include "util/json.h"
 
@@ -187,6 +191,69 @@ static void test_lazy_objects(void)
 	pt2c__arena_free(&a);
 }
 
+/*
+ * PT2C_JSON_DROP_PAGES on a mapped file: the parser gives back pages it has read past, and every
+ * value (string views into the file included) still reads back right, lazily or not.
+ */
+static void test_drop_pages_while_parsing(void)
+{
+	char path[] = "/tmp/pt2c_json_drop_XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	REQUIRE(f);
+	enum { N = 400000 }; /* about 20 MB */
+	fputs("{\"head\": \"first\", \"graph\": [", f);
+	for (int i = 0; i < N; i++)
+		fprintf(f, "%s{\"name\": \"node_%d\", \"v\": %d}", i ? ", " : "", i, i * 3);
+	fputs("], \"tail\": \"last\"}", f);
+	fclose(f);
+	pt2c_mapped m;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__map_path(&m, path, NULL, &err) == 0);
+	REQUIRE(pt2c__mapped_is_file(&m));
+	pt2c_json_opts drop = { PT2C_JSON_DROP_PAGES, 0 };
+	for (int lazy = 0; lazy < 2; lazy++) {
+		pt2c_arena a, s;
+		pt2c__arena_init(&a, NULL);
+		pt2c__arena_init(&s, NULL);
+		pt2c_json *root = NULL;
+		REQUIRE(pt2c__json_parse_lazy(&root, (const char *)m.data, m.size, &drop, &GRAPH, lazy ? 1 : 0, &a, &err) == 0);
+		CHECK(pt2c__json_streq(pt2c__json_get(root, "head"), "first"));
+		CHECK(pt2c__json_streq(pt2c__json_get(root, "tail"), "last"));
+		const pt2c_json *g = pt2c__json_get(root, "graph");
+		int bad = 0, n = 0;
+		if (lazy) {
+			REQUIRE(pt2c__json_is(g, PT2C_JSON_RAW));
+			uint64_t cur = 0;
+			pt2c_json *e;
+			while (pt2c__json_raw_next((const char *)m.data, m.size, g, &cur, &drop, &s, &e, &err) == 0 && e) {
+				char want[32];
+				snprintf(want, sizeof want, "node_%d", n);
+				if (!pt2c__json_streq(pt2c__json_get(e, "name"), want) || pt2c__json_get(e, "v")->u.i != n * 3)
+					bad++;
+				n++;
+				pt2c__arena_reset(&s);
+			}
+		} else {
+			REQUIRE(pt2c__json_is(g, PT2C_JSON_ARRAY));
+			for (; n < (int)g->n; n++) {
+				char want[32];
+				snprintf(want, sizeof want, "node_%d", n);
+				const pt2c_json *e = pt2c__json_at(g, (size_t)n);
+				if (!pt2c__json_streq(pt2c__json_get(e, "name"), want) || pt2c__json_get(e, "v")->u.i != n * 3)
+					bad++;
+			}
+		}
+		CHECK_EQ_INT(n, N);
+		CHECK_EQ_INT(bad, 0);
+		pt2c__arena_free(&s);
+		pt2c__arena_free(&a);
+	}
+	pt2c__unmap(&m);
+	unlink(path);
+}
+
 /* An arena reset keeps working storage and drops everything else. */
 static void test_arena_reset(void)
 {
@@ -213,6 +280,7 @@ PT2C_TEST_MAIN({
 	RUN(test_raw_span_and_elements);
 	RUN(test_empty_and_escaped_key);
 	RUN(test_lazy_objects);
+	RUN(test_drop_pages_while_parsing);
 	RUN(test_same_errors);
 	RUN(test_arena_reset);
 })
