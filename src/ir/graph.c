@@ -394,17 +394,19 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
 }
 
 /*
- * The g->names entry of an exact name (interned into *nm), added empty when new (*fresh). Intern
- * first, so one find-or-insert both checks and claims the name: this runs for every node and
- * value read or copied. The entry stays valid until g->names changes; NULL on OOM.
+ * The g->names entry of an exact name (interned into *nm), added empty when new; a new name also
+ * updates base_count (note_exact). Intern first, so one find-or-insert both checks and claims the
+ * name: this runs for every node and value read or copied. The entry stays valid until g->names
+ * changes (note_exact touches only base_count); NULL on OOM.
  */
-static uint32_t *claim_exact(pt2c_graph *g, const char *name, const char **nm, bool *fresh)
+static uint32_t *claim_exact(pt2c_graph *g, const char *name, const char **nm)
 {
 	size_t n = strlen(name);
 	bool existed = false;
 	*nm = pt2c__ctx_intern(g->ctx, name, n);
 	uint32_t *cur = *nm ? pt2c__map32_upsert(&g->names, *nm, n, 0, &existed) : NULL;
-	*fresh = !existed;
+	if (cur && !existed && note_exact(g, *nm, n))
+		return NULL;
 	return cur;
 }
 
@@ -417,15 +419,12 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
-		bool fresh;
-		uint32_t *cur = claim_exact(g, name, &nm, &fresh);
+		uint32_t *cur = claim_exact(g, name, &nm);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (*cur & NAME_NODE)
 			return PT2C_EGRAPH;
 		*cur |= NAME_NODE;
-		if (fresh && note_exact(g, nm, strlen(nm)))
-			return PT2C_ENOMEM;
 	} else {
 		nm = unique_name(g, name ? name : target, NAME_NODE, NULL);
 		if (!nm)
@@ -487,15 +486,12 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
-		bool fresh;
-		uint32_t *cur = claim_exact(g, name, &nm, &fresh);
+		uint32_t *cur = claim_exact(g, name, &nm);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (NAME_VID(*cur) != PT2C_NONE)
 			return PT2C_EGRAPH;
 		*cur = NAME_WITH_VID(*cur | NAME_VALUE, g->n_values);
-		if (fresh && note_exact(g, nm, strlen(nm)))
-			return PT2C_ENOMEM;
 	} else {
 		uint32_t *cur = NULL;
 		nm = unique_name(g, name, NAME_VALUE, &cur);

@@ -157,6 +157,8 @@ void pt2c__meta_pool_init(pt2c_meta_pool *mp, const pt2c_allocator *alloc);
 void pt2c__meta_pool_free(pt2c_meta_pool *mp);
 /** The shared copy of m (its sizes/strides may be temporary). 0 or PT2C_ENOMEM. */
 int pt2c__meta_pool_intern(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_tensor_meta *m, const pt2c_tensor_meta **out);
+/** The shared copy of a sizes/strides array a[0..n) (NULL for n == 0). 0 or PT2C_ENOMEM. */
+int pt2c__meta_pool_dims(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_sym *a, uint32_t n, pt2c_sym **out);
 
 /* MARK: argument trees */
 

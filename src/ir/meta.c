@@ -154,8 +154,7 @@ static int pool_add(pt2c_meta_pool *mp, pt2c_map *m, const uint8_t *key, size_t 
 	return 0;
 }
 
-/* The shared copy of a[0..n) in ctx (NULL for n == 0). */
-static int pool_dims(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_sym *a, uint32_t n, pt2c_sym **out)
+int pt2c__meta_pool_dims(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_sym *a, uint32_t n, pt2c_sym **out)
 {
 	*out = NULL;
 	if (!n)
@@ -184,7 +183,8 @@ int pt2c__meta_pool_intern(pt2c_meta_pool *mp, pt2c_ctx *ctx, const pt2c_tensor_
 {
 	pt2c_tensor_meta t = *m;
 	int rc;
-	if ((rc = pool_dims(mp, ctx, m->sizes, m->ndim, &t.sizes)) || (rc = pool_dims(mp, ctx, m->strides, m->ndim, &t.strides)))
+	if ((rc = pt2c__meta_pool_dims(mp, ctx, m->sizes, m->ndim, &t.sizes)) ||
+	    (rc = pt2c__meta_pool_dims(mp, ctx, m->strides, m->ndim, &t.strides)))
 		return rc;
 	uint8_t k[3 + 8 + 4 + 4 + 8 + 8 + SYM_KEY_BYTES];
 	k[0] = t.dtype;

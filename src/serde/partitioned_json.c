@@ -74,10 +74,8 @@ typedef struct prd {
 	pt2c_arena *dom;      /* the document's DOM, in which "graph" arrays are left lazy (RAW) */
 	pt2c_arena node_dom;  /* one graph node's DOM at a time, reset per node: nothing the module keeps points here */
 	pt2c_json_opts opts;
-	pt2c_map dims;        /* encoded sizes/strides -> shared pt2c_sym array (keys live in *dom) */
-	pt2c_meta_pool metas; /* shared metadata of tensor values */
+	pt2c_meta_pool metas; /* shared metadata of tensor values, and shared sizes/strides arrays */
 	pt2c_sym *tmp_dims;   /* scratch for one sizes/strides array */
-	uint8_t *tmp_key;     /* scratch for its encoding */
 	size_t tmp_dims_cap;
 } prd;
 
@@ -352,13 +350,11 @@ static int read_device(prd *r, const pt2c_json *v, pt2c_device *d)
 	return d->type ? 0 : oom(r);
 }
 
-#define DIM_KEY_BYTES 17 /* kind, value, expr pointer */
-
 /*
  * Sizes or strides array `key` of meta object v into *out (*ndim entries). Equal arrays are
- * shared: a graph repeats a handful of shapes, and an array per value was an eighth of the
- * export's peak memory. Nothing writes into a sizes/strides array once read (pt2c__meta_copy and
- * the passes make new ones).
+ * shared (r->metas): a graph repeats a handful of shapes, and an array per value was an eighth of
+ * the export's peak memory. Nothing writes into a sizes/strides array once read (pt2c__meta_copy
+ * and the passes make new ones).
  */
 static int read_dims(prd *r, const pt2c_json *v, const char *key, uint32_t *ndim, bool have_ndim, pt2c_sym **out)
 {
@@ -375,17 +371,12 @@ static int read_dims(prd *r, const pt2c_json *v, const char *key, uint32_t *ndim
 	*out = NULL;
 	if (a->n > r->tmp_dims_cap) { /* a->n items were parsed from the input: the size is bounded by it */
 		pt2c_sym *d = pt2c__malloc(r->alloc, (size_t)a->n * sizeof *d);
-		uint8_t *k = pt2c__malloc(r->alloc, (size_t)a->n * DIM_KEY_BYTES);
-		if (!d || !k) {
-			pt2c__free(r->alloc, d);
-			pt2c__free(r->alloc, k);
+		if (!d) {
 			pop(r);
 			return oom(r);
 		}
 		pt2c__free(r->alloc, r->tmp_dims);
-		pt2c__free(r->alloc, r->tmp_key);
 		r->tmp_dims = d;
-		r->tmp_key = k;
 		r->tmp_dims_cap = a->n;
 	}
 	for (uint32_t k = 0; k < a->n && !rc; k++) {
@@ -393,26 +384,8 @@ static int read_dims(prd *r, const pt2c_json *v, const char *key, uint32_t *ndim
 		rc = read_dim(r, &a->u.items[k], &r->tmp_dims[k]);
 		pop(r);
 	}
-	if (!rc && a->n) {
-		size_t klen = (size_t)a->n * DIM_KEY_BYTES;
-		for (uint32_t k = 0; k < a->n; k++) {
-			uint8_t *e = r->tmp_key + (size_t)k * DIM_KEY_BYTES;
-			e[0] = r->tmp_dims[k].kind;
-			memcpy(e + 1, &r->tmp_dims[k].i, 8);
-			memcpy(e + 9, &r->tmp_dims[k].expr, 8);
-		}
-		_Static_assert(sizeof(const char *) <= 8, "pointer fits the key");
-		uint64_t found;
-		if (pt2c__map_get(&r->dims, (const char *)r->tmp_key, klen, &found)) {
-			*out = (pt2c_sym *)(uintptr_t)found;
-		} else {
-			pt2c_sym *d = pt2c__arena_memdup(&r->ctx->arena, r->tmp_dims, (size_t)a->n * sizeof *d);
-			const char *kc = pt2c__arena_memdup(r->dom, r->tmp_key, klen);
-			if (!d || !kc || pt2c__map_put(&r->dims, kc, klen, (uint64_t)(uintptr_t)d, false, NULL))
-				rc = oom(r);
-			*out = d;
-		}
-	}
+	if (!rc && pt2c__meta_pool_dims(&r->metas, r->ctx, r->tmp_dims, a->n, out))
+		rc = oom(r);
 	pop(r);
 	return rc;
 }
@@ -899,12 +872,9 @@ static int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			 * otherwise sit in memory next to all of its JSON. Views into it (metadata strings)
 			 * page in again from the file when read.
 			 */
-			if (drop && cursor - dropped >= ((uint64_t)8 << 20)) {
-				pt2c__drop_file_pages(r->data + dropped, (size_t)(cursor - dropped));
-				dropped = cursor;
-			}
+			if (drop) pt2c__drop_behind(r->data, &dropped, cursor, false);
 		}
-		if (drop && cursor > dropped) pt2c__drop_file_pages(r->data + dropped, (size_t)(cursor - dropped));
+		if (drop) pt2c__drop_behind(r->data, &dropped, cursor, true);
 		pt2c__arena_reset(&r->node_dom);
 	} else {
 		for (uint32_t k = 0; k < arr->n && !rc; k++) {
@@ -1263,7 +1233,6 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->dom = &dom;
 	r->opts = opts;
 	pt2c__arena_init(&r->node_dom, alloc);
-	pt2c__map_init(&r->dims, alloc);
 	pt2c__meta_pool_init(&r->metas, alloc);
 	if (root->type != PT2C_JSON_OBJECT) {
 		rc = fail(r, PT2C_ECORRUPT, root, "partitioned module JSON is %s, expected an object", jtype(root));
@@ -1280,8 +1249,6 @@ done:
 	if (r) {
 		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);
 		pt2c__free(alloc, r->tmp_dims);
-		pt2c__free(alloc, r->tmp_key);
-		pt2c__map_free(&r->dims);
 		pt2c__meta_pool_free(&r->metas);
 		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
 	}

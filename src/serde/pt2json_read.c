@@ -51,16 +51,11 @@ typedef struct rd {
 	bool file_mapped;      /* src lies in an mmap of a file: drop_behind may give its pages back */
 } rd;
 
-/*
- * Give back the pages of src between *done and `upto` once 8 MiB have been read past *done: a
- * graph-heavy model.json is larger than the program read from it. Views into src page in again.
- */
+/* pt2c__drop_behind for src when it is a file view: a graph-heavy model.json is larger than the program read from it. */
 static void drop_behind(rd *r, uint64_t *done, uint64_t upto, bool final)
 {
-	if (!r->file_mapped || upto <= *done || upto > r->src_len || (!final && upto - *done < ((uint64_t)8 << 20)))
-		return;
-	pt2c__drop_file_pages(r->src + *done, (size_t)(upto - *done));
-	*done = upto;
+	if (r->file_mapped && upto <= r->src_len)
+		pt2c__drop_behind(r->src, done, upto, final);
 }
 
 static void push_key(rd *r, const char *k)

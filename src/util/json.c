@@ -54,7 +54,7 @@ typedef struct jparser {
 	char lazy_next;    /* the member value about to be read may stay lazy: '[' or '{' it must open with, or 0 */
 	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
 	bool one_value;    /* stop after one value (element parses of a lazy span) */
-	size_t dropped;    /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
+	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
 } jparser;
 
 #define NO_RAW SIZE_MAX
@@ -514,10 +514,8 @@ value:
 	}
 	if ((rc = jscalar(p)) != 0) return rc;
 after:
-	if ((p->flags & PT2C_JSON_DROP_PAGES) && p->i - p->dropped >= ((size_t)8 << 20)) {
-		pt2c__drop_file_pages(p->d + p->dropped, p->i - p->dropped);
-		p->dropped = p->i;
-	}
+	if (p->flags & PT2C_JSON_DROP_PAGES)
+		pt2c__drop_behind(p->d, &p->dropped, p->i, false);
 	jskip_ws(p);
 	if (p->nframes == 0) {
 		if (p->one_value) return 0;

@@ -49,6 +49,60 @@ uint32_t pt2c__hash(const void *data, size_t n)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/*
+ * MARK: table growth, shared by pt2c_map, pt2c_map32 and the string pool: open addressing with
+ * linear probing in power-of-two tables kept at most 70% full, over slots of `size` bytes whose
+ * first field is a pointer (NULL: empty) and whose 32-bit hash lies at `hash_at` (so growing
+ * rehashes nothing).
+ */
+
+/* Move every used slot into a new table of new_cap slots. */
+static int table_resize(const pt2c_allocator *a, void **slots, size_t *cap, size_t size, size_t hash_at, size_t new_cap)
+{
+	if (new_cap > SIZE_MAX / size)
+		return PT2C_ENOMEM;
+	unsigned char *ns = pt2c__calloc(a, new_cap, size);
+	if (!ns)
+		return PT2C_ENOMEM;
+	const unsigned char *os = *slots;
+	for (size_t i = 0; i < *cap; i++) {
+		const unsigned char *sl = os + i * size;
+		const void *key;
+		uint32_t h;
+		memcpy(&key, sl, sizeof key);
+		if (!key)
+			continue;
+		memcpy(&h, sl + hash_at, sizeof h);
+		size_t j = h & (new_cap - 1);
+		for (;;) {
+			memcpy(&key, ns + j * size, sizeof key);
+			if (!key)
+				break;
+			j = (j + 1) & (new_cap - 1);
+		}
+		memcpy(ns + j * size, sl, size);
+	}
+	pt2c__free(a, *slots);
+	*slots = ns;
+	*cap = new_cap;
+	return 0;
+}
+
+/* Grow (doubling from min_cap) until `count` keys fit; a growing table briefly holds two. */
+static int table_reserve(const pt2c_allocator *a, void **slots, size_t *cap, size_t size, size_t hash_at, size_t min_cap,
+                         size_t count)
+{
+	if (count > SIZE_MAX / 10)
+		return PT2C_ENOMEM;
+	size_t c = *cap ? *cap : min_cap;
+	while (count * 10 > c * 7) {
+		if (c > SIZE_MAX / 2 / 7)
+			return PT2C_ENOMEM;
+		c *= 2;
+	}
+	return c > *cap ? table_resize(a, slots, cap, size, hash_at, c) : 0;
+}
+
 /* MARK: map */
 
 void pt2c__map_init(pt2c_map *m, const pt2c_allocator *alloc)
@@ -95,37 +149,11 @@ bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *val
 	return true;
 }
 
-/* Rehash into a table of new_cap slots (a power of two). Returns 0 or PT2C_ENOMEM. */
-static int map_resize(pt2c_map *m, size_t new_cap)
-{
-	pt2c_map_slot *ns = pt2c__calloc(m->alloc, new_cap, sizeof *ns);
-	if (!ns)
-		return PT2C_ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		const pt2c_map_slot *s = &m->slots[i];
-		if (!s->key)
-			continue;
-		size_t j = s->hash & (new_cap - 1);
-		while (ns[j].key)
-			j = (j + 1) & (new_cap - 1);
-		ns[j] = *s;
-	}
-	pt2c__free(m->alloc, m->slots);
-	m->slots = ns;
-	m->cap = new_cap;
-	return 0;
-}
-
 /* Make room for one more key: keep the load at or under 70% after it, so probes stay short. */
 static int map_room_for_one(pt2c_map *m)
 {
-	if (m->cap == 0 || (m->count + 1) * 10 > m->cap * 7) {
-		size_t new_cap = m->cap ? m->cap * 2 : 16;
-		if (new_cap < m->cap || new_cap > SIZE_MAX / sizeof(pt2c_map_slot))
-			return PT2C_ENOMEM;
-		return map_resize(m, new_cap);
-	}
-	return 0;
+	return table_reserve(m->alloc, (void **)&m->slots, &m->cap, sizeof *m->slots, offsetof(pt2c_map_slot, hash), 16,
+	                     m->count + 1);
 }
 
 int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed)
@@ -216,47 +244,16 @@ bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t 
 	return true;
 }
 
-/* Rehash into new_cap slots (a power of two, larger than cap). */
-static int map32_resize(pt2c_map32 *m, size_t new_cap)
-{
-	if (new_cap > SIZE_MAX / sizeof(pt2c_map32_slot))
-		return PT2C_ENOMEM;
-	pt2c_map32_slot *ns = pt2c__calloc(m->alloc, new_cap, sizeof *ns);
-	if (!ns)
-		return PT2C_ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		const pt2c_map32_slot *s = &m->slots[i];
-		if (!s->key)
-			continue;
-		size_t j = s->hash & (new_cap - 1);
-		while (ns[j].key)
-			j = (j + 1) & (new_cap - 1);
-		ns[j] = *s;
-	}
-	pt2c__free(m->alloc, m->slots);
-	m->slots = ns;
-	m->cap = new_cap;
-	return 0;
-}
-
 /* Grow at 70% load, like pt2c_map. */
 static int map32_room_for_one(pt2c_map32 *m)
 {
-	if (m->cap && (m->count + 1) * 10 <= m->cap * 7)
-		return 0;
-	size_t new_cap = m->cap ? m->cap * 2 : 16;
-	return new_cap < m->cap ? PT2C_ENOMEM : map32_resize(m, new_cap);
+	return pt2c__map32_reserve(m, m->count + 1);
 }
 
 int pt2c__map32_reserve(pt2c_map32 *m, size_t count)
 {
-	size_t cap = m->cap ? m->cap : 16;
-	while (count > cap / 10 * 7) {
-		if (cap > SIZE_MAX / 2)
-			return PT2C_ENOMEM;
-		cap *= 2;
-	}
-	return cap > m->cap ? map32_resize(m, cap) : 0;
+	return table_reserve(m->alloc, (void **)&m->slots, &m->cap, sizeof *m->slots, offsetof(pt2c_map32_slot, hash), 16,
+	                     count);
 }
 
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed)
@@ -292,48 +289,16 @@ void pt2c__strpool_free(pt2c_strpool *sp)
 	sp->cap = sp->count = 0;
 }
 
-/* Move every string into a table of new_cap slots (the hash is stored, so nothing is rehashed). */
-static int strpool_resize(pt2c_strpool *sp, size_t new_cap)
+static int strpool_grow_to(pt2c_strpool *sp, size_t count)
 {
-	if (new_cap > SIZE_MAX / sizeof(pt2c_strpool_slot))
-		return PT2C_ENOMEM;
-	pt2c_strpool_slot *ns = pt2c__calloc(sp->alloc, new_cap, sizeof *ns);
-	if (!ns)
-		return PT2C_ENOMEM;
-	for (size_t i = 0; i < sp->cap; i++) {
-		if (!sp->slots[i].str)
-			continue;
-		size_t j = sp->slots[i].hash & (new_cap - 1);
-		while (ns[j].str)
-			j = (j + 1) & (new_cap - 1);
-		ns[j] = sp->slots[i];
-	}
-	pt2c__free(sp->alloc, sp->slots);
-	sp->slots = ns;
-	sp->cap = new_cap;
-	return 0;
-}
-
-/* Grow at 70% load. */
-static int strpool_room_for_one(pt2c_strpool *sp)
-{
-	if (sp->cap && (sp->count + 1) * 10 <= sp->cap * 7)
-		return 0;
-	size_t new_cap = sp->cap ? sp->cap * 2 : 64;
-	return new_cap < sp->cap ? PT2C_ENOMEM : strpool_resize(sp, new_cap);
+	return table_reserve(sp->alloc, (void **)&sp->slots, &sp->cap, sizeof *sp->slots, offsetof(pt2c_strpool_slot, hash), 64,
+	                     count);
 }
 
 int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more)
 {
-	size_t need, cap = sp->cap ? sp->cap : 64;
-	if (pt2c__add_ovf_sz(sp->count, more, &need))
-		return PT2C_ENOMEM;
-	while (need > cap / 10 * 7) {
-		if (cap > SIZE_MAX / 2)
-			return PT2C_ENOMEM;
-		cap *= 2;
-	}
-	return cap > sp->cap ? strpool_resize(sp, cap) : 0;
+	size_t need;
+	return pt2c__add_ovf_sz(sp->count, more, &need) ? PT2C_ENOMEM : strpool_grow_to(sp, need);
 }
 
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
@@ -341,7 +306,7 @@ const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 	/* Hot (every graph name goes through here): one hash and one probe whether or not the
 	 * string is new, instead of a lookup followed by an insert. 16-byte slots keep the table
 	 * (one slot per distinct name, a million in a large graph) small. */
-	if (n > UINT32_MAX || strpool_room_for_one(sp))
+	if (n > UINT32_MAX || strpool_grow_to(sp, sp->count + 1))
 		return NULL;
 	uint32_t h = pt2c__hash(s, n);
 	size_t mask = sp->cap - 1, i = h & mask;

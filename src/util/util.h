@@ -298,6 +298,19 @@ bool pt2c__mapped_is_file(const pt2c_mapped *m);
  * of a file (never heap memory: its pages would come back zeroed).
  */
 void pt2c__drop_file_pages(const void *p, size_t n);
+/**
+ * For readers that go through a file view front to back: give back the pages of base[*done, upto)
+ * once 8 MiB have been read past *done (any amount with `final`), and move *done to upto. Inline
+ * so the check costs a compare on hot scanning paths; base must lie in a file view as above.
+ */
+#define PT2C_DROP_STEP ((uint64_t)8 << 20)
+static inline void pt2c__drop_behind(const char *base, uint64_t *done, uint64_t upto, bool final)
+{
+	if (upto > *done && (final || upto - *done >= PT2C_DROP_STEP)) {
+		pt2c__drop_file_pages(base + *done, (size_t)(upto - *done));
+		*done = upto;
+	}
+}
 /** Release the view (munmap or free as needed). Safe to call twice. */
 void pt2c__unmap(pt2c_mapped *m);
 
