@@ -41,6 +41,51 @@ int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_alloca
  */
 int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
 
+/**
+ * Where the bytes of one member named by an archive-form module.json come from, for
+ * pt2c_module_build: a weight storage ("weights/<i>") or an engine ("engines/<name>").
+ *
+ * Exactly one of `data` and `pull` gives the bytes:
+ * - `data`: `size` bytes of caller memory, BORROWED, never copied: they must stay valid and
+ *   unchanged until the module and every program exported from it are freed.
+ * - `pull` (data NULL, size > 0; weights only): called as pull(ctx, offset, buf, n) while a
+ *   program holding the weight is written (pt2c_program_write), on the writing thread, with
+ *   increasing offsets covering [0, size) in pieces of at most 4 MiB (again for each write). It
+ *   fills buf[0..n) with bytes [offset, offset+n) and returns 0, or nonzero if it cannot: the
+ *   write then fails with PT2C_EIO naming the member and the offset, and no output file is left.
+ *   This is how a CUDA tensor's storage is copied to the host a piece at a time.
+ * `release` (optional) is called with `ctx` exactly once, when pt2c no longer refers to the
+ * member: when the last module or program using it is freed, or before pt2c_module_build
+ * returns if the build fails or no weight or engine names it.
+ */
+typedef struct pt2c_member_source {
+	const char *name;  /**< "weights/0", "engines/_run_on_acc_0": as module.json names it; copied */
+	const void *data;  /**< borrowed bytes, or NULL with pull */
+	uint64_t size;     /**< byte count */
+	int (*pull)(void *ctx, uint64_t offset, void *buf, size_t n);
+	void (*release)(void *ctx);
+	void *ctx;
+} pt2c_member_source;
+
+/**
+ * Build a partitioned module in memory from its description and the caller's bytes: `json` is
+ * the module.json of a partitioned-module archive (docs/partitioned-format.md: weights name
+ * "data_member": "weights/...", engine field 3 is {"member": "engines/..."}), read during the
+ * call only; each member it names is looked up in `members` (n entries). Nothing is copied:
+ * exporting and writing the result gives the same bytes as pt2c_module_open of an archive with
+ * that module.json and those members (one writer, two doors).
+ * @param out    receives the module (pt2c_module_free); NULL on failure
+ * @param alloc  allocator or NULL for libc
+ * @return 0, PT2C_EINVALID (a member without name or bytes, two members of one name, an engine
+ *         given as a pull callback is PT2C_EUNSUPPORTED), PT2C_ECORRUPT (malformed JSON or
+ *         structure; a named member that is missing; a view that does not fit its member; err
+ *         names "module.json:<JSON pointer>" and the byte offset), PT2C_EUNSUPPORTED,
+ *         PT2C_EGRAPH, PT2C_ENOMEM. On failure every release callback has been called.
+ * Thread-safety: as any call creating a new handle; pull callbacks run on the thread that writes.
+ */
+int pt2c_module_build(pt2c_module **out, const char *json, size_t json_len, const pt2c_member_source *members,
+                      size_t n_members, const pt2c_allocator *alloc, pt2c_error *err);
+
 /** Free a module and everything it owns. Accepts NULL. */
 void pt2c_module_free(pt2c_module *m);
 

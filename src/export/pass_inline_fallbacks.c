@@ -13,8 +13,8 @@ static bool same_tensor(const pt2c_tensor *a, const pt2c_tensor *b)
 	if (!pt2c__meta_equal(&a->meta, &b->meta)) return false;
 	if (a->storage == b->storage) return true;
 	if (!a->storage || !b->storage) return false;
-	if (a->storage->nbytes != b->storage->nbytes) return false;
-	return a->storage->nbytes == 0 || memcmp(a->storage->data, b->storage->data, (size_t)a->storage->nbytes) == 0;
+	bool equal = false; /* a failing pull source compares unequal; writing will report it */
+	return pt2c__storage_equal(a->storage, b->storage, a->storage->alloc, &equal) == 0 && equal;
 }
 
 /* Move f's attributes into m (same FQN); an existing FQN must hold the same tensor. */

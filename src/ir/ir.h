@@ -464,11 +464,34 @@ typedef struct pt2c_storage {
 	void *release_ctx;
 	const pt2c_allocator *alloc; /* frees the struct */
 	bool file_pages; /* data lies in a private read-only file mapping: see pt2c__storage_drop_pages */
+	/*
+	 * Pull storages (data == NULL, nbytes > 0): the bytes are produced on demand by pull(pull_ctx,
+	 * offset, buf, n), which fills buf[0..n) with bytes [offset, offset+n) and returns 0, or
+	 * nonzero when the source failed. Only writers stream them (pt2c__storage_read); code that
+	 * needs the bytes in memory refuses them (engines, the partitioned writers).
+	 */
+	int (*pull)(void *pull_ctx, uint64_t offset, void *buf, size_t n);
+	void *pull_ctx;
 } pt2c_storage;
 
 /** A storage over `data` (borrowed unless release is given). */
 int pt2c__storage_new(const pt2c_allocator *alloc, const uint8_t *data, uint64_t nbytes,
                       void (*release)(void *), void *release_ctx, pt2c_storage **out);
+/**
+ * A pull storage of nbytes (see pt2c_storage): release (may be NULL) is called with release_ctx
+ * when the last reference goes. PT2C_EINVALID for nbytes 0 or no pull; PT2C_ENOMEM.
+ */
+int pt2c__storage_new_pull(const pt2c_allocator *alloc, uint64_t nbytes,
+                           int (*pull)(void *, uint64_t, void *, size_t), void *pull_ctx,
+                           void (*release)(void *), void *release_ctx, pt2c_storage **out);
+/** Whether the bytes are in memory (data) rather than produced by a pull callback. */
+static inline bool pt2c__storage_in_memory(const pt2c_storage *s) { return !s || s->data || s->nbytes == 0; }
+/**
+ * Whether a and b hold the same bytes (same nbytes and contents). Pull storages are read through
+ * their callbacks in pieces (scratch memory from alloc). Returns 0 with *equal set, PT2C_ENOMEM,
+ * or PT2C_EIO when a pull callback failed.
+ */
+int pt2c__storage_equal(const pt2c_storage *a, const pt2c_storage *b, const pt2c_allocator *alloc, bool *equal);
 /** A storage owning a copy of data (for small inputs such as decoded base64 in JSON). */
 int pt2c__storage_copy(const pt2c_allocator *alloc, const void *data, uint64_t nbytes, pt2c_storage **out);
 pt2c_storage *pt2c__storage_ref(pt2c_storage *s);

@@ -119,6 +119,76 @@ int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *
 	return rc;
 }
 
+/* Release callback of a member storage: the caller's release(ctx), through a small trampoline. */
+typedef struct member_release {
+	void (*release)(void *ctx);
+	void *ctx;
+	const pt2c_allocator *alloc;
+} member_release;
+
+static void release_member(void *p)
+{
+	member_release *r = p;
+	const pt2c_allocator *alloc = r->alloc;
+	if (r->release)
+		r->release(r->ctx);
+	pt2c__free(alloc, r);
+}
+
+int pt2c_module_build(pt2c_module **out, const char *json, size_t json_len, const pt2c_member_source *members,
+                      size_t n_members, const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out);
+	*out = NULL;
+	PT2C_ASSERT_ARG((json || json_len == 0) && (members || n_members == 0));
+	int rc = 0;
+	size_t made = 0;
+	const char **names = NULL;
+	pt2c_storage **sts = NULL;
+	if (n_members && (!(names = pt2c__calloc(alloc, n_members, sizeof *names)) ||
+	                  !(sts = pt2c__calloc(alloc, n_members, sizeof *sts)))) {
+		rc = pt2c__err_oom(err);
+		goto done;
+	}
+	for (; made < n_members; made++) {
+		const pt2c_member_source *ms = &members[made];
+		names[made] = ms->name;
+		if (!ms->name || (ms->data && ms->pull) || (!ms->data && !ms->pull && ms->size) || (ms->pull && !ms->size)) {
+			rc = pt2c__err_at(err, PT2C_EINVALID, ms->name ? ms->name : "", UINT64_MAX,
+			                  "member %zu (%s) must give a name and its bytes as data or (size > 0) a pull callback",
+			                  made, ms->name ? ms->name : "unnamed");
+			goto done;
+		}
+		member_release *r = NULL;
+		if (ms->release) {
+			if (!(r = pt2c__malloc(alloc, sizeof *r))) {
+				rc = pt2c__err_oom(err);
+				goto done;
+			}
+			*r = (member_release){ ms->release, ms->ctx, alloc };
+		}
+		int src = ms->pull ? pt2c__storage_new_pull(alloc, ms->size, ms->pull, ms->ctx, r ? release_member : NULL, r,
+		                                            &sts[made])
+		                   : pt2c__storage_new(alloc, ms->data, ms->size, r ? release_member : NULL, r, &sts[made]);
+		if (src) {
+			pt2c__free(alloc, r);
+			rc = pt2c__err_oom(err);
+			goto done;
+		}
+	}
+	rc = pt2c__partitioned_blobs_read(out, json, json_len, names, sts, n_members, alloc, err);
+done:
+	/* the module holds its own references; unreferenced members are released here */
+	for (size_t k = 0; k < made; k++)
+		pt2c__storage_unref(sts[k]);
+	for (size_t k = made; k < n_members; k++)
+		if (members[k].release)
+			members[k].release(members[k].ctx);
+	pt2c__free(alloc, names);
+	pt2c__free(alloc, sts);
+	return rc;
+}
+
 void pt2c_module_free(pt2c_module *m)
 {
 	if (m)

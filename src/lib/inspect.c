@@ -2,6 +2,7 @@
  * inspect.c -- read-only views of a program for the public API: its engines (lifted engine
  * objects and cross-compile placeholders alike) and a summary for people or machines.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +245,81 @@ static const char *spec_arg_name(pt2c_program *p, const pt2c_arg *a)
 	return p->mod->graph->values[pt2c__value_resolve(p->mod->graph, ref)].name;
 }
 
+/* ", \"dtype\": \"float32\", \"shape\": [2, \"s77\"], \"device\": \"cuda:0\"" of a tensor argument's value. */
+static void put_tensor_fields(pt2c_buf *b, pt2c_program *p, const pt2c_arg *a)
+{
+	uint32_t ref = pt2c__arg_ref(a);
+	if (ref == PT2C_NONE || ref >= p->mod->graph->n_values)
+		return;
+	const pt2c_value *v = &p->mod->graph->values[pt2c__value_resolve(p->mod->graph, ref)];
+	if (v->kind != PT2C_VAL_TENSOR || !v->has_meta || !v->u.tensor)
+		return;
+	const pt2c_tensor_meta *m = v->u.tensor;
+	pt2c__buf_puts(b, ", \"dtype\": ");
+	pt2c__json_write_cstr(b, pt2c__dtype_name(m->dtype));
+	pt2c__buf_puts(b, ", \"shape\": [");
+	for (uint32_t k = 0; k < m->ndim; k++) {
+		if (k) pt2c__buf_puts(b, ", ");
+		const pt2c_sym *d = &m->sizes[k];
+		size_t sl = 0;
+		const char *sn = d->kind == PT2C_SYM_EXPR && d->expr ? pt2c__sym_symbol_name(d->expr, &sl) : NULL;
+		if (sn) {
+			char nm[128];
+			snprintf(nm, sizeof nm, "%.*s", (int)(sl > 120 ? 120 : sl), sn);
+			pt2c__json_write_cstr(b, nm);
+		} else if (d->kind == PT2C_SYM_EXPR && d->expr) {
+			pt2c__json_write_cstr(b, d->expr);
+		}
+		else pt2c__buf_printf(b, "%lld", (long long)d->i);
+	}
+	pt2c__buf_putc(b, ']');
+	if (m->device.type) {
+		pt2c__buf_puts(b, ", \"device\": ");
+		if (m->device.index >= 0) {
+			char dev[96];
+			snprintf(dev, sizeof dev, "%.64s:%d", m->device.type, (int)m->device.index);
+			pt2c__json_write_cstr(b, dev);
+		} else {
+			pt2c__json_write_cstr(b, m->device.type);
+		}
+	}
+}
+
+/* The engine record's device string "id%major%minor%type%name" decoded as a JSON object. */
+static void put_device_info(pt2c_buf *b, const char *dev)
+{
+	const char *tok[5];
+	size_t len[5];
+	int n = 0;
+	const char *s = dev;
+	while (n < 5) {
+		const char *e = n < 4 ? strchr(s, '%') : s + strlen(s);
+		if (!e) break;
+		tok[n] = s;
+		len[n] = (size_t)(e - s);
+		n++;
+		if (!*e) break;
+		s = e + 1;
+	}
+	if (n != 5) {
+		pt2c__buf_puts(b, "null");
+		return;
+	}
+	char t[5][64];
+	for (int k = 0; k < 4; k++)
+		snprintf(t[k], sizeof t[k], "%.*s", (int)(len[k] > 60 ? 60 : len[k]), tok[k]);
+	pt2c__buf_printf(b, "{\"gpu_id\": %lld, \"compute_capability\": ", strtoll(t[0], NULL, 10));
+	snprintf(t[4], sizeof t[4], "%.20s.%.20s", t[1], t[2]);
+	pt2c__json_write_cstr(b, t[4]);
+	pt2c__buf_puts(b, ", \"device_type\": ");
+	pt2c__json_write_cstr(b, strcmp(t[3], "0") == 0 ? "GPU" : strcmp(t[3], "1") == 0 ? "DLA" : t[3]);
+	pt2c__buf_puts(b, ", \"name\": ");
+	char name[256];
+	snprintf(name, sizeof name, "%.*s", (int)(len[4] > 250 ? 250 : len[4]), tok[4]);
+	pt2c__json_write_cstr(b, name);
+	pt2c__buf_putc(b, '}');
+}
+
 typedef struct count_row { const char *key; uint64_t count, bytes; } count_row;
 
 /* Add (count, bytes) under key in a small table kept in the map (index into rows). */
@@ -356,6 +432,7 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 			if (s->target) pt2c__json_write_cstr(&b, s->target); else pt2c__buf_puts(&b, "null");
 			if (s->kind == PT2C_IN_BUFFER)
 				pt2c__buf_printf(&b, ", \"persistent\": %s", s->persistent ? "true" : "false");
+			put_tensor_fields(&b, p, &s->arg);
 			pt2c__buf_putc(&b, '}');
 		}
 		pt2c__buf_puts(&b, "], \"outputs\": [");
@@ -365,6 +442,7 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 			pt2c__json_write_cstr(&b, spec_arg_name(p, &s->arg));
 			pt2c__buf_puts(&b, ", \"kind\": ");
 			pt2c__json_write_cstr(&b, s->kind < PT2C_ARRAY_LEN(out_kind_names) ? out_kind_names[s->kind] : "?");
+			put_tensor_fields(&b, p, &s->arg);
 			pt2c__buf_putc(&b, '}');
 		}
 		pt2c__buf_puts(&b, "], \"nodes_by_target\": {");
@@ -393,6 +471,8 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 			pt2c__json_write_cstr(&b, e.platform);
 			pt2c__buf_puts(&b, ", \"device\": ");
 			pt2c__json_write_cstr(&b, e.device);
+			pt2c__buf_puts(&b, ", \"device_info\": ");
+			put_device_info(&b, e.device);
 			pt2c__buf_printf(&b, ", \"bytes\": %llu}", (unsigned long long)e.engine_bytes);
 		}
 		pt2c__buf_puts(&b, "], \"range_constraints\": {");

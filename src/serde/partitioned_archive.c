@@ -60,15 +60,36 @@ static bool has_prefix(const char *s, size_t n, const char *pre)
 	return n > k && memcmp(s, pre, k) == 0;
 }
 
+/* The folder rule shared by both resolvers: weights under weights/, engines under engines/. */
+static int check_folder(bool engine, const char *name, size_t n, const char **why)
+{
+	if (has_prefix(name, n, engine ? "engines/" : "weights/"))
+		return 0;
+	*why = engine ? "engine bytes must be a member under engines/" : "weight data must be a member under weights/";
+	return PT2C_ECORRUPT;
+}
+
+/* The dtype rule shared by both resolvers: weights naming one member share a dtype. */
+static int check_dtype(member_slot *s, bool engine, int dtype, const char **why)
+{
+	if (engine)
+		return 0;
+	if (s->dtype && s->dtype != dtype) {
+		*why = "weights naming one member must share a dtype";
+		return PT2C_ECORRUPT;
+	}
+	s->dtype = (uint8_t)dtype;
+	return 0;
+}
+
 /* pt2c_member_resolver.resolve over the archive (contract in serde.h). */
 static int resolve(void *ctx, bool engine, const char *name, size_t n, int dtype, pt2c_storage **out, const char **why)
 {
 	arch *a = ctx;
 	*out = NULL;
-	if (!has_prefix(name, n, engine ? "engines/" : "weights/")) {
-		*why = engine ? "engine bytes must be a member under engines/" : "weight data must be a member under weights/";
-		return PT2C_ECORRUPT;
-	}
+	int frc = check_folder(engine, name, n, why);
+	if (frc)
+		return frc;
 	bool oom;
 	const pt2c_zip_entry *e = find_member(a, name, n, &oom);
 	if (oom) return PT2C_ENOMEM;
@@ -83,13 +104,9 @@ static int resolve(void *ctx, bool engine, const char *name, size_t n, int dtype
 		s->st->file_pages = a->file_mapped;
 		pt2c__storage_ref(a->backing);
 	}
-	if (!engine) {
-		if (s->dtype && s->dtype != dtype) {
-			*why = "weights naming one member must share a dtype";
-			return PT2C_ECORRUPT;
-		}
-		s->dtype = (uint8_t)dtype;
-	}
+	int drc = check_dtype(s, engine, dtype, why);
+	if (drc)
+		return drc;
 	*out = pt2c__storage_ref(s->st);
 	return 0;
 }
@@ -193,4 +210,66 @@ int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_
                                    const pt2c_allocator *alloc, pt2c_error *err)
 {
 	return pt2c__partitioned_archive_read_ex(out, data, len, backing, false, alloc, err);
+}
+
+/* MARK: caller-supplied members (pt2c_module_build) */
+
+typedef struct blobs {
+	const char *const *names;
+	pt2c_storage *const *sts;
+	size_t n;
+	member_slot *slots; /* dtype per blob (st unused) */
+	pt2c_map by_name;   /* name -> index */
+} blobs;
+
+/* pt2c_member_resolver.resolve over caller-supplied blobs (contract in serde.h). */
+static int resolve_blob(void *ctx, bool engine, const char *name, size_t n, int dtype, pt2c_storage **out,
+                        const char **why)
+{
+	blobs *bl = ctx;
+	*out = NULL;
+	int rc = check_folder(engine, name, n, why);
+	if (rc)
+		return rc;
+	uint64_t k;
+	if (!pt2c__map_get(&bl->by_name, name, n, &k))
+		return PT2C_ENOTFOUND;
+	pt2c_storage *st = bl->sts[k];
+	if (engine && !pt2c__storage_in_memory(st)) {
+		*why = "engine bytes must be given as memory, not through a pull callback";
+		return PT2C_EUNSUPPORTED;
+	}
+	if ((rc = check_dtype(&bl->slots[k], engine, dtype, why)) != 0)
+		return rc;
+	*out = pt2c__storage_ref(st);
+	return 0;
+}
+
+int pt2c__partitioned_blobs_read(pt2c_module **out, const char *json, size_t len, const char *const *names,
+                                 pt2c_storage *const *sts, size_t n, const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && (json || len == 0) && (names || n == 0) && (sts || n == 0));
+	*out = NULL;
+	blobs bl = { names, sts, n, NULL, { 0 } };
+	pt2c__map_init(&bl.by_name, alloc);
+	int rc = 0;
+	if (n && !(bl.slots = pt2c__calloc(alloc, n, sizeof *bl.slots)))
+		rc = pt2c__err_oom(err);
+	for (size_t k = 0; k < n && !rc; k++) {
+		bool existed = false;
+		if (!names[k] || !sts[k]) {
+			rc = pt2c__err(err, PT2C_EINVALID, "member %zu has no name or no bytes", k);
+		} else if (pt2c__map_put(&bl.by_name, names[k], strlen(names[k]), k, false, &existed)) {
+			rc = pt2c__err_oom(err);
+		} else if (existed) {
+			rc = pt2c__err_at(err, PT2C_EINVALID, names[k], UINT64_MAX, "two members are named %s", names[k]);
+		}
+	}
+	if (!rc) {
+		pt2c_member_resolver res = { resolve_blob, &bl, "module.json", false };
+		rc = pt2c__partitioned_json_read_ex(out, json, len, &res, alloc, err);
+	}
+	pt2c__map_free(&bl.by_name);
+	pt2c__free(alloc, bl.slots);
+	return rc;
 }

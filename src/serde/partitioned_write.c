@@ -404,6 +404,7 @@ static int write_attrs(wctx *w, const pt2c_module *m, const char *key, int kind)
 		if (meta->storage_offset.kind != PT2C_SYM_INT || meta->storage_offset.i < 0) return PT2C_EUNSUPPORTED;
 		if (pt2c__meta_storage_bytes(meta, &want, NULL) != 0) return PT2C_EUNSUPPORTED; /* symbolic weight */
 		if (want > (st ? st->nbytes : 0)) return PT2C_ECORRUPT;
+		if (!pt2c__storage_in_memory(st)) return PT2C_EUNSUPPORTED; /* bytes from a pull callback */
 		if (!first) pt2c__buf_put(b, ", ", 2);
 		first = false;
 		put_key(b, at->fqn);

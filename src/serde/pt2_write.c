@@ -6,6 +6,7 @@
  * of first appearance, all FQNs of a group naming the same path. Bytes are streamed from the
  * storages; engines are serialized straight into their member.
  */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "serde/pickle.h"
@@ -242,6 +243,35 @@ static int record(aw *a, const char *rel, const void *p, uint64_t n)
 	return rc;
 }
 
+/*
+ * A member streamed from a pull storage: PULL_CHUNK bytes at a time through one scratch buffer
+ * (bounded memory whatever the storage's size). A source that fails is PT2C_EIO naming the member
+ * and the offset of the chunk it could not produce.
+ */
+#define PULL_CHUNK ((size_t)4 << 20)
+static int record_pull(aw *a, const char *rel, const pt2c_storage *st)
+{
+	size_t cap = st->nbytes < PULL_CHUNK ? (size_t)st->nbytes : PULL_CHUNK;
+	uint8_t *buf = pt2c__malloc(a->alloc, cap);
+	if (!buf)
+		return pt2c__err_oom(a->err);
+	int rc = begin(a, rel, st->nbytes);
+	for (uint64_t off = 0; !rc && off < st->nbytes; off += cap) {
+		size_t k = st->nbytes - off < cap ? (size_t)(st->nbytes - off) : cap;
+		if (st->pull(st->pull_ctx, off, buf, k) != 0) {
+			rc = pt2c__err_at(a->err, PT2C_EIO, rel, off,
+			                  "the data source of %s/%s failed to produce %zu bytes at offset %" PRIu64, a->root, rel,
+			                  k, off);
+			break;
+		}
+		rc = data(a, buf, k);
+	}
+	if (!rc)
+		rc = end(a);
+	pt2c__free(a->alloc, buf);
+	return rc;
+}
+
 /* MARK: weights and constants */
 
 enum { GRP_WEIGHTS = 0, GRP_TENSORS = 1, GRP_OBJS = 2 };
@@ -320,7 +350,8 @@ static int write_group(aw *a, const pt2c_module *m, const uint32_t *file, int g,
 		if (g != GRP_OBJS) {
 			const pt2c_storage *st = at->tensor.storage;
 			a->counting = true;
-			rc = record(a, rel, st ? st->data : NULL, st ? st->nbytes : 0);
+			rc = pt2c__storage_in_memory(st) ? record(a, rel, st ? st->data : NULL, st ? st->nbytes : 0)
+			                                 : record_pull(a, rel, st);
 			a->counting = false;
 			pt2c__storage_drop_pages(st); /* written: its input pages are not needed in memory */
 		} else if (at->engine) {

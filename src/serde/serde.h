@@ -115,6 +115,16 @@ int pt2c__partitioned_archive_read(pt2c_module **out, const uint8_t *data, size_
 int pt2c__partitioned_archive_read_ex(pt2c_module **out, const uint8_t *data, size_t len, pt2c_storage *backing,
                                       bool file_mapped, const pt2c_allocator *alloc, pt2c_error *err);
 /**
+ * The archive form's module.json (json[0..len), not referenced after the call) with its members
+ * supplied by the caller instead of a zip: names[k] ("weights/0", "engines/_run_on_acc_0") is
+ * served by sts[k] (each reference is taken anew for every weight or engine naming it; the caller
+ * keeps its own). The same folder and dtype rules as the archive; an engine naming a pull storage
+ * is PT2C_EUNSUPPORTED; duplicate or missing names/storages are PT2C_EINVALID. Errors name
+ * "module.json:<JSON pointer>".
+ */
+int pt2c__partitioned_blobs_read(pt2c_module **out, const char *json, size_t len, const char *const *names,
+                                 pt2c_storage *const *sts, size_t n, const pt2c_allocator *alloc, pt2c_error *err);
+/**
  * The JSON form of m. members=false: weights and engines inline as base64 (the plain JSON form);
  * members=true: "data_member": "weights/<i>" (one index per distinct storage, numbered in
  * attribute order: top level, then fallback submodules in order) and engine field 3 as
