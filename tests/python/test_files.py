@@ -1,0 +1,139 @@
+"""pt2c's Python package on files, no torch needed: every call against the CLI's own output on
+the fixtures written by PyTorch 2.11 (../shared/fixtures), byte for byte where the CLI writes a
+file, plus the errors a user sees (corrupt input, missing files, no partial output).
+
+    PT2C_BIN=build/pt2c PT2C_SHARED=../shared python3 tests/python/test_files.py
+(with the package installed, or PT2C_LIBRARY=build/libpt2c.so PYTHONPATH=python).
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import pt2c
+
+SHARED = os.environ.get("PT2C_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
+BIN = os.environ.get("PT2C_BIN", "pt2c")
+FIX = os.path.join(SHARED, "fixtures", "torch-2.11")
+PT2S = sorted(glob.glob(os.path.join(FIX, "*.pt2")))
+PARTS = sorted(glob.glob(os.path.join(FIX, "*.partitioned.json")) +
+               glob.glob(os.path.join(SHARED, "fixtures", "partitioned", "*.partitioned.json")))
+
+
+def cli(*args):
+    return subprocess.run([BIN, *args],
+                          check=True, capture_output=True).stdout
+
+
+class Files(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="pt2c-py-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def out(self, name):
+        return os.path.join(self.tmp, name)
+
+    def same_file(self, a, b):
+        with open(a, "rb") as f, open(b, "rb") as g:
+            self.assertEqual(f.read(), g.read(), f"{a} != {b}")
+
+    def test_fixtures_present(self):
+        self.assertGreaterEqual(len(PT2S), 10)
+        self.assertGreaterEqual(len(PARTS), 6)
+
+    def test_inspect_is_cli_json(self):
+        for f in PT2S:
+            self.assertEqual(pt2c.inspect(f), json.loads(cli("inspect", "--json", f)), f)
+
+    def test_inspect_fields(self):
+        d = pt2c.inspect(os.path.join(FIX, "dyn_batch.pt2"))
+        x = [i for i in d["inputs"] if i["kind"] == "USER_INPUT"][0]
+        self.assertEqual(x["dtype"], "float32")
+        self.assertEqual(x["shape"], ["s77", 12])
+        self.assertEqual(d["range_constraints"], {"s77": [2, 1024]})
+        e = pt2c.inspect(os.path.join(FIX, "full_engine_folded.normal.pt2"))["engines"][0]
+        self.assertEqual(e["device_info"], {"gpu_id": 0, "compute_capability": "9.0", "device_type": "DLA",
+                                            "name": "NVIDIA H100 80GB HBM3"})
+
+    def test_export_is_cli_export(self):
+        for f in PARTS:
+            for cross in (False, True):
+                a, b = self.out("a.pt2"), self.out("b") + "/a.pt2"
+                os.makedirs(os.path.dirname(b), exist_ok=True)
+                pt2c.export(f, a, cross_compile=cross)
+                cli("export", f, "-o", b, *(["--cross-compile"] if cross else []))
+                self.same_file(a, b)
+                pt2c.verify(a)
+
+    def test_convert_and_resolve_are_cli(self):
+        for f in PT2S:
+            a, b = self.out("c.pt2"), self.out("d") + "/c.pt2"
+            os.makedirs(os.path.dirname(b), exist_ok=True)
+            pt2c.convert(f, a)
+            cli("convert", f, "-o", b)
+            self.same_file(a, b)
+        for f in glob.glob(os.path.join(FIX, "*.cross.pt2")):
+            a, b = self.out("r.pt2"), self.out("e") + "/r.pt2"
+            os.makedirs(os.path.dirname(b), exist_ok=True)
+            pt2c.resolve_cross(f, a)
+            cli("resolve-cross", f, "-o", b)
+            self.same_file(a, b)
+            self.assertTrue(all(n["abi"] for n in pt2c.engines(a)))
+
+    def test_engines(self):
+        f = os.path.join(FIX, "full_engine_two_outputs.normal.pt2")
+        es = pt2c.engines(f)
+        self.assertEqual(len(es), 1)
+        raw = pt2c.engine_bytes(f, 0)
+        self.assertEqual(len(raw), es[0]["engine_bytes"])
+        self.assertTrue(raw.startswith(b"PK"))  # the fixtures' engines are TorchScript archives
+        d = os.path.join(self.tmp, "eng")
+        cli("engines", f, "-d", d)
+        files = sorted(os.listdir(d))
+        with open(os.path.join(d, [x for x in files if not x.endswith(".json")][0]), "rb") as g:
+            self.assertEqual(g.read(), raw)
+        self.assertEqual(es[0]["record"]["output_binding_names"], "output_0%output_1")
+
+    def test_program_text_is_cli(self):
+        for f in PT2S:
+            self.assertEqual(pt2c.program_text(f), cli("inspect", "--graph", f).decode(), f)
+
+    def test_errors(self):
+        with self.assertRaises(pt2c.Error) as cm:
+            pt2c.inspect(os.path.join(self.tmp, "missing.pt2"))
+        self.assertEqual(cm.exception.code_name, "not found")
+        bad = self.out("bad.pt2")
+        with open(os.path.join(FIX, "mlp_bn.pt2"), "rb") as f:
+            data = bytearray(f.read())
+        data[len(data) // 2] ^= 0xFF  # inside a member: the CRC check finds it
+        with open(bad, "wb") as f:
+            f.write(data)
+        with self.assertRaises(pt2c.Error) as cm:
+            pt2c.verify(bad)
+        self.assertEqual(cm.exception.code_name, "corrupt input")
+        self.assertIn("mlp_bn/", cm.exception.member)
+        self.assertIn(bad, str(cm.exception))
+        target = self.out("never.pt2")
+        with self.assertRaises(pt2c.Error):
+            pt2c.convert(bad, target)
+        self.assertFalse(os.path.exists(target))
+        self.assertEqual([x for x in os.listdir(self.tmp) if ".tmp." in x], [])
+        with self.assertRaises(pt2c.Error) as cm:
+            pt2c.export(os.path.join(FIX, "mlp_bn.txt"), target)
+        self.assertFalse(os.path.exists(target))
+
+    def test_torch_free_import(self):
+        r = subprocess.run([sys.executable, "-c", "import sys, pt2c; pt2c.inspect(sys.argv[1]); "
+                            "print('torch' in sys.modules)", PT2S[0]], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "False")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
