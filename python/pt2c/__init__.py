@@ -163,7 +163,7 @@ class _Sources:
             return 1
 
 
-def _describe(module, target=None):
+def _describe_module(module, target=None):
     import torch
     from . import _describe as d
     gm = d.unwrap(module)
@@ -199,7 +199,7 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
                         "torch.export.save, then `pt2c convert` it")
     if extra_files:
         raise SaveError("extra_files are not supported yet by pt2c.save")
-    js, members = _describe(module, target)
+    js, members = _describe_module(module, target)
     src = _Sources(members)
     prog = _lib.Module.build(js, src.array, src.n, src).export(cross_compile)
     try:
@@ -216,7 +216,7 @@ def write_partitioned(module, path, *, target=None):
     """Write the module as a partitioned-module archive (docs/partitioned-format.md), for
     `pt2c export` elsewhere; pt2c.save needs no such file."""
     from . import _archive
-    js, members = _describe(module, target)
+    js, members = _describe_module(module, target)
     weights = [(n, nb, (lambda s=s: _archive.storage_chunks(s))) for n, nb, s in members.weights]
     engines = []
     for n, data in members.engines:
