@@ -166,12 +166,12 @@ class _Sources:
 def _describe_module(module, target=None):
     import torch
     from . import _describe as d
-    gm = d.unwrap(module)
-    if not isinstance(gm, torch.fx.GraphModule):
-        raise SaveError(f"pt2c.save takes a Torch-TensorRT compiled module (a torch.fx.GraphModule with "
-                        f"_run_on_acc_N engine submodules) or an ExportedProgram, not {type(module).__name__}")
     members = d.Members()
     try:
+        gm = d.unwrap(module)
+        if not isinstance(gm, torch.fx.GraphModule):
+            raise d.SaveError(f"pt2c.save takes a Torch-TensorRT compiled module (a torch.fx.GraphModule with "
+                              f"_run_on_acc_N engine submodules) or an ExportedProgram, not {type(module).__name__}")
         doc = d.describe(gm, members, target)
     except d.SaveError as e:
         raise SaveError(str(e)) from None

@@ -101,9 +101,9 @@ def _slugify(name):
 
 def _script_engine(e):
     """The TorchBind tensorrt.Engine behind e (a FakeScriptObject's real object), or None."""
-    e = getattr(e, "real_obj", e)
-    t = getattr(e, "_type", None)
     try:
+        e = getattr(e, "real_obj", e)
+        t = getattr(e, "_type", None)
         if t is not None and t().qualified_name() == ENGINE_QUALNAME:
             return e
     except Exception:
@@ -165,7 +165,10 @@ def _python_runtime_record(name, m, release):
 def engine_record(name, m, target=None):
     """The engine record of engine submodule m (field 3 = raw bytes), or None if m holds none."""
     e = getattr(m, "engine", None)
-    info = getattr(e, "serialized_info", None)
+    try:
+        info = getattr(e, "serialized_info", None)
+    except Exception:  # a TorchBind object answers unknown attributes with its own errors
+        info = None
     if info is not None and len(info) > 3 and _is_bytes_like(info[3]):
         return list(info)
     raw = getattr(m, "serialized_engine", None)
@@ -324,7 +327,7 @@ def describe(gm, members, target=None):
             raise SaveError(f"{name}: engine record field 3 is a {type(raw).__name__}, not bytes")
         rec[3] = members.engine(name, raw)
         subs[name] = {"kind": "engine", "engine_record": rec}
-    top_p, top_b, top_c = weights(gm, skip=set(subs))
+    top_p, top_b, top_c = weights(gm, skip={name for name, _ in gm.named_children()})
     info = getattr(gm.graph._codegen, "pytree_info", None)  # absent without _PyTreeCodeGen
 
     def spec(s):

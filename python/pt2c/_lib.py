@@ -243,11 +243,11 @@ class Module:
         return cls(h)
 
     @classmethod
-    def build(cls, json_bytes, sources, keep):
-        """module.json bytes + a ctypes array of MemberSource; `keep` holds every Python object the
-        sources point into (and the callbacks) for as long as a program made from it lives."""
+    def build(cls, json_bytes, sources, n, keep):
+        """module.json bytes + a ctypes array of n MemberSource; `keep` holds every Python object
+        the sources point into (and the callbacks) for as long as a program made from it lives."""
         h, err = ctypes.c_void_p(), _CError.new()
-        raise_for(lib.pt2c_module_build(ctypes.byref(h), json_bytes, len(json_bytes), sources, len(sources), None,
+        raise_for(lib.pt2c_module_build(ctypes.byref(h), json_bytes, len(json_bytes), sources, n, None,
                                         ctypes.byref(err)), err)
         return cls(h, keep)
 
