@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import unittest
+import warnings
 
 try:
     import torch
@@ -131,6 +132,7 @@ def flat(x):
 @unittest.skipIf(torch is None, "torch is not installed (the torch suite runs on the accelerator machine)")
 class Save(unittest.TestCase):
     def setUp(self):
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.* in the stand-ins
         self.tmp = tempfile.mkdtemp(prefix="pt2c-torch-")
         self.part = runtime()
 
@@ -224,7 +226,7 @@ class Save(unittest.TestCase):
 
         def failing(self_, ctx, off, buf, n):
             calls.append(off)
-            if len(calls) == 2:
+            if len(calls) == 1:  # the first piece of the first CUDA storage
                 self_.errors.append(RuntimeError("device lost (test)"))
                 return 1
             return real(self_, ctx, off, buf, n)
