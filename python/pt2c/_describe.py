@@ -87,6 +87,71 @@ def unwrap(module):
     return module
 
 
+class _Recorded:
+    """Holds an engine record taken from an engine object (engine field: raw bytes)."""
+
+    def __init__(self, rec):
+        self.serialized_info = rec
+
+
+def from_exported_program(ep):
+    """A partitioned GraphModule equivalent to ExportedProgram ep: ep.module() (weights unlifted
+    into attributes) with each execute_engine call on a tensorrt.Engine attribute turned back into
+    a call of an engine submodule _run_on_acc_<k>, as Torch-TensorRT's partitioner leaves them.
+    The user's program is not modified."""
+    import torch
+    import torch.nn as nn
+    gm = ep.module()
+    g = gm.graph
+    for n in list(g.nodes):
+        if n.op == "call_module" and n.target == "_guards_fn":  # torch >= 2.9 adds an input guard
+            g.erase_node(n)
+    execute = torch.ops.tensorrt.execute_engine.default if hasattr(torch.ops.tensorrt, "execute_engine") else None
+    k = 0
+    for n in list(g.nodes):
+        if n.op == "call_function" and "no_op_placeholder_for_execute_engine" in str(n.target):
+            raise SaveError("the program is cross-compiled (no_op_placeholder_for_execute_engine): resolve it "
+                            "first (pt2c.load) or keep its file and use `pt2c convert`")
+        if n.op != "call_function" or execute is None or n.target is not execute:
+            continue
+        inputs, eng = n.args
+        if not isinstance(eng, torch.fx.Node) or eng.op != "get_attr":
+            raise SaveError(f"node {n.name}: its engine is not an attribute of the program")
+        obj = functools.reduce(getattr, eng.target.split("."), gm)
+        se = _script_engine(obj)
+        info = getattr(getattr(obj, "real_obj", obj), "serialized_info", None)
+        if info is not None:
+            rec = list(info)
+        elif se is not None:
+            state = se.__getstate__()
+            rec = list(state[0] if isinstance(state, tuple) and len(state) == 2 else state)
+            rec[3] = base64.b64decode(rec[3])
+        else:
+            raise SaveError(f"node {n.name}: engine attribute {eng.target} is a {type(obj).__name__}, not a "
+                            "tensorrt.Engine")
+        while hasattr(gm, f"_run_on_acc_{k}"):
+            k += 1
+        name = f"_run_on_acc_{k}"
+        holder = nn.Module()
+        holder.engine = _Recorded(rec)
+        gm.add_submodule(name, holder)
+        vals = n.meta.get("val")
+        vals = list(vals) if isinstance(vals, (list, tuple)) else [vals]
+        with g.inserting_before(n):
+            call = g.call_module(name, tuple(inputs))
+        call.meta["val"] = vals
+        if len(vals) == 1:  # the partitioned form uses a single output directly
+            for u in list(n.users):
+                u.replace_all_uses_with(call)
+                g.erase_node(u)
+        n.replace_all_uses_with(call)
+        g.erase_node(n)
+        if not eng.users:
+            g.erase_node(eng)
+    gm.recompile()
+    return gm
+
+
 def _is_bytes_like(x):
     try:
         memoryview(x)
@@ -215,8 +280,13 @@ def describe(gm, members, target=None):
     symbols = {}
     known = dict(gm.meta.get("symbol_ranges", {}))  # the exported program's own ranges, if kept
 
+    SymInt = torch.SymInt
+    dtype_names, device_names = {}, {}
+
     def size(d):
-        if isinstance(d, torch.SymInt):
+        if type(d) is int:
+            return d
+        if isinstance(d, SymInt):
             expr, shape_env = d.node.expr, d.node.shape_env
             for sym in expr.free_symbols:
                 r = shape_env.var_to_range.get(sym)
@@ -226,8 +296,15 @@ def describe(gm, members, target=None):
         return int(d)
 
     def tmeta(t):
-        return {"dtype": str(t.dtype).replace("torch.", ""), "sizes": [size(d) for d in t.shape],
-                "strides": [size(d) for d in t.stride()], "device": str(t.device)}
+        dt, dev = t.dtype, t.device
+        dn = dtype_names.get(dt)
+        if dn is None:
+            dn = dtype_names[dt] = str(dt).replace("torch.", "")
+        dv = device_names.get(dev)
+        if dv is None:
+            dv = device_names[dev] = str(dev)
+        return {"dtype": dn, "sizes": [size(d) for d in t.shape], "strides": [size(d) for d in t.stride()],
+                "device": dv}
 
     def weight(t, persistent=True):
         w = tmeta(t)
@@ -239,8 +316,12 @@ def describe(gm, members, target=None):
             w["persistent"] = False
         return w
 
+    Node, Tensor = torch.fx.Node, torch.Tensor
+
     def arg(a):
-        if isinstance(a, torch.fx.Node):
+        if type(a) is Node:
+            return {"node": a.name}
+        if isinstance(a, Node):
             return {"node": a.name}
         if isinstance(a, (list, tuple)):
             return [arg(x) for x in a]
@@ -259,7 +340,7 @@ def describe(gm, members, target=None):
         return {"repr": repr(a)}
 
     def one(t):
-        if isinstance(t, torch.Tensor):
+        if isinstance(t, Tensor):
             return tmeta(t)
         if isinstance(t, torch.SymInt):
             return {"symint": size(t)}
@@ -272,21 +353,43 @@ def describe(gm, members, target=None):
         return one(v) if v is not None else None
 
     schemas = {}
+    target_names = {}
 
     def target_of(n):
-        if isinstance(n.target, str):
-            return n.target
-        if isinstance(n.target, torch._ops.OpOverload):
-            t = n.target
+        t = n.target
+        if type(t) is str:
+            return t
+        name = target_names.get(t)
+        if name is not None:
+            return name
+        if isinstance(t, torch._ops.OpOverload):
             name = f"torch.ops.{t.namespace}.{t._opname}.{t._overloadname}"
             if t.namespace not in ("aten", "prims"):
                 schemas[name] = str(t._schema)
-            return name
-        return f"{n.target.__module__}.{n.target.__name__}"
+        elif isinstance(t, str):
+            return t
+        else:
+            name = f"{t.__module__}.{t.__name__}"
+        target_names[t] = name
+        return name
+
+    raw_graphs = []
 
     def graph(g):
-        return [{"op": n.op, "name": n.name, "target": target_of(n), "args": arg(n.args),
-                 "kwargs": arg(n.kwargs), "val": meta(n)} for n in g.nodes]
+        """The node list as JSON text, encoded BATCH nodes at a time so that the dicts of only one
+        batch exist at once (a graph of 1M nodes would otherwise hold ~1 KB of dicts a node);
+        returned as a placeholder that module_json() swaps for the text."""
+        parts, batch = [], []
+        for n in g.nodes:
+            batch.append({"op": n.op, "name": n.name, "target": target_of(n), "args": arg(n.args),
+                          "kwargs": arg(n.kwargs), "val": meta(n)})
+            if len(batch) == BATCH:
+                parts.append(json.dumps(batch, separators=(",", ":"))[1:-1])
+                batch.clear()
+        if batch:
+            parts.append(json.dumps(batch, separators=(",", ":"))[1:-1])
+        raw_graphs.append("[" + ",".join(parts) + "]")
+        return RAW_MARK + str(len(raw_graphs) - 1)
 
     def weights(m, skip=()):
         npers = {f"{p}.{b}" if p else b for p, mod in m.named_modules(remove_duplicate=False)
@@ -339,8 +442,21 @@ def describe(gm, members, target=None):
         doc["constants"] = top_c
     if schemas:
         doc["op_schemas"] = schemas
+    doc[RAW_KEY] = raw_graphs
     return doc
 
 
+BATCH = 4096
+RAW_MARK = "\u0000pt2c-graph-"  # a JSON string no graph, name or target can hold (NUL)
+RAW_KEY = "\u0000raw"
+
+
 def module_json(doc):
-    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    """The module.json bytes of a describe() result: the graphs' JSON text put in place of their
+    placeholders."""
+    raw = doc.pop(RAW_KEY, [])
+    text = json.dumps(doc, separators=(",", ":"))
+    for i in range(len(raw) - 1, -1, -1):  # from the last: "...-1" is not a prefix of "...-10"
+        text = text.replace(json.dumps(RAW_MARK + str(i)), raw[i], 1)
+    doc[RAW_KEY] = raw
+    return text.encode("utf-8")
