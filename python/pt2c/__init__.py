@@ -168,6 +168,8 @@ def _describe_module(module, target=None):
     from . import _describe as d
     members = d.Members()
     try:
+        if isinstance(module, torch.export.ExportedProgram):
+            module = d.from_exported_program(module)
         gm = d.unwrap(module)
         if not isinstance(gm, torch.fx.GraphModule):
             raise d.SaveError(f"pt2c.save takes a Torch-TensorRT compiled module (a torch.fx.GraphModule with "
@@ -184,7 +186,8 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     without its defects, its intermediate copies or a second copy of the model in memory.
 
     module: the result of torch_tensorrt.compile / dynamo.compile (engine submodules of the C++
-        or Python runtime), or a CudaGraphsTorchTensorRTModule / MutableTorchTensorRTModule.
+        or Python runtime), a CudaGraphsTorchTensorRTModule / MutableTorchTensorRTModule, or an
+        ExportedProgram (with execute_engine calls on tensorrt.Engine objects, or none).
     cross_compile: engines become no_op_placeholder_for_execute_engine calls (the Windows flow).
     extra_files: {name: str or bytes} stored as torch.export.save(extra_files=) does.
     progress: callable(done_bytes, total_bytes), called now and then while writing.
@@ -193,10 +196,6 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     Raises SaveError naming the submodule for modules it cannot write, Error for anything else;
     never leaves a partial file.
     """
-    import torch
-    if isinstance(module, torch.export.ExportedProgram):
-        raise SaveError("pt2c.save of a plain ExportedProgram is not supported yet: save it with "
-                        "torch.export.save, then `pt2c convert` it")
     if extra_files:
         raise SaveError("extra_files are not supported yet by pt2c.save")
     js, members = _describe_module(module, target)

@@ -275,6 +275,32 @@ class Save(unittest.TestCase):
         self.assertIn("_run_on_acc_0", str(cm.exception))
         self.assertFalse(os.path.exists(path))
 
+    def test_exported_program_round_trip(self):
+        """An ExportedProgram (what torch.export.load returns) saved again by pt2c.save."""
+        from torch.export import Dim
+        args = (torch.randn(3, 3, 8, 8),)
+        gm, expect = self.make(Hybrid(), args, dyn={"x": {0: Dim("batch", min=1, max=32)}})
+        first = os.path.join(self.tmp, "first.pt2")
+        pt2c.save(gm, first)
+        for load in (torch.export.load, pt2c.load):
+            ep = load(first)
+            again = os.path.join(self.tmp, "again.pt2")
+            pt2c.save(ep, again)
+            pt2c.verify(again)
+            self.assertEqual(pt2c.inspect(again)["range_constraints"], pt2c.inspect(first)["range_constraints"])
+            with torch.no_grad():
+                got = flat(pt2c.load(again).module()(*args))
+            for g, e in zip(got, expect):
+                torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)
+        ep = torch.export.export(Hybrid().eval(), args)  # a program without engines
+        plain = os.path.join(self.tmp, "plain.pt2")
+        pt2c.save(ep, plain)
+        with torch.no_grad():
+            want = flat(ep.module()(*args))
+            got = flat(torch.export.load(plain).module()(*args))
+        for g, e in zip(got, want):
+            torch.testing.assert_close(g, e)
+
     def test_progress(self):
         args = (torch.randn(2, 3, 8, 8),)
         gm, _ = self.make(Hybrid(), args)
