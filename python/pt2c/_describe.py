@@ -106,6 +106,18 @@ def from_exported_program(ep):
     for n in list(g.nodes):
         if n.op == "call_module" and n.target == "_guards_fn":  # torch >= 2.9 adds an input guard
             g.erase_node(n)
+    # unlifting leaves get_attr nodes in front of the user inputs: placeholders come first here
+    anchor = next((n for n in g.nodes if n.op != "placeholder"), None)
+    if anchor is not None:
+        for ph in [n for n in g.nodes if n.op == "placeholder"]:
+            seen_anchor = False
+            for m in g.nodes:
+                if m is anchor:
+                    seen_anchor = True
+                if m is ph:
+                    break
+            if seen_anchor:
+                anchor.prepend(ph)
     execute = torch.ops.tensorrt.execute_engine.default if hasattr(torch.ops.tensorrt, "execute_engine") else None
     k = 0
     for n in list(g.nodes):
