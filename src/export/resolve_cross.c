@@ -25,8 +25,8 @@ static int decode_record(pt2c_program *p, const pt2c_node *nd, pt2c_engine_recor
 		abi = abi * 10 + (uint32_t)(c - '0');
 	}
 	uint32_t nf = abi_arg->n ? pt2c__engine_fields_for_abi(abi) : 0;
-	if (!nf) return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has unknown engine ABI \"%.*s\"", nd->name,
-	                          (int)(abi_arg->n > 16 ? 16 : abi_arg->n), abi_arg->u.s);
+	if (!nf) return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has unknown engine ABI \"%.*s\"; supported are %s",
+	                          nd->name, (int)(abi_arg->n > 16 ? 16 : abi_arg->n), abi_arg->u.s, pt2c__generation_abi_list());
 	if (nd->n_inputs - 1 != nf)
 		return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields, ABI %u needs %u", nd->name,
 		                 nd->n_inputs - 1, abi, nf);
