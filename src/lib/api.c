@@ -309,6 +309,8 @@ int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_opti
 	const char *target = opts && opts->version >= 2 ? opts->target : NULL;
 	const pt2c_generation *gen = NULL;
 	int rc = pt2c__generation_resolve(target, &gen, err);
+	if (!rc && gen && opts->cross_compile && strcmp(gen->name, "2.5") == 0)
+		rc = pt2c__err(err, PT2C_EUNSUPPORTED, "Torch-TensorRT 2.5 has no cross-compile placeholder (it came in 2.6)");
 	if (!rc && gen)
 		rc = pt2c__module_set_target(*module, gen, err); /* records first: placeholders then get the layout */
 	if (rc) {
