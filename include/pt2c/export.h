@@ -14,11 +14,20 @@ extern "C" {
 #endif
 
 typedef struct pt2c_export_options {
-	unsigned int version;  /**< PT2C_EXPORT_OPTIONS_VERSION */
+	unsigned int version;  /**< PT2C_EXPORT_OPTIONS_VERSION (1 is still accepted: no `target`) */
 	int cross_compile;     /**< nonzero: engines become no_op_placeholder_for_execute_engine calls */
+	/* --- version 2 --- */
+	/**
+	 * Torch-TensorRT file generation to write (docs/generations.md): "2.5" ... "2.13" or "head";
+	 * NULL = follow the engine records' ABI (ABI 6 -> 2.5, 7 -> 2.7, 8 -> 2.11, 9 -> 2.12,
+	 * 10 -> head). Records of an older ABI are brought to the target's (added fields take
+	 * upstream's defaults); a record newer than the target is refused (PT2C_EUNSUPPORTED), an
+	 * unknown name is PT2C_EINVALID.
+	 */
+	const char *target;
 } pt2c_export_options;
-#define PT2C_EXPORT_OPTIONS_VERSION 1
-#define PT2C_EXPORT_OPTIONS_INIT { PT2C_EXPORT_OPTIONS_VERSION, 0 }
+#define PT2C_EXPORT_OPTIONS_VERSION 2
+#define PT2C_EXPORT_OPTIONS_INIT { PT2C_EXPORT_OPTIONS_VERSION, 0, NULL }
 
 /**
  * Export: inline engine segments, inline fallback segments, remove unused submodules and dead
@@ -26,7 +35,7 @@ typedef struct pt2c_export_options {
  * The module is consumed: on success and on failure *module is freed and set to NULL (weights and
  * engines move into the program without copying).
  * @return 0, PT2C_EGRAPH, PT2C_ENOTFOUND (missing submodule or operator schema), PT2C_ECORRUPT,
- *         PT2C_ENOMEM
+ *         PT2C_EINVALID (unknown target), PT2C_EUNSUPPORTED (a record newer than the target), PT2C_ENOMEM
  */
 int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_options *opts, pt2c_error *err);
 

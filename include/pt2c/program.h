@@ -54,6 +54,19 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
 /** Write the program as a 2.11-layout archive at `path` (atomically). */
 int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err);
 
+/**
+ * Bring the program to a Torch-TensorRT file generation (what `pt2c convert --target` does):
+ * target "2.5" ... "2.13" or "head" (docs/generations.md). Engine records are upgraded to the
+ * target's ABI (added fields take upstream's defaults), engine constants take its encoding
+ * (TorchBind custom_obj_N up to 2.12, Python-pickled opaque_obj_N from 2.13) and cross-compile
+ * placeholders its argument list; pt2c_program_write then writes that generation. Without this
+ * call a program is written in the generation it was read in.
+ * Not thread-safe on the same program.
+ * @return 0, PT2C_EINVALID (unknown target), PT2C_EUNSUPPORTED (an engine record newer than the
+ *         target: nothing is changed), PT2C_ECORRUPT (a malformed placeholder), PT2C_ENOMEM
+ */
+int pt2c_program_set_target(pt2c_program *p, const char *target, pt2c_error *err);
+
 /** Free a program and release its mapping. Accepts NULL. */
 void pt2c_program_free(pt2c_program *p);
 

@@ -3,6 +3,8 @@
 
 static const opt_spec opts[] = {
 	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the converted archive (required)" },
+	/* generations (docs/generations.md) */
+	{ OPT_VALUE, 0, "target", "RELEASE", "rewrite for this Torch-TensorRT generation: 2.5 .. 2.13 or head" },
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -10,7 +12,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_convert = {
 	"convert", "Rewrite an archive (2.8 or legacy layout too) in the PyTorch 2.11 layout.",
-	"IN.pt2 -o OUT.pt2", opts, 1, 1, run,
+	"IN.pt2 -o OUT.pt2 [--target RELEASE]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -26,5 +28,10 @@ static int run(const opt_result *r)
 	int rc = pt2c_program_open(&p, in, NULL, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
+	const char *target = r->value[cli_opt(&cmd_convert, "target")]; /* generations */
+	if (target && (rc = pt2c_program_set_target(p, target, &err))) {
+		pt2c_program_free(p);
+		return cli_fail(in, rc, &err);
+	}
 	return cli_write_program(p, out);
 }

@@ -6,6 +6,8 @@
 static const opt_spec opts[] = {
 	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the program (required)" },
 	{ OPT_FLAG, 0, "cross-compile", NULL, "write engines as no_op_placeholder_for_execute_engine calls" },
+	/* generations (docs/generations.md) */
+	{ OPT_VALUE, 0, "target", "RELEASE", "Torch-TensorRT generation to write: 2.5 .. 2.13 or head (default: the records' ABI)" },
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -13,7 +15,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_export = {
 	"export", "Export a partitioned module (archive or JSON form) to a PyTorch 2.11 .pt2 archive.",
-	"IN -o OUT.pt2 [--cross-compile]", opts, 1, 1, run,
+	"IN -o OUT.pt2 [--cross-compile] [--target RELEASE]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -31,6 +33,7 @@ static int run(const opt_result *r)
 		return cli_fail(in, rc, &err);
 	pt2c_export_options eo = PT2C_EXPORT_OPTIONS_INIT;
 	eo.cross_compile = r->set[cli_opt(&cmd_export, "cross-compile")];
+	eo.target = r->value[cli_opt(&cmd_export, "target")]; /* generations */
 	pt2c_program *p = NULL;
 	rc = pt2c_export(&p, &m, &eo, &err);
 	if (rc)

@@ -97,4 +97,26 @@ int pt2c__program_resolve_cross(pt2c_program *p, pt2c_error *err);
 /** Signature/graph consistency check for programs. */
 int pt2c__program_lint(pt2c_program *p, pt2c_error *err);
 
+/**
+ * Raw engine bytes of a tensor-typed serialized_engine argument `a` of placeholder nd (a lifted
+ * contiguous uint8 buffer or constant): *out is a new view of its storage. PT2C_ECORRUPT otherwise.
+ */
+int pt2c__cross_engine_from_tensor(pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
+                                   pt2c_error *err);
+
+/* MARK: file generations (generation.c, docs/generations.md) */
+
+/** The generation named `target` (NULL target: *out NULL, 0); PT2C_EINVALID naming the choices. */
+int pt2c__generation_resolve(const char *target, const pt2c_generation **out, pt2c_error *err);
+/** Upgrade every engine record of m (and its fallbacks) to gen's ABI; refuses newer records. */
+int pt2c__module_set_target(pt2c_module *m, const pt2c_generation *gen, pt2c_error *err);
+/**
+ * Bring a program to gen: engine records upgraded, engine constants in gen's encoding,
+ * cross-compile placeholders given gen's argument list. A record newer than gen is refused
+ * (PT2C_EUNSUPPORTED) before anything changes.
+ */
+int pt2c__program_set_target(pt2c_program *p, const pt2c_generation *gen, pt2c_error *err);
+/** Default encoding of freshly exported engines: the one of the first release of their ABI. */
+int pt2c__program_default_encoding(pt2c_program *p);
+
 #endif

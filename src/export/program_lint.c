@@ -104,8 +104,8 @@ int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
 		}
 		uint32_t nf = pt2c__engine_fields_for_abi(abi);
 		if (!nf || nd->n_inputs != nf + 1)
-			return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields for ABI %u", nd->name,
-			                 nd->n_inputs - 1, abi);
+			return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields for ABI %u%s%s", nd->name,
+			                 nd->n_inputs - 1, abi, nf ? "" : "; supported are ", nf ? "" : pt2c__generation_abi_list());
 	}
 	return 0;
 }

@@ -10,6 +10,54 @@
 
 #include <stdio.h>
 
+static void unref_storage(void *payload)
+{
+	pt2c__storage_unref((pt2c_storage *)payload);
+}
+
+/*
+ * A tensor-typed serialized_engine (the Torch-TensorRT 2.13+ schema, upstream #4277): the
+ * argument names a lifted uint8 buffer/constant whose bytes are the raw engine. *out is a view
+ * of the attribute's storage (no copy).
+ */
+int pt2c__cross_engine_from_tensor(pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
+                                   pt2c_error *err)
+{
+	*out = NULL;
+	uint32_t v = pt2c__arg_ref(a);
+	const pt2c_input_spec *spec = NULL;
+	for (uint32_t i = 0; v != PT2C_NONE && i < p->n_inputs && !spec; i++)
+		if (pt2c__arg_ref(&p->inputs[i].arg) == v) spec = &p->inputs[i];
+	if (!spec || !spec->target || (spec->kind != PT2C_IN_BUFFER && spec->kind != PT2C_IN_TENSOR_CONSTANT &&
+	                               spec->kind != PT2C_IN_PARAMETER))
+		return pt2c__err(err, PT2C_ECORRUPT,
+		                 "serialized_engine of cross-compile placeholder '%s' is a tensor that is not a lifted buffer or constant",
+		                 nd->name);
+	const pt2c_attr *at = pt2c__module_find_attr(p->mod, spec->target);
+	if (!at || at->kind == PT2C_ATTR_CUSTOM_OBJ)
+		return pt2c__err(err, PT2C_ECORRUPT, "serialized_engine of '%s' names '%s', which has no tensor", nd->name, spec->target);
+	const pt2c_tensor_meta *m = &at->tensor.meta;
+	if (m->dtype != PT2C_DTYPE_UINT8 || m->ndim != 1 || m->sizes[0].kind != PT2C_SYM_INT ||
+	    m->strides[0].kind != PT2C_SYM_INT || (m->strides[0].i != 1 && m->sizes[0].i > 1) ||
+	    m->storage_offset.kind != PT2C_SYM_INT)
+		return pt2c__err(err, PT2C_ECORRUPT, "serialized_engine tensor '%s' of '%s' is not a contiguous 1-D uint8 tensor",
+		                 spec->target, nd->name);
+	int64_t off = m->storage_offset.i, n = m->sizes[0].i;
+	const pt2c_storage *st = at->tensor.storage;
+	uint64_t have = st ? st->nbytes : 0;
+	if (off < 0 || n < 0 || (uint64_t)off > have || (uint64_t)n > have - (uint64_t)off)
+		return pt2c__err(err, PT2C_ECORRUPT, "serialized_engine tensor '%s' of '%s' needs %lld bytes at %lld, its storage has %llu",
+		                 spec->target, nd->name, (long long)n, (long long)off, (unsigned long long)have);
+	if (!st || n == 0)
+		return pt2c__err(err, PT2C_ECORRUPT, "serialized_engine tensor '%s' of '%s' is empty", spec->target, nd->name);
+	pt2c_storage *ref = pt2c__storage_ref(at->tensor.storage);
+	if (pt2c__storage_new(p->ctx->alloc, st->data + off, (uint64_t)n, unref_storage, ref, out)) {
+		pt2c__storage_unref(ref);
+		return pt2c__err_oom(err);
+	}
+	return 0;
+}
+
 /* Build the engine record from the placeholder's string arguments. */
 static int decode_record(pt2c_program *p, const pt2c_node *nd, pt2c_engine_record **out, pt2c_error *err)
 {
@@ -25,8 +73,8 @@ static int decode_record(pt2c_program *p, const pt2c_node *nd, pt2c_engine_recor
 		abi = abi * 10 + (uint32_t)(c - '0');
 	}
 	uint32_t nf = abi_arg->n ? pt2c__engine_fields_for_abi(abi) : 0;
-	if (!nf) return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has unknown engine ABI \"%.*s\"", nd->name,
-	                          (int)(abi_arg->n > 16 ? 16 : abi_arg->n), abi_arg->u.s);
+	if (!nf) return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has unknown engine ABI \"%.*s\"; supported are %s",
+	                          nd->name, (int)(abi_arg->n > 16 ? 16 : abi_arg->n), abi_arg->u.s, pt2c__generation_abi_list());
 	if (nd->n_inputs - 1 != nf)
 		return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields, ABI %u needs %u", nd->name,
 		                 nd->n_inputs - 1, abi, nf);
@@ -39,6 +87,12 @@ static int decode_record(pt2c_program *p, const pt2c_node *nd, pt2c_engine_recor
 		if (f == PT2C_EF_ENGINE && a->kind == PT2C_ARG_ENGINE_B64 && a->u.engine) {
 			r->engine = a->u.engine->engine ? pt2c__storage_ref(a->u.engine->engine) : NULL;
 			r->engine_b64 = a->u.engine->engine_b64;
+			continue;
+		}
+		if (f == PT2C_EF_ENGINE && a->kind == PT2C_ARG_TENSOR) {
+			int trc = pt2c__cross_engine_from_tensor(p, nd, a, &r->engine, err);
+			if (trc) return trc;
+			r->engine_b64 = false;
 			continue;
 		}
 		if (a->kind != PT2C_ARG_STRING) {
@@ -86,6 +140,8 @@ static int resolve_one(pt2c_program *p, uint32_t id, pt2c_error *err)
 	}
 	at->engine = r;
 	at->persistent = false;
+	const pt2c_generation *gen = pt2c__generation_for_abi(r->abi);
+	at->engine_opaque = gen && gen->opaque; /* ABI 10: the head's encoding; ABI 9 stays 2.12's TorchBind */
 	at->class_fqn = pt2c__ctx_interns(ctx, PT2C_ENGINE_CLASS_FQN);
 	if (!at->class_fqn) return pt2c__err_oom(err);
 	const char *attr_fqn = at->fqn, *cls = at->class_fqn;

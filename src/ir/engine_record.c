@@ -1,6 +1,8 @@
 /* engine_record.c -- Torch-TensorRT serialized engine info: field layout per ABI and validation. */
 #include "ir/ir.h"
 
+#include <stdio.h>
+
 static const char *const FIELD_NAMES[PT2C_EF_MAX] = {
 	[PT2C_EF_ABI] = "abi_version",
 	[PT2C_EF_NAME] = "name",
@@ -25,6 +27,71 @@ const char *pt2c__engine_field_name(int idx)
 uint32_t pt2c__engine_fields_for_abi(uint32_t abi)
 {
 	return abi >= 6 && abi <= 10 ? abi + 3 : 0;
+}
+
+/* docs/generations.md: ABI_VERSION in core/runtime/runtime.h at each release tag; opaque engine
+ * objects from _normalize_engine_constants_to_python in py/torch_tensorrt/_compile.py (v2.13.0+). */
+static const pt2c_generation GENERATIONS[] = {
+	{ "2.5", 6, false },  { "2.6", 6, false },  { "2.7", 7, false },  { "2.8", 7, false },
+	{ "2.9", 7, false },  { "2.10", 7, false }, { "2.11", 8, false }, { "2.12", 9, false },
+	{ "2.13", 9, true },  { "head", 10, true },
+};
+
+const pt2c_generation *pt2c__generation_find(const char *name)
+{
+	for (size_t i = 0; name && i < PT2C_ARRAY_LEN(GENERATIONS); i++)
+		if (strcmp(GENERATIONS[i].name, name) == 0)
+			return &GENERATIONS[i];
+	return NULL;
+}
+
+const pt2c_generation *pt2c__generation_for_abi(uint32_t abi)
+{
+	/* the first (oldest) release of each ABI: ABI 9 -> 2.12 (TorchBind), not 2.13 */
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(GENERATIONS); i++)
+		if (GENERATIONS[i].abi == abi)
+			return &GENERATIONS[i];
+	return NULL;
+}
+
+const char *pt2c__generation_abi_list(void)
+{
+	return "ABI 6 (Torch-TensorRT 2.5, 2.6), 7 (2.7 .. 2.10), 8 (2.11), 9 (2.12, 2.13), 10 (development head)";
+}
+
+int pt2c__engine_record_upgrade(pt2c_engine_record *r, uint32_t abi, pt2c_ctx *ctx, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(r && ctx);
+	uint32_t want = pt2c__engine_fields_for_abi(abi);
+	if (!want || !pt2c__engine_fields_for_abi(r->abi))
+		return pt2c__err(err, PT2C_EINVALID, "engine record ABI %u -> %u: supported are %s", r->abi, abi,
+		                 pt2c__generation_abi_list());
+	if (abi < r->abi)
+		return pt2c__err(err, PT2C_EUNSUPPORTED,
+		                 "engine record '%.*s' has ABI %u, newer than the target's ABI %u: a file for an older "
+		                 "Torch-TensorRT release cannot hold it",
+		                 (int)(r->fields[PT2C_EF_NAME].n > 100 ? 100 : r->fields[PT2C_EF_NAME].n),
+		                 r->fields[PT2C_EF_NAME].p ? r->fields[PT2C_EF_NAME].p : "", r->abi, abi);
+	if (abi == r->abi)
+		return 0;
+	char num[8];
+	int nn = snprintf(num, sizeof num, "%u", abi);
+	const char *abi_text = pt2c__ctx_intern(ctx, num, (size_t)nn);
+	const char *zero = pt2c__ctx_interns(ctx, "0");
+	if (!abi_text || !zero)
+		return pt2c__err_oom(err);
+	/* upstream defaults of _pack_engine_info for the added fields: requires_output_allocator False,
+	 * dynamically_allocate_resources False (static), requires_native_multidevice False -> "0";
+	 * aliased_io {} -> "" */
+	for (uint32_t f = r->n_fields; f < want; f++) {
+		r->fields[f].p = f == PT2C_EF_ALIASED_IO ? "" : zero;
+		r->fields[f].n = f == PT2C_EF_ALIASED_IO ? 0 : 1;
+	}
+	r->fields[PT2C_EF_ABI].p = abi_text;
+	r->fields[PT2C_EF_ABI].n = (uint32_t)nn;
+	r->abi = abi;
+	r->n_fields = want;
+	return 0;
 }
 
 /* Non-empty and only ASCII digits (what std::stoi accepts without a sign). */
@@ -90,7 +157,8 @@ int pt2c__engine_record_validate(const pt2c_engine_record *r, pt2c_error *err)
 	PT2C_ASSERT_ARG(r);
 	uint32_t want = pt2c__engine_fields_for_abi(r->abi);
 	if (!want)
-		return pt2c__err(err, PT2C_ECORRUPT, "engine record has unknown ABI version %u", r->abi);
+		return pt2c__err(err, PT2C_ECORRUPT, "engine record has unknown ABI version %u; supported are %s", r->abi,
+		                 pt2c__generation_abi_list());
 	/* the ABI field text, when given, must spell the same number */
 	const char *abi = r->fields[PT2C_EF_ABI].p;
 	uint32_t abi_n = r->fields[PT2C_EF_ABI].n;

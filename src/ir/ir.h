@@ -549,6 +549,29 @@ int pt2c__engine_record_raw(const pt2c_engine_record *r, const pt2c_allocator *a
 /** Name strings: "_run_on_acc_0_engine" etc. */
 const char *pt2c__engine_field_name(int idx);
 
+/*
+ * Torch-TensorRT file generations (docs/generations.md): release name -> engine record ABI and
+ * how the engine constant is stored (TorchBind custom_obj_N, or the 2.13+ Python-pickled
+ * EngineSerializer opaque_obj_N).
+ */
+typedef struct pt2c_generation {
+	const char *name;  /* "2.5" ... "2.13", "head" */
+	uint32_t abi;      /* engine record ABI of that release */
+	bool opaque;       /* engine constants are Python-pickled opaque objects (2.13+) */
+} pt2c_generation;
+/** The generation named `name`, or NULL. */
+const pt2c_generation *pt2c__generation_find(const char *name);
+/** The generation a record of `abi` belongs to by default (ABI 9: "2.12"), or NULL. */
+const pt2c_generation *pt2c__generation_for_abi(uint32_t abi);
+/** "ABI 6 (2.5, 2.6), 7 (2.7 .. 2.10), ..." for messages. */
+const char *pt2c__generation_abi_list(void);
+/**
+ * Bring r to ABI `abi` (>= r->abi) in place: the fields added since take upstream's defaults
+ * ("0" for the flag fields, "" for ALIASED_IO), the ABI field text becomes the new number
+ * (interned in ctx). PT2C_EUNSUPPORTED when abi < r->abi (a target older than the record).
+ */
+int pt2c__engine_record_upgrade(pt2c_engine_record *r, uint32_t abi, pt2c_ctx *ctx, pt2c_error *err);
+
 /* MARK: modules */
 
 enum { PT2C_ATTR_PARAMETER = 0, PT2C_ATTR_BUFFER, PT2C_ATTR_CONSTANT, PT2C_ATTR_CUSTOM_OBJ };
@@ -560,7 +583,10 @@ typedef struct pt2c_attr {
 	pt2c_tensor tensor;            /* PARAMETER/BUFFER/CONSTANT */
 	pt2c_engine_record *engine;    /* CUSTOM_OBJ of class tensorrt.Engine, else NULL */
 	const char *class_fqn;         /* CUSTOM_OBJ: "__torch__.torch.classes.tensorrt.Engine" */
-	pt2c_storage *blob;            /* CUSTOM_OBJ of another class: the raw pickled bytes, kept opaque */
+	pt2c_storage *blob;            /* CUSTOM_OBJ of another class: the raw pickled bytes, kept opaque;
+	                                  engine_opaque: the pickle as read (rewritten verbatim), or NULL */
+	bool engine_opaque;            /* stored as a Python pickle (opaque_obj_N, PyTorch 2.13+); with engine:
+	                                  Torch-TensorRT's EngineSerializer */
 } pt2c_attr;
 
 enum { PT2C_SUB_ENGINE = 0, PT2C_SUB_FALLBACK = 1 };

@@ -369,13 +369,41 @@ int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_opti
 {
 	PT2C_ASSERT_ARG(out && module && *module);
 	*out = NULL;
-	if (opts && opts->version != PT2C_EXPORT_OPTIONS_VERSION) {
+	/* version 1 callers have no `target` field: never read past their struct */
+	if (opts && opts->version != 1 && opts->version != PT2C_EXPORT_OPTIONS_VERSION) {
 		pt2c_module_free(*module);
 		*module = NULL;
-		return pt2c__err(err, PT2C_EINVALID, "pt2c_export_options version %u is not %d", opts->version,
+		return pt2c__err(err, PT2C_EINVALID, "pt2c_export_options version %u is not 1 or %d", opts->version,
 		                 PT2C_EXPORT_OPTIONS_VERSION);
 	}
-	return pt2c__export_module(out, module, opts && opts->cross_compile, NULL, err);
+	const char *target = opts && opts->version >= 2 ? opts->target : NULL;
+	const pt2c_generation *gen = NULL;
+	int rc = pt2c__generation_resolve(target, &gen, err);
+	if (!rc && gen && opts->cross_compile && strcmp(gen->name, "2.5") == 0)
+		rc = pt2c__err(err, PT2C_EUNSUPPORTED, "Torch-TensorRT 2.5 has no cross-compile placeholder (it came in 2.6)");
+	if (!rc && gen)
+		rc = pt2c__module_set_target(*module, gen, err); /* records first: placeholders then get the layout */
+	if (rc) {
+		pt2c_module_free(*module);
+		*module = NULL;
+		return rc;
+	}
+	if ((rc = pt2c__export_module(out, module, opts && opts->cross_compile, NULL, err)))
+		return rc;
+	rc = gen ? pt2c__program_set_target(*out, gen, err) : pt2c__program_default_encoding(*out);
+	if (rc) {
+		pt2c_program_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int pt2c_program_set_target(pt2c_program *p, const char *target, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(p && target);
+	const pt2c_generation *gen = NULL;
+	int rc = pt2c__generation_resolve(target, &gen, err);
+	return rc ? rc : pt2c__program_set_target(p, gen, err);
 }
 
 int pt2c_module_inline_engines(pt2c_module *m, int cross_compile, pt2c_error *err)

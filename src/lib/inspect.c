@@ -108,6 +108,11 @@ int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out)
 	if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
 		const pt2c_engine_record *e = n->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
 		out->engine_bytes = e && e->engine ? e->engine->nbytes : 0;
+	} else if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_TENSOR) {
+		pt2c_storage *st = NULL; /* 2.13+ tensor-typed engine */
+		if (pt2c__cross_engine_from_tensor(p, n, &n->inputs[1 + PT2C_EF_ENGINE].arg, &st, NULL) == 0)
+			out->engine_bytes = st->nbytes;
+		pt2c__storage_unref(st);
 	} else if (placeholder_field(n, PT2C_EF_ENGINE, &s, &len)) {
 		size_t nb = pt2c__b64_decoded_len(s, len);
 		out->engine_bytes = nb == SIZE_MAX ? 0 : nb;
@@ -127,6 +132,7 @@ int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *
 	size_t n = 0;
 	const char *b64 = NULL;
 	size_t b64_len = 0;
+	pt2c_storage *tensor_st = NULL;
 	if (r.rec) {
 		if (!r.rec->engine)
 			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
@@ -144,6 +150,13 @@ int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *
 			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
 		src = e->engine->data;
 		n = (size_t)e->engine->nbytes;
+	} else if (r.node->n_inputs > 1 + PT2C_EF_ENGINE &&
+	           r.node->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_TENSOR) {
+		int trc = pt2c__cross_engine_from_tensor(p, r.node, &r.node->inputs[1 + PT2C_EF_ENGINE].arg, &tensor_st, err);
+		if (trc)
+			return trc;
+		src = tensor_st->data;
+		n = (size_t)tensor_st->nbytes;
 	} else if (!placeholder_field(r.node, PT2C_EF_ENGINE, &b64, &b64_len)) {
 		return pt2c__err(err, PT2C_ECORRUPT, "placeholder '%s' has no engine argument", r.node->name);
 	}
@@ -164,10 +177,13 @@ int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *
 		return 0;
 	}
 	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf)
+	if (!buf) {
+		pt2c__storage_unref(tensor_st);
 		return pt2c__err_oom(err);
+	}
 	if (n)
 		memcpy(buf, src, n);
+	pt2c__storage_unref(tensor_st);
 	*out = buf;
 	*len = n;
 	return 0;

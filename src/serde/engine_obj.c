@@ -88,6 +88,84 @@ static const pt2c_py *engine_state_list(const pt2c_py *state)
 	return state->type == PT2C_PY_LIST || state->type == PT2C_PY_TUPLE ? state : NULL;
 }
 
+/* MARK: the record inside a pickle (both encodings) */
+
+int pt2c__engine_record_from_py(pt2c_engine_record **out, pt2c_ctx *ctx, const pt2c_py *list, bool allow_bytes,
+                                pt2c_storage *backing, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && ctx && list);
+	*out = NULL;
+	pt2c_engine_record *r = NULL;
+	int rc = 0;
+	if (list->n < 9 || list->n > PT2C_EF_MAX) {
+		const pt2c_py *a0 = list->n ? list->items[0] : NULL;
+		bool txt = a0 && a0->type == PT2C_PY_STR;
+		rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, list->pos,
+		                  "engine state has %u fields (ABI field \"%.*s\"), expected 9 to %d; supported are %s", list->n,
+		                  txt ? (int)(a0->n > 8 ? 8 : a0->n) : 0, txt ? a0->s : "", PT2C_EF_MAX,
+		                  pt2c__generation_abi_list());
+		goto fail;
+	}
+	for (uint32_t i = 0; i < list->n; i++) {
+		const pt2c_py *f = list->items[i];
+		/* _reconstruct_trt_engine also takes the engine as bytes (base64, or raw starting "ftrt") */
+		if (f->type != PT2C_PY_STR && !(allow_bytes && i == PT2C_EF_ENGINE && f->type == PT2C_PY_BYTES)) {
+			rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, f->pos, "engine field %u is not a string", i);
+			goto fail;
+		}
+		if (i != PT2C_EF_ENGINE && (uint64_t)f->i > UINT32_MAX) {
+			rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, f->pos, "engine field %u is longer than 4 GiB", i);
+			goto fail;
+		}
+	}
+
+	r = pt2c__arena_zalloc(&ctx->arena, sizeof *r);
+	if (!r) {
+		rc = pt2c__err_oom(err);
+		goto fail;
+	}
+	r->n_fields = list->n;
+	for (uint32_t i = 0; i < list->n; i++) {
+		if (i == PT2C_EF_ENGINE)
+			continue;
+		r->fields[i].p = list->items[i]->s;
+		r->fields[i].n = list->items[i]->n;
+	}
+	const pt2c_py *abi = list->items[PT2C_EF_ABI];
+	if (abi->n >= 1 && abi->n <= 3) { /* a non-number stays 0, which validation rejects */
+		uint32_t v = 0;
+		bool ok = true;
+		for (uint32_t i = 0; i < abi->n; i++) {
+			if (abi->s[i] < '0' || abi->s[i] > '9')
+				ok = false;
+			v = v * 10 + (uint32_t)(abi->s[i] - '0');
+		}
+		r->abi = ok ? v : 0;
+	}
+	const pt2c_py *eng = list->items[PT2C_EF_ENGINE];
+	if (backing)
+		pt2c__storage_ref(backing);
+	rc = pt2c__storage_new(ctx->alloc, (const uint8_t *)eng->s, (uint64_t)eng->i, backing ? unref_backing : NULL,
+	                       backing, &r->engine);
+	if (rc) {
+		pt2c__storage_unref(backing);
+		r->engine = NULL;
+		rc = pt2c__err_oom(err);
+		goto fail;
+	}
+	r->engine_b64 = !(eng->type == PT2C_PY_BYTES && eng->i >= 4 && memcmp(eng->s, "ftrt", 4) == 0);
+	rc = pt2c__engine_record_validate(r, err);
+	if (rc) {
+		pt2c__storage_unref(r->engine);
+		r->engine = NULL;
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	return rc;
+}
+
 int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t *data, size_t len,
                           pt2c_storage *backing, pt2c_error *err)
 {
@@ -118,64 +196,8 @@ int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t
 		rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, top->items[1]->pos, "engine state is not a list of strings");
 		goto done;
 	}
-	if (list->n < 9 || list->n > PT2C_EF_MAX) {
-		rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, list->pos, "engine state has %u fields, expected 9 to %d",
-		                  list->n, PT2C_EF_MAX);
+	if ((rc = pt2c__engine_record_from_py(&r, ctx, list, false, backing, err)))
 		goto done;
-	}
-	for (uint32_t i = 0; i < list->n; i++) {
-		const pt2c_py *f = list->items[i];
-		if (f->type != PT2C_PY_STR) {
-			rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, f->pos, "engine field %u is not a string", i);
-			goto done;
-		}
-		if (i != PT2C_EF_ENGINE && (uint64_t)f->i > UINT32_MAX) {
-			rc = pt2c__err_at(err, PT2C_ECORRUPT, NULL, f->pos, "engine field %u is longer than 4 GiB", i);
-			goto done;
-		}
-	}
-
-	r = pt2c__arena_zalloc(&ctx->arena, sizeof *r);
-	if (!r) {
-		rc = pt2c__err_oom(err);
-		goto done;
-	}
-	r->n_fields = list->n;
-	for (uint32_t i = 0; i < list->n; i++) {
-		if (i == PT2C_EF_ENGINE)
-			continue;
-		r->fields[i].p = list->items[i]->s;
-		r->fields[i].n = list->items[i]->n;
-	}
-	const pt2c_py *abi = list->items[PT2C_EF_ABI];
-	if (abi->n >= 1 && abi->n <= 3) { /* a non-number stays 0, which validation rejects */
-		uint32_t v = 0;
-		bool ok = true;
-		for (uint32_t i = 0; i < abi->n; i++) {
-			if (abi->s[i] < '0' || abi->s[i] > '9')
-				ok = false;
-			v = v * 10 + (uint32_t)(abi->s[i] - '0');
-		}
-		r->abi = ok ? v : 0;
-	}
-	const pt2c_py *eng = list->items[PT2C_EF_ENGINE];
-	if (backing)
-		pt2c__storage_ref(backing);
-	rc = pt2c__storage_new(ctx->alloc, (const uint8_t *)eng->s, (uint64_t)eng->i, backing ? unref_backing : NULL,
-	                       backing, &r->engine);
-	if (rc) {
-		pt2c__storage_unref(backing);
-		r->engine = NULL;
-		rc = pt2c__err_oom(err);
-		goto done;
-	}
-	r->engine_b64 = true;
-	rc = pt2c__engine_record_validate(r, err);
-	if (rc) {
-		pt2c__storage_unref(r->engine);
-		r->engine = NULL;
-		goto done;
-	}
 	*out = r;
 done:
 	if (rc && err && !err->member[0])

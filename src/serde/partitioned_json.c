@@ -990,8 +990,11 @@ static int read_engine(prd *r, const pt2c_json *sub, const char *subname, pt2c_e
 	if (rc) return rc;
 	push_key(r, "engine_record", 13);
 	if (rec->n <= PT2C_EF_ENGINE || rec->n > PT2C_EF_MAX) {
-		rc = fail(r, PT2C_ECORRUPT, rec, "engine record of %s has %" PRIu32 " fields, expected 9 to %d", subname, rec->n,
-		          PT2C_EF_MAX);
+		const pt2c_json *a0 = rec->n ? &rec->u.items[0] : NULL;
+		bool txt = a0 && a0->type == PT2C_JSON_STRING;
+		rc = fail(r, PT2C_ECORRUPT, rec, "engine record of %s has %" PRIu32 " fields (ABI \"%.*s\"), expected 9 to %d; supported are %s",
+		          subname, rec->n, txt ? (int)(a0->n > 8 ? 8 : a0->n) : 0, txt ? a0->u.s : "", PT2C_EF_MAX,
+		          pt2c__generation_abi_list());
 		pop(r);
 		return rc;
 	}

@@ -67,6 +67,43 @@ bool pt2c__py_is_global(const pt2c_py *o, const char *module, const char *name);
  */
 int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t *data, size_t len,
                           pt2c_storage *backing, pt2c_error *err);
+/**
+ * The engine record of a pickled string list (`list`: LIST or TUPLE of STR; with allow_bytes the
+ * engine field may be BYTES, raw when it starts with "ftrt"). Field texts and the engine are views
+ * of the pickle input; the engine storage references `backing`. Validated; errors name the
+ * offset of the offending object.
+ */
+int pt2c__engine_record_from_py(pt2c_engine_record **out, pt2c_ctx *ctx, const pt2c_py *list, bool allow_bytes,
+                                pt2c_storage *backing, pt2c_error *err);
+
+/*
+ * Torch-TensorRT 2.13+ engine constants: `data/constants/opaque_obj_<n>` holds
+ * pickle.dumps(EngineSerializer, protocol) (PyTorch pt2_archive/_package.py _package_constants),
+ * i.e. REDUCE(GLOBAL torch_tensorrt.dynamo.runtime._TRTEngine._reconstruct_trt_engine,
+ * (list of the record's strings, engine in base64,)). docs/generations.md has the byte layout.
+ */
+#define PT2C_OPAQUE_ENGINE_MODULE "torch_tensorrt.dynamo.runtime._TRTEngine"
+#define PT2C_OPAQUE_ENGINE_FUNC "_reconstruct_trt_engine"
+/**
+ * Read an opaque engine pickle (any protocol 2..5 the pickle reader knows): exactly the global
+ * above called with one list. The engine stays base64 (a view, referencing `backing`).
+ * PT2C_EUNSUPPORTED for a pickle of anything else (the caller keeps it as an opaque blob),
+ * PT2C_ECORRUPT for a malformed one; the offset is the pickle's.
+ */
+int pt2c__engine_opaque_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t *data, size_t len,
+                             pt2c_storage *backing, pt2c_error *err);
+/**
+ * Write the pickle Python's pickle.dumps(EngineSerializer(record), protocol=2) gives with the
+ * C++ runtime's strings (docs/generations.md): PROTO 2, GLOBAL, EMPTY_LIST, MARK, BINUNICODE
+ * per field (a field of length 0 or 1 equal to an earlier one is a BINGET of it, as CPython's
+ * single-character string cache makes them one object), APPENDS, TUPLE1, REDUCE, STOP, each
+ * object memoized with BINPUT. Engine bytes are base64-encoded while streaming.
+ * PT2C_EUNSUPPORTED when a field is 4 GiB or more (protocol 2 cannot hold it).
+ */
+int pt2c__engine_opaque_write(const pt2c_engine_record *r, pt2c_sink sink);
+/** Exact byte size of pt2c__engine_opaque_write's output (0 if it would fail). */
+uint64_t pt2c__engine_opaque_size(const pt2c_engine_record *r);
+
 /** The class named by a _pickle_save blob ("__torch__.torch.classes.tensorrt.Engine"), interned. */
 int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data, size_t len, pt2c_error *err);
 

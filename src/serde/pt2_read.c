@@ -168,9 +168,11 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 	const pt2c_zip_entry *e = find(a, rel);
 	if (!e)
 		return cfg_fail(c, pn, PT2C_ECORRUPT, "config entry '%s' refers to missing member %s", fqn, rel);
-	bool is_obj = c->constants && jprefix(pn, "custom_obj_");
+	bool is_opaque = c->constants && jprefix(pn, "opaque_obj_"); /* PyTorch 2.13+: Python pickle */
+	bool is_obj = c->constants && (jprefix(pn, "custom_obj_") || is_opaque);
 	if (c->constants && !is_obj && !jprefix(pn, "tensor_"))
-		return cfg_fail(c, pn, PT2C_ECORRUPT, "constant '%s': path_name '%.*s' is neither tensor_* nor custom_obj_*", fqn,
+		return cfg_fail(c, pn, PT2C_ECORRUPT,
+		                "constant '%s': path_name '%.*s' is neither tensor_*, custom_obj_* nor opaque_obj_*", fqn,
 		                (int)(pn->n > 100 ? 100 : pn->n), pn->u.s);
 	int rc;
 	if ((rc = verify(a, e)))
@@ -193,6 +195,28 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 		return pt2c__err_oom(a->err);
 	at->persistent = !c->constants;
 
+	if (is_opaque) {
+		const uint8_t *d = edata(a, e);
+		rc = pt2c__engine_opaque_read(&at->engine, ctx, d, (size_t)e->size, a->backing, a->err);
+		if (rc == PT2C_EUNSUPPORTED) {
+			/* another opaque class: kept as its pickled bytes */
+			if (a->err)
+				*a->err = (pt2c_error)PT2C_ERROR_INIT;
+			at->engine = NULL;
+			at->engine_opaque = true;
+			return view(a, d, e->size, &at->blob);
+		}
+		if (rc) {
+			pt2c__err_set_member(a->err, a->name);
+			return rc;
+		}
+		at->engine_opaque = true;
+		at->class_fqn = pt2c__ctx_interns(ctx, TRT_ENGINE_CLASS);
+		if (!at->class_fqn)
+			return pt2c__err_oom(a->err);
+		/* the pickle as read, so that a rewrite keeps it byte for byte */
+		return view(a, d, e->size, &at->blob);
+	}
 	if (is_obj) {
 		const uint8_t *d = edata(a, e);
 		const char *cls = NULL;

@@ -298,12 +298,14 @@ static int number_files(aw *a, const pt2c_module *m, uint32_t *file, uint32_t co
 	/* map keys must stay alive: (pointer, dtype) pairs stored per attr */
 	struct key { uintptr_t p; uint64_t dtype; } *keys = pt2c__calloc(a->alloc, m->n_attrs ? m->n_attrs : 1, sizeof *keys);
 	int rc = keys ? 0 : PT2C_ENOMEM;
+	uint32_t n_opaque = 0;
 	counts[0] = counts[1] = counts[2] = 0;
 	for (uint32_t i = 0; i < m->n_attrs && !rc; i++) {
 		const pt2c_attr *at = &m->attrs[i];
 		int g = group_of(at);
 		if (g == GRP_OBJS) {
-			file[i] = counts[2]++;
+			/* TorchBind objects and Python-pickled opaque objects are numbered apart */
+			file[i] = at->engine_opaque ? n_opaque++ : counts[2]++;
 			continue;
 		}
 		if (!at->tensor.storage) {
@@ -329,10 +331,18 @@ static int number_files(aw *a, const pt2c_module *m, uint32_t *file, uint32_t co
 	return rc ? pt2c__err_oom(a->err) : 0;
 }
 
-static void file_name(char *buf, size_t cap, int g, uint32_t idx)
+static void file_name(char *buf, size_t cap, int g, bool opaque, uint32_t idx)
 {
 	static const char *const PRE[] = { "data/weights/weight_", "data/constants/tensor_", "data/constants/custom_obj_" };
-	snprintf(buf, cap, "%s%u", PRE[g], idx);
+	snprintf(buf, cap, "%s%u", g == GRP_OBJS && opaque ? "data/constants/opaque_obj_" : PRE[g], idx);
+}
+
+/* Bytes of an object member: opaque pickles as read are kept verbatim. */
+static uint64_t obj_size(const pt2c_attr *at)
+{
+	if (at->engine_opaque)
+		return at->blob ? at->blob->nbytes : pt2c__engine_opaque_size(at->engine);
+	return at->engine ? pt2c__engine_obj_size(at->engine) : at->blob ? at->blob->nbytes : 0;
 }
 
 /* Write every file of group g (each number once, from its first attribute). */
@@ -340,12 +350,13 @@ static int write_group(aw *a, const pt2c_module *m, const uint32_t *file, int g,
 {
 	char rel[64];
 	uint32_t next = 0;
-	for (uint32_t i = 0; i < m->n_attrs && next < count; i++) {
+	for (uint32_t i = 0; i < m->n_attrs && (g == GRP_OBJS || next < count); i++) {
 		const pt2c_attr *at = &m->attrs[i];
-		if (group_of(at) != g || file[i] != next)
+		/* objects (two numberings) are written in attribute order, as PyTorch's constants loop */
+		if (group_of(at) != g || (g != GRP_OBJS && file[i] != next))
 			continue;
 		next++;
-		file_name(rel, sizeof rel, g, file[i]);
+		file_name(rel, sizeof rel, g, at->engine_opaque, file[i]);
 		int rc;
 		if (g != GRP_OBJS) {
 			const pt2c_storage *st = at->tensor.storage;
@@ -354,7 +365,21 @@ static int write_group(aw *a, const pt2c_module *m, const uint32_t *file, int g,
 			                                 : record_pull(a, rel, st);
 			a->counting = false;
 			pt2c__storage_drop_pages(st); /* written: its input pages are not needed in memory */
-		} else if (at->engine) {
+		} else if (at->engine_opaque && !at->blob && at->engine) {
+			uint64_t sz = pt2c__engine_opaque_size(at->engine);
+			if (!sz)
+				return pt2c__err(a->err, PT2C_EUNSUPPORTED,
+				                 "engine '%s' is too large for a protocol-2 pickle (a field of 4 GiB or more)", at->fqn);
+			if ((rc = begin(a, rel, sz)))
+				return rc;
+			rc = pt2c__engine_opaque_write(at->engine, pt2c__sink_zip_member(&a->w));
+			if (rc)
+				return aw_fail(a, rc);
+			a->done += sz;
+			if (a->opts && a->opts->progress)
+				a->opts->progress(a->done, a->total, a->opts->payload);
+			rc = end(a);
+		} else if (at->engine && !at->engine_opaque) {
 			uint64_t sz = pt2c__engine_obj_size(at->engine);
 			if ((rc = begin(a, rel, sz)))
 				return rc;
@@ -394,7 +419,7 @@ static void config_json(pt2c_buf *b, const pt2c_module *m, const uint32_t *file,
 			pt2c__buf_puts(b, ", ");
 		first = false;
 		pt2c__json_write_cstr(b, at->fqn);
-		file_name(rel, sizeof rel, g, file[i]);
+		file_name(rel, sizeof rel, g, at->engine_opaque, file[i]);
 		pt2c__buf_puts(b, ": {\"path_name\": ");
 		pt2c__json_write_cstr(b, strrchr(rel, '/') + 1);
 		pt2c__buf_puts(b, at->kind == PT2C_ATTR_PARAMETER ? ", \"is_param\": true" : ", \"is_param\": false");
@@ -438,11 +463,11 @@ static int write_all(aw *a, const pt2c_program *p)
 	for (uint32_t i = 0; i < m->n_attrs; i++) {
 		const pt2c_attr *at = &m->attrs[i];
 		int g = group_of(at);
-		if (file[i] != next[g])
+		if (g != GRP_OBJS && file[i] != next[g])
 			continue; /* a shared file, counted at its first user */
 		next[g]++;
 		if (g == GRP_OBJS)
-			a->total += at->engine ? pt2c__engine_obj_size(at->engine) : at->blob ? at->blob->nbytes : 0;
+			a->total += obj_size(at);
 		else if (at->tensor.storage)
 			a->total += at->tensor.storage->nbytes;
 	}
