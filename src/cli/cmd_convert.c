@@ -3,6 +3,7 @@
 
 static const opt_spec opts[] = {
 	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the converted archive (required)" },
+	CLI_OPT_EXTRA_FILE, /* --extra-file NAME=PATH (issue 10 item 6) */
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -10,7 +11,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_convert = {
 	"convert", "Rewrite an archive (2.8 or legacy layout too) in the PyTorch 2.11 layout.",
-	"IN.pt2 -o OUT.pt2", opts, 1, 1, run,
+	"IN.pt2 -o OUT.pt2 [--extra-file NAME=PATH]...", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -26,5 +27,7 @@ static int run(const opt_result *r)
 	int rc = pt2c_program_open(&p, in, NULL, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
+	if ((rc = cli_apply_extra_files(&cmd_convert, r, p)))
+		return rc;
 	return cli_write_program(p, out);
 }
