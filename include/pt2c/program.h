@@ -116,10 +116,50 @@ int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_
 
 /**
  * A summary of the program for people (`json` = 0) or machines (`json` != 0): signature, node
- * count by target, weights by dtype with bytes, engines with ABI, platform, device and size.
+ * count by target, weights by dtype with bytes, engines with ABI, platform, device and size,
+ * extra files with their sizes (text: only when there are some; JSON: always, "extra_files").
  * @param out  NUL-terminated string, freed with pt2c_free()
  */
 int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len);
+
+/*
+ * Extra files: the `extra/<name>` records of an archive, what torch.export.save(ep, f,
+ * extra_files={name: text}) writes (PyTorch 2.11: after data/sample_inputs/model.pt, in the
+ * order given, as UTF-8 bytes) and torch.export.load(f, extra_files=d) puts into `d` (every
+ * record, decoded as UTF-8 text; a record that is not valid UTF-8 makes that load fail).
+ * Archives read by pt2c keep theirs (legacy archives' `extra_files/<name>` too), in archive
+ * order, and pt2c_program_write writes them back in that order, byte for byte.
+ * Strings and bytes handed out are borrowed from the program: valid until the program is freed
+ * or its extra files are changed.
+ */
+#define PT2C_EXTRA_FILE_NAME_MAX 255 /**< bytes in an extra file name */
+
+/** Number of extra files (0 for NULL). */
+size_t pt2c_program_extra_file_count(const pt2c_program *p);
+/**
+ * Extra file i: its name (the part after "extra/") and its bytes. Any out-pointer may be NULL.
+ * @return 0, or PT2C_ENOTFOUND when i >= the count
+ */
+int pt2c_program_extra_file(const pt2c_program *p, size_t i, const char **name, const uint8_t **data, size_t *len);
+/**
+ * Add an extra file, or replace the bytes of the one with that name (it keeps its place; a new
+ * one goes last). The bytes are copied. The name must be 1 to PT2C_EXTRA_FILE_NAME_MAX bytes of
+ * UTF-8 with no '/', '\\', ".." or control character; the bytes must be UTF-8 text, since
+ * torch.export.load decodes every extra file as UTF-8.
+ * @return 0, PT2C_EINVALID (bad name or bytes; err says which), PT2C_ENOMEM. On failure the
+ *         program is unchanged.
+ */
+int pt2c_program_set_extra_file(pt2c_program *p, const char *name, const void *data, size_t len, pt2c_error *err);
+/**
+ * Remove the extra file `name`.
+ * @return 0, or PT2C_ENOTFOUND (program unchanged)
+ */
+int pt2c_program_remove_extra_file(pt2c_program *p, const char *name, pt2c_error *err);
+/**
+ * Check an extra file name by the rules of pt2c_program_set_extra_file.
+ * @return 0 or PT2C_EINVALID (err says why)
+ */
+int pt2c_extra_file_name_check(const char *name, pt2c_error *err);
 
 /**
  * List the members of a zip archive (.pt2, partitioned archive, any PyTorch zip) without reading

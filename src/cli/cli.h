@@ -20,7 +20,8 @@ enum {
 	EXIT_NOMEM = 4,
 };
 
-enum { OPT_FLAG, OPT_VALUE };
+enum { OPT_FLAG, OPT_VALUE,
+       OPT_MULTI /* a value option that may be repeated: every value is in opt_result.multi (in order) */ };
 
 typedef struct opt_spec {
 	int type;            /* OPT_FLAG or OPT_VALUE */
@@ -30,11 +31,17 @@ typedef struct opt_spec {
 	const char *help;
 } opt_spec;
 
+#define CLI_MAX_MULTI 64
+
 typedef struct opt_result {
 	bool set[32];
 	const char *value[32];
 	const char *positional[8];
 	int n_positional;
+	/* OPT_MULTI values, in command-line order: multi[i] was given to option multi_opt[i] */
+	const char *multi[CLI_MAX_MULTI];
+	int multi_opt[CLI_MAX_MULTI];
+	int n_multi;
 } opt_result;
 
 typedef struct cli_command {
@@ -71,6 +78,15 @@ int cli_check_input(const char *path);
  * reported any failure as "pt2c: <out>: ...".
  */
 int cli_write_program(pt2c_program *p, const char *out);
+
+/* MARK: extra files (--extra-file NAME=PATH, repeatable; export and convert) */
+#define CLI_OPT_EXTRA_FILE { OPT_MULTI, 0, "extra-file", "NAME=PATH", \
+	"add PATH's text as extra file NAME (extra/NAME); repeatable" }
+/**
+ * Apply the command's --extra-file options to p (NAME=PATH: PATH's bytes become extra file NAME).
+ * On failure p is freed and the exit code returned, having been reported; 0 otherwise.
+ */
+int cli_apply_extra_files(const cli_command *cmd, const opt_result *r, pt2c_program *p);
 
 /** Write a whole file atomically (temp file + rename). Returns 0 or errno. */
 int cli_write_file(const char *path, const void *data, size_t len);

@@ -5,6 +5,7 @@ static const opt_spec opts[] = {
 	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the converted archive (required)" },
 	/* generations (docs/generations.md) */
 	{ OPT_VALUE, 0, "target", "RELEASE", "rewrite for this Torch-TensorRT generation: 2.5 .. 2.13 or head" },
+	CLI_OPT_EXTRA_FILE, /* --extra-file NAME=PATH (issue 10 item 6) */
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -12,7 +13,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_convert = {
 	"convert", "Rewrite an archive (2.8 or legacy layout too) in the PyTorch 2.11 layout.",
-	"IN.pt2 -o OUT.pt2 [--target RELEASE]", opts, 1, 1, run,
+	"IN.pt2 -o OUT.pt2 [--target RELEASE] [--extra-file NAME=PATH]...", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -33,5 +34,7 @@ static int run(const opt_result *r)
 		pt2c_program_free(p);
 		return cli_fail(in, rc, &err);
 	}
+	if ((rc = cli_apply_extra_files(&cmd_convert, r, p)))
+		return rc;
 	return cli_write_program(p, out);
 }

@@ -8,6 +8,7 @@ static const opt_spec opts[] = {
 	{ OPT_FLAG, 0, "cross-compile", NULL, "write engines as no_op_placeholder_for_execute_engine calls" },
 	/* generations (docs/generations.md) */
 	{ OPT_VALUE, 0, "target", "RELEASE", "Torch-TensorRT generation to write: 2.5 .. 2.13 or head (default: the records' ABI)" },
+	CLI_OPT_EXTRA_FILE, /* --extra-file NAME=PATH (issue 10 item 6) */
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -15,7 +16,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_export = {
 	"export", "Export a partitioned module (archive or JSON form) to a PyTorch 2.11 .pt2 archive.",
-	"IN -o OUT.pt2 [--cross-compile] [--target RELEASE]", opts, 1, 1, run,
+	"IN -o OUT.pt2 [--cross-compile] [--target RELEASE] [--extra-file NAME=PATH]...", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -38,5 +39,7 @@ static int run(const opt_result *r)
 	rc = pt2c_export(&p, &m, &eo, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
+	if ((rc = cli_apply_extra_files(&cmd_export, r, p)))
+		return rc;
 	return cli_write_program(p, out);
 }

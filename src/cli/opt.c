@@ -34,11 +34,11 @@ void cli_usage(const cli_command *cmd, FILE *f)
 		const opt_spec *o = &cmd->opts[i];
 		char left[64];
 		if (o->short_name)
-			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name, o->type == OPT_VALUE ? " " : "",
-			         o->type == OPT_VALUE ? o->value_name : "");
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name, o->type != OPT_FLAG ? " " : "",
+			         o->type != OPT_FLAG ? o->value_name : "");
 		else
-			snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->type == OPT_VALUE ? " " : "",
-			         o->type == OPT_VALUE ? o->value_name : "");
+			snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->type != OPT_FLAG ? " " : "",
+			         o->type != OPT_FLAG ? o->value_name : "");
 		fprintf(f, "  %-28s %s\n", left, o->help);
 	}
 	fprintf(f, "  %-28s %s\n", "-q, --quiet", "no progress output");
@@ -94,7 +94,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, opt_result *r)
 				return EXIT_USAGE;
 			}
 			r->set[idx] = true;
-			if (cmd->opts[idx].type == OPT_VALUE) {
+			if (cmd->opts[idx].type == OPT_VALUE || cmd->opts[idx].type == OPT_MULTI) {
 				if (inline_value) {
 					r->value[idx] = inline_value;
 				} else if (i + 1 < argc) {
@@ -102,6 +102,14 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, opt_result *r)
 				} else {
 					fprintf(stderr, "pt2c %s: option '%s' needs a value\n", cmd->name, a);
 					return EXIT_USAGE;
+				}
+				if (cmd->opts[idx].type == OPT_MULTI) {
+					if (r->n_multi >= CLI_MAX_MULTI) {
+						fprintf(stderr, "pt2c %s: more than %d repeated options\n", cmd->name, CLI_MAX_MULTI);
+						return EXIT_USAGE;
+					}
+					r->multi_opt[r->n_multi] = idx;
+					r->multi[r->n_multi++] = r->value[idx];
 				}
 			} else if (inline_value) {
 				fprintf(stderr, "pt2c %s: option '%s' takes no value\n", cmd->name, a);

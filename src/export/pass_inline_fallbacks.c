@@ -4,10 +4,30 @@
  * arguments (the seed matched them by name and miswired colliding names: defect 3), a tuple of
  * outputs replaces the call's getitem users one by one (defect 2), and their parameters and
  * buffers move into the top module under the same FQN (storage shared, never copied).
+ *
+ * Attribute name collisions (defect 12: the seed let the second segment's `w0` replace the
+ * first's): an attribute whose FQN is already taken in the top module (by a top-level attribute,
+ * an engine object or an earlier segment's attribute) by a DIFFERENT attribute is renamed before
+ * inlining with torch.fx's unique suffix (`w0` -> `w0_1`, `lin.weight` -> `lin.weight_1`,
+ * `w0_1` -> `w0_2`), and the segment's get_attr nodes follow, so the program's signature targets
+ * and state-dict keys say which is which. The first owner keeps the name.
+ * One FQN stays one attribute only when both are the same tensor: same kind, same persistence,
+ * same view (dtype, sizes, strides, offset, device, requires_grad) and the same bytes (one storage
+ * object, or equal contents). That is what a partitioner hands over when one module attribute
+ * is seen twice: Torch-TensorRT's segments own the original module's attributes under their
+ * original FQNs while the top module keeps them too, and a weight used by two segments is in
+ * both; users expect it once, under its own name. Equal contents cannot change a result, so
+ * sharing them never changes outputs; any difference (one value, the view, the kind) renames.
  */
+#include <stdio.h>
+
 #include "export/export.h"
 
-/* Same tensor: same storage, or storages with equal bytes, and equal metadata. */
+/*
+ * The same tensor: the same view (metadata) of the same storage object, or of storages with
+ * equal bytes (the JSON form gives every weight its own storage, so identity is not visible
+ * there; equal contents under one FQN are one attribute seen twice).
+ */
 static bool same_tensor(const pt2c_tensor *a, const pt2c_tensor *b)
 {
 	if (!pt2c__meta_equal(&a->meta, &b->meta)) return false;
@@ -17,17 +37,129 @@ static bool same_tensor(const pt2c_tensor *a, const pt2c_tensor *b)
 	return pt2c__storage_equal(a->storage, b->storage, a->storage->alloc, &equal) == 0 && equal;
 }
 
+/* May f's attribute `a` share the top module's attribute `t` of the same FQN? */
+static bool same_attr(const pt2c_attr *t, const pt2c_attr *a)
+{
+	if (t->kind != a->kind)
+		return false;
+	if (a->kind == PT2C_ATTR_CUSTOM_OBJ)
+		return (a->engine == NULL && t->engine == NULL && a->blob == t->blob) || (a->engine && a->engine == t->engine);
+	return t->persistent == a->persistent && same_tensor(&t->tensor, &a->tensor);
+}
+
+/*
+ * A free FQN for a colliding attribute, as torch.fx's _Namespace.create_name derives one: the
+ * last component "base" or "base_N" becomes "base_M" with the smallest M > N (M >= 1) that names
+ * no attribute of m or of f. Interned in f's ctx; NULL on OOM.
+ */
+static const char *unique_attr_name(const pt2c_module *m, pt2c_module *f, const char *fqn)
+{
+	size_t n = strlen(fqn), base = n;
+	uint64_t num = 0;
+	size_t d = n;
+	while (d > 0 && fqn[d - 1] >= '0' && fqn[d - 1] <= '9')
+		d--;
+	if (d < n && d > 0 && fqn[d - 1] == '_' && n - d <= 9 && (d - 1 == 0 || fqn[d - 2] != '.')) {
+		base = d - 1;
+		for (size_t i = d; i < n; i++)
+			num = num * 10 + (uint64_t)(fqn[i] - '0');
+	}
+	char *buf = pt2c__malloc(f->ctx->alloc, base + 24);
+	if (!buf)
+		return NULL;
+	const char *r = NULL;
+	/* each taken candidate is one attribute: the loop ends within n_attrs(m) + n_attrs(f) + 1 steps */
+	for (;;) {
+		num++;
+		int k = snprintf(buf, base + 24, "%.*s_%llu", (int)base, fqn, (unsigned long long)num);
+		if (k < 0)
+			break;
+		if (!pt2c__module_find_attr(m, buf) && !pt2c__module_find_attr(f, buf)) {
+			r = pt2c__ctx_intern(f->ctx, buf, (size_t)k);
+			break;
+		}
+	}
+	pt2c__free(f->ctx->alloc, buf);
+	return r;
+}
+
+/*
+ * Rename f's attributes whose FQN is taken in m by a different attribute (see the top of this
+ * file), and point f's get_attr nodes at the new names. Done on the segment itself, so a segment
+ * that is called twice maps to the same names both times (the second call then shares them).
+ */
+static int rename_colliding_attrs(pt2c_module *m, pt2c_module *f, pt2c_error *err)
+{
+	const pt2c_allocator *al = f->ctx->alloc;
+	uint32_t n_ren = 0;
+	for (uint32_t i = 0; i < f->n_attrs; i++) {
+		const pt2c_attr *t = pt2c__module_find_attr(m, f->attrs[i].fqn);
+		if (t && !same_attr(t, &f->attrs[i]))
+			n_ren++;
+	}
+	if (!n_ren)
+		return 0;
+	pt2c_map ren; /* old fqn -> k: f->attrs[idx[k]] becomes fresh[k] */
+	pt2c__map_init(&ren, al);
+	const char **fresh = pt2c__malloc(al, (size_t)n_ren * sizeof *fresh);
+	uint32_t *idx = pt2c__malloc(al, (size_t)n_ren * sizeof *idx);
+	int rc = fresh && idx ? 0 : pt2c__err_oom(err);
+	uint32_t k = 0;
+	/* pick every new name before renaming anything; each is reserved in f at once, so that the
+	 * next pick (which avoids f's names too) cannot hand it out again */
+	for (uint32_t i = 0; i < f->n_attrs && !rc; i++) {
+		pt2c_attr *a = &f->attrs[i];
+		const pt2c_attr *t = pt2c__module_find_attr(m, a->fqn);
+		if (!t || same_attr(t, a))
+			continue;
+		const char *nm = unique_attr_name(m, f, a->fqn);
+		if (!nm || pt2c__map_put(&f->attr_by_fqn, nm, strlen(nm), i, true, NULL) ||
+		    pt2c__map_put(&ren, a->fqn, strlen(a->fqn), k, true, NULL)) {
+			rc = pt2c__err_oom(err);
+			break;
+		}
+		fresh[k] = nm;
+		idx[k] = i;
+		k++;
+	}
+	pt2c_map fresh_map; /* the map cannot delete: f's attributes by their final names */
+	pt2c__map_init(&fresh_map, al);
+	for (uint32_t i = 0; i < f->n_attrs && !rc; i++) {
+		const char *fqn = f->attrs[i].fqn;
+		uint64_t v;
+		if (pt2c__map_gets(&ren, fqn, &v) && idx[v] == i)
+			fqn = fresh[v];
+		if (pt2c__map_put(&fresh_map, fqn, strlen(fqn), i, true, NULL))
+			rc = pt2c__err_oom(err);
+	}
+	if (!rc) { /* nothing can fail from here on */
+		for (uint32_t j = 0; j < k; j++)
+			f->attrs[idx[j]].fqn = fresh[j];
+		PT2C_GRAPH_FOREACH(f->graph, id) {
+			pt2c_node *nd = &f->graph->nodes[id];
+			uint64_t v;
+			if (nd->op == PT2C_OP_GET_ATTR && nd->target && pt2c__map_gets(&ren, nd->target, &v))
+				nd->target = fresh[v];
+		}
+		pt2c__map_free(&f->attr_by_fqn);
+		f->attr_by_fqn = fresh_map;
+	} else {
+		pt2c__map_free(&fresh_map);
+	}
+	pt2c__map_free(&ren);
+	pt2c__free(al, fresh);
+	pt2c__free(al, idx);
+	return rc;
+}
+
 /* Move f's attributes into m (same FQN); an existing FQN must hold the same tensor. */
 static int merge_attrs(pt2c_module *m, pt2c_module *f, const char *subname, pt2c_error *err)
 {
 	for (uint32_t i = 0; i < f->n_attrs; i++) {
 		pt2c_attr *a = &f->attrs[i];
 		pt2c_attr *t = pt2c__module_find_attr(m, a->fqn);
-		if (t) {
-			bool ok = t->kind == a->kind;
-			if (ok && a->kind == PT2C_ATTR_CUSTOM_OBJ) ok = (a->engine == NULL && a->blob == t->blob) || a->engine == t->engine;
-			else if (ok) ok = same_tensor(&t->tensor, &a->tensor);
-			if (!ok)
+		if (t) { /* rename_colliding_attrs left only the very same attribute under a taken name */
+			if (!same_attr(t, a))
 				return pt2c__err(err, PT2C_EGRAPH, "attribute '%s' of '%s' differs from the top module's", a->fqn, subname);
 			continue;
 		}
@@ -101,6 +233,8 @@ static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, const 
 		k++;
 	}
 	move = move && f->ctx == m->ctx;
+	if ((rc = rename_colliding_attrs(m, f, err)))
+		goto out;
 	if (pt2c__graph_reserve(g, fg->n_nodes, fg->n_values)) {
 		rc = pt2c__err_oom(err);
 		goto out;

@@ -707,14 +707,16 @@ typedef struct pt2c_program {
 	struct { const char *type; uint32_t n; const char **fields; } *namedtuples;
 	/* archive extras */
 	uint32_t n_extra;
-	struct { const char *name; pt2c_storage *data; } *extra; /* extra/<name> records */
+	uint32_t cap_extra; /* 0: extra lives in the arena (as read); else heap-owned (pt2c_program_set_extra_file) */
+	struct pt2c_extra_file { const char *name; pt2c_storage *data; } *extra; /* extra/<name> records */
 	pt2c_storage *sample_inputs; /* data/sample_inputs/model.pt bytes; NULL = 0 bytes */
 } pt2c_program;
 
 /*
  * Ownership inside a program: the arrays (inputs, outputs, calls, ranges, opsets, verifiers,
- * guards_code, gm_meta, namedtuples, extra) live in the ctx arena; program_free unrefs each
- * extra[i].data and sample_inputs, frees mod, and drops the program's ctx reference.
+ * guards_code, gm_meta, namedtuples, extra) live in the ctx arena, except `extra` once it has
+ * been edited (cap_extra > 0: heap, ctx allocator); program_free unrefs each extra[i].data and
+ * sample_inputs, frees that array and mod, and drops the program's ctx reference.
  */
 int pt2c__program_new(pt2c_ctx *ctx, pt2c_program **out); /* empty program, schema 8.17, aten opset 10 */
 void pt2c__program_free(pt2c_program *p);

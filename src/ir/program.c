@@ -35,6 +35,8 @@ void pt2c__program_free(pt2c_program *p)
 	pt2c__module_free(p->mod);
 	for (uint32_t i = 0; i < p->n_extra; i++)
 		pt2c__storage_unref(p->extra[i].data);
+	if (p->cap_extra)
+		pt2c__free(ctx->alloc, p->extra);
 	pt2c__storage_unref(p->sample_inputs);
 	pt2c__free(ctx->alloc, p);
 	pt2c__ctx_unref(ctx);

@@ -435,6 +435,12 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 				pt2c__buf_puts(&b, "]\n");
 			}
 		}
+		if (p->n_extra) { /* only when there are some: summaries of other archives stay as they were */
+			pt2c__buf_printf(&b, "extra files: %u\n", p->n_extra);
+			for (uint32_t i = 0; i < p->n_extra; i++)
+				pt2c__buf_printf(&b, "  %-32s %llu bytes\n", p->extra[i].name,
+				                 (unsigned long long)(p->extra[i].data ? p->extra[i].data->nbytes : 0));
+		}
 	} else {
 		pt2c__buf_printf(&b, "{\"schema_version\": [%lld, %lld], \"nodes\": %u, \"inputs\": [",
 		                 (long long)p->schema_major, (long long)p->schema_minor, n_nodes);
@@ -502,7 +508,14 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 			if (r->has_max) pt2c__buf_printf(&b, "%lld", (long long)r->max); else pt2c__buf_puts(&b, "null");
 			pt2c__buf_puts(&b, "]");
 		}
-		pt2c__buf_puts(&b, "}}\n");
+		pt2c__buf_puts(&b, "}, \"extra_files\": [");
+		for (uint32_t i = 0; i < p->n_extra; i++) {
+			pt2c__buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+			pt2c__json_write_cstr(&b, p->extra[i].name);
+			pt2c__buf_printf(&b, ", \"bytes\": %llu}",
+			                 (unsigned long long)(p->extra[i].data ? p->extra[i].data->nbytes : 0));
+		}
+		pt2c__buf_puts(&b, "]}\n");
 	}
 	rc = pt2c__hand_out(&b, out, len);
 done:

@@ -225,6 +225,22 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+size_t pt2c__utf8_invalid_at(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n;) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = utf8_seq_len(s + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return SIZE_MAX;
+}
+
 static size_t utf8_put(char *o, uint32_t cp)
 {
 	if (cp < 0x80) { o[0] = (char)cp; return 1; }

@@ -117,6 +117,8 @@ void pt2c__json_line_col(const char *data, size_t len, uint64_t pos, uint32_t *l
 /* MARK: writing (Python json.dumps compatible) */
 
 /** A JSON string literal with ensure_ascii escaping ("\u00e9", surrogate pairs, \n \" \\ ...). */
+/** Offset of the first byte that is not valid UTF-8 (strict, as Python decodes), SIZE_MAX if none. */
+size_t pt2c__utf8_invalid_at(const void *s, size_t n);
 void pt2c__json_write_str(pt2c_buf *b, const char *s, size_t n);
 static inline void pt2c__json_write_cstr(pt2c_buf *b, const char *s) { pt2c__json_write_str(b, s, strlen(s)); }
 /**

@@ -91,5 +91,54 @@ grep -q "dangling.json" "$T/err" && ok export-dangling-message || bad "export-da
 expect 3 export-unwritable "$BIN" export "$FIX/no_engine.partitioned.json" -o "$T/no/such/dir/x.pt2"
 no_tmp "$T" failures
 
+
+# --- extra files (issue 10 item 6): export/convert --extra-file NAME=PATH, inspect lists them ---
+X=$T/xf; mkdir -p "$X/c" "$X/d"
+printf 'hello\n' >"$X/a.txt"; printf '{"k": "\xc3\xa9"}' >"$X/b.json"; printf 'other' >"$X/o.txt"; printf '\xed\xa0\x80' >"$X/bad.txt"
+expect 0 extra-export "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/e.pt2" --extra-file notes.txt="$X/a.txt" --extra-file=meta.json="$X/b.json"
+python3 - "$X/e.pt2" "$X/a.txt" "$X/b.json" <<'PY' && ok extra-export-layout || bad extra-export-layout
+# the layout of PyTorch 2.11's _package_extra_files: <root>/extra/<name> = the text's UTF-8 bytes,
+# in the order given, after data/sample_inputs/model.pt and before archive_format
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); names = [n.split("/", 1)[1] for n in z.namelist()]
+i = names.index("data/sample_inputs/model.pt")
+assert names[i + 1:i + 4] == ["extra/notes.txt", "extra/meta.json", "archive_format"], names
+assert z.read("e/extra/notes.txt") == open(sys.argv[2], "rb").read()
+assert z.read("e/extra/meta.json").decode("utf-8") == open(sys.argv[3], encoding="utf-8").read()
+assert all(zi.compress_type == zipfile.ZIP_STORED for zi in z.infolist())
+PY
+expect 0 extra-inspect "$BIN" inspect "$X/e.pt2"
+grep -q '^extra files: 2$' "$T/out" && grep -q '^  notes.txt  *6 bytes$' "$T/out" && ok extra-inspect-text || bad extra-inspect-text
+expect 0 extra-inspect-json "$BIN" inspect --json "$X/e.pt2"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["extra_files"]==[{"name":"notes.txt","bytes":6},{"name":"meta.json","bytes":11}], d["extra_files"]' "$T/out" && ok extra-inspect-json-list || bad extra-inspect-json-list
+expect 0 extra-inspect-json-none "$BIN" inspect --json "$FIX/mlp_bn.pt2"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["extra_files"]==[]' "$T/out" && ok extra-inspect-json-empty || bad extra-inspect-json-empty
+expect 0 extra-convert-keeps "$BIN" convert -q "$X/e.pt2" -o "$X/c/e.pt2"
+cmp -s "$X/e.pt2" "$X/c/e.pt2" && ok extra-convert-byte-identical || bad extra-convert-byte-identical
+expect 0 extra-convert-same-bytes "$BIN" convert -q "$X/e.pt2" -o "$X/d/e.pt2" --extra-file notes.txt="$X/a.txt"
+cmp -s "$X/e.pt2" "$X/d/e.pt2" && ok extra-convert-same-bytes-identical || bad extra-convert-same-bytes-identical
+expect 0 extra-convert-replace "$BIN" convert -q "$X/e.pt2" -o "$X/r.pt2" --extra-file notes.txt="$X/o.txt" --extra-file z="$X/a.txt"
+python3 -c 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); n=[x.split("/",1)[1] for x in z.namelist() if "/extra/" in x]; assert n==["extra/notes.txt","extra/meta.json","extra/z"], n; assert z.read("r/extra/notes.txt")==b"other"' "$X/r.pt2" && ok extra-convert-replace-content || bad extra-convert-replace-content
+expect 2 extra-twice "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n1.pt2" --extra-file a="$X/a.txt" --extra-file a="$X/b.json"
+grep -q "given twice" "$T/err" && ok extra-twice-message || bad "extra-twice-message: $(cat "$T/err")"
+expect 2 extra-slash "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n2.pt2" --extra-file ../a="$X/a.txt"
+expect 2 extra-dotdot "$BIN" convert -q "$X/e.pt2" -o "$X/n3.pt2" --extra-file ..="$X/a.txt"
+expect 2 extra-empty-name "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n4.pt2" --extra-file ="$X/a.txt"
+expect 2 extra-no-path "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n5.pt2" --extra-file notes.txt
+expect 2 extra-not-utf8 "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n6.pt2" --extra-file a="$X/bad.txt"
+grep -q "not UTF-8" "$T/err" && ok extra-not-utf8-message || bad "extra-not-utf8-message: $(cat "$T/err")"
+expect 3 extra-missing-file "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n7.pt2" --extra-file a="$X/nope.txt"
+expect 3 extra-directory "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$X/n8.pt2" --extra-file a="$X/c"
+ls "$X"/n*.pt2 >/dev/null 2>&1 && bad extra-failures-no-output || ok extra-failures-no-output
+no_tmp "$X" extra-failures
+
+# --- attribute collisions across fallback segments (issue 10 item 5): distinct names ---
+expect 0 collision-export "$BIN" export -q "${PT2C_SOURCE:-../..}/tests/export/data/attr_collision.partitioned.json" -o "$X/col.pt2"
+expect 0 collision-inspect "$BIN" inspect "$X/col.pt2"
+for t in "PARAMETER target='w0'" "PARAMETER target='w0_1'" "PARAMETER target='w0_2'" "PARAMETER target='lin.weight_1'" "BUFFER target='shift_1' persistent=False"; do
+	grep -q "$t" "$T/out" && ok "collision-target $t" || bad "collision-target $t"
+done
+[ "$(grep -c "target='scale'" "$T/out")" -eq 1 ] && ok collision-shared-scale || bad collision-shared-scale
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -45,12 +45,10 @@ static int run(const char *json, size_t len, bool cross, long fail_at, long *cal
 	return rc;
 }
 
-static void check_all(const char *name)
+static void check_path(const char *name, const char *path)
 {
-	char rel[256];
-	snprintf(rel, sizeof rel, "fixtures/torch-2.11/%s.partitioned.json", name);
 	size_t len = 0;
-	uint8_t *json = read_file(shared_path(rel), &len);
+	uint8_t *json = read_file(path, &len);
 	REQUIRE(json);
 	for (int cross = 0; cross < 2; cross++) {
 		long total = 0;
@@ -66,10 +64,26 @@ static void check_all(const char *name)
 	free(json);
 }
 
+static void check_all(const char *name)
+{
+	char rel[256];
+	snprintf(rel, sizeof rel, "fixtures/torch-2.11/%s.partitioned.json", name);
+	check_path(name, shared_path(rel));
+}
+
 static void test_oom_hybrid(void) { check_all("hybrid_gated_fallback"); }
+/* renaming colliding fallback attributes (tests/export/data, see test_collisions.c) */
+static void test_oom_collisions(void)
+{
+	char path[1024];
+	const char *src = getenv("PT2C_SOURCE");
+	snprintf(path, sizeof path, "%s/tests/export/data/attr_collision.partitioned.json", src ? src : "../..");
+	check_path("attr_collision", path);
+}
 static void test_oom_two_outputs(void) { check_all("full_engine_two_outputs"); }
 
 PT2C_TEST_MAIN({
 	RUN(test_oom_hybrid);
 	RUN(test_oom_two_outputs);
+	RUN(test_oom_collisions);
 })
