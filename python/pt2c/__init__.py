@@ -18,7 +18,7 @@ import os
 from . import _lib
 from ._lib import Error
 
-__all__ = ["Error", "SaveError", "save", "load", "inspect", "verify", "export", "convert", "resolve_cross",
+__all__ = ["Error", "SaveError", "save", "load", "inspect", "verify", "export", "convert", "resolve_cross", "extra_files",
            "engines", "engine_bytes", "program_text", "write_partitioned", "library_version", "__version__"]
 
 __version__ = "0.1.0"
@@ -77,19 +77,34 @@ def engine_bytes(path, index):
         return p.engine_bytes(index)
 
 
-def export(src, dst, *, cross_compile=False):
-    """Partitioned-module archive or JSON form -> .pt2 (what `pt2c export` does)."""
-    prog = _lib.Module.open(src).export(cross_compile)
+def export(src, dst, *, cross_compile=False, target=None, extra_files=None):
+    """Partitioned-module archive or JSON form -> .pt2 (what `pt2c export` does). target: the
+    Torch-TensorRT generation to write ("2.5" ... "2.13", "head"; docs/generations.md), default
+    the engine records' own; extra_files: {name: str or UTF-8 bytes}."""
+    prog = _lib.Module.open(src).export(cross_compile, target)
     try:
+        if extra_files:
+            prog.set_extra_files(extra_files)
         prog.write(dst)
     finally:
         prog.close()
 
 
-def convert(src, dst):
-    """Read a .pt2 and write it again in PyTorch 2.11's layout (what `pt2c convert` does)."""
+def convert(src, dst, *, target=None, extra_files=None):
+    """Read a .pt2 and write it again in PyTorch 2.11's layout (what `pt2c convert` does),
+    optionally as another Torch-TensorRT generation and with extra files added or replaced."""
     with _lib.Program.open(src, verify_crc=True) as p:
+        if target:
+            p.set_target(target)
+        if extra_files:
+            p.set_extra_files(extra_files)
         p.write(dst)
+
+
+def extra_files(path):
+    """The extra files of a .pt2: {name: bytes}."""
+    with _lib.Program.open(path) as p:
+        return p.extra_files()
 
 
 def resolve_cross(src, dst):
@@ -191,17 +206,19 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     cross_compile: engines become no_op_placeholder_for_execute_engine calls (the Windows flow).
     extra_files: {name: str or bytes} stored as torch.export.save(extra_files=) does.
     progress: callable(done_bytes, total_bytes), called now and then while writing.
-    target: the Torch-TensorRT release that will load the file ("2.5" ... "2.13", "head"); needed
-        only for Python-runtime engine modules (the record layout depends on it).
+    target: the Torch-TensorRT release that will load the file ("2.5" ... "2.13", "head";
+        docs/generations.md): engine records, engine objects and placeholders in its form.
+        Default: the engine records' own generation. Python-runtime engine modules need it
+        (their record layout depends on it) unless torch_tensorrt is installed.
     Raises SaveError naming the submodule for modules it cannot write, Error for anything else;
     never leaves a partial file.
     """
-    if extra_files:
-        raise SaveError("extra_files are not supported yet by pt2c.save")
     js, members = _describe_module(module, target)
     src = _Sources(members)
-    prog = _lib.Module.build(js, src.array, src.n, src).export(cross_compile)
+    prog = _lib.Module.build(js, src.array, src.n, src).export(cross_compile, target)
     try:
+        if extra_files:
+            prog.set_extra_files(extra_files)
         prog.write(path, progress)
     except Error as e:
         if src.errors:

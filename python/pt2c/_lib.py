@@ -60,7 +60,7 @@ class WriteOptions(ctypes.Structure):
 
 
 class ExportOptions(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint), ("cross_compile", ctypes.c_int)]
+    _fields_ = [("version", ctypes.c_uint), ("cross_compile", ctypes.c_int), ("target", ctypes.c_char_p)]
 
 
 class EngineInfo(ctypes.Structure):
@@ -115,6 +115,11 @@ _sig("pt2c_program_engine_count", ctypes.c_size_t, _P)
 _sig("pt2c_program_engine_info", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(EngineInfo))
 _sig("pt2c_program_engine_bytes", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p), _SZ, _E)
 _sig("pt2c_program_engine_record_json", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p), _SZ)
+_sig("pt2c_program_set_target", ctypes.c_int, _P, ctypes.c_char_p, _E)
+_sig("pt2c_program_extra_file_count", ctypes.c_size_t, _P)
+_sig("pt2c_program_extra_file", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p),
+     ctypes.POINTER(ctypes.c_void_p), _SZ)
+_sig("pt2c_program_set_extra_file", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, _E)
 _sig("pt2c_archive_list", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ReadOptions), ctypes.POINTER(ctypes.c_void_p),
      _SZ, _E)
 
@@ -204,6 +209,29 @@ class Program:
         err = _CError.new()
         raise_for(lib.pt2c_program_lint(self.h, ctypes.byref(err)), err)
 
+    def set_target(self, target):
+        """Bring the program to a Torch-TensorRT generation ("2.5" ... "2.13", "head")."""
+        err = _CError.new()
+        raise_for(lib.pt2c_program_set_target(self.h, str(target).encode(), ctypes.byref(err)), err)
+
+    def set_extra_files(self, files):
+        """Add or replace extra files: {name: str or bytes (UTF-8 text)}."""
+        for name, data in files.items():
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            data = bytes(data)
+            err = _CError.new()
+            raise_for(lib.pt2c_program_set_extra_file(self.h, str(name).encode("utf-8"), data, len(data),
+                                                      ctypes.byref(err)), err, f"extra file {name!r}: ")
+
+    def extra_files(self):
+        out = {}
+        for i in range(lib.pt2c_program_extra_file_count(self.h)):
+            name, data, n = ctypes.c_char_p(), ctypes.c_void_p(), ctypes.c_size_t()
+            if lib.pt2c_program_extra_file(self.h, i, ctypes.byref(name), ctypes.byref(data), ctypes.byref(n)) == 0:
+                out[name.value.decode("utf-8", "replace")] = ctypes.string_at(data, n.value) if n.value else b""
+        return out
+
     def resolve_cross(self):
         err = _CError.new()
         raise_for(lib.pt2c_program_resolve_cross(self.h, ctypes.byref(err)), err)
@@ -258,9 +286,9 @@ class Module:
 
     __del__ = close
 
-    def export(self, cross_compile=False):
+    def export(self, cross_compile=False, target=None):
         """Export (consumes the module) into a Program that keeps this module's `keep` alive."""
-        opts = ExportOptions(1, 1 if cross_compile else 0)
+        opts = ExportOptions(2, 1 if cross_compile else 0, str(target).encode() if target else None)
         p, err = ctypes.c_void_p(), _CError.new()
         h = self.h
         self.h = None  # consumed on success and on failure

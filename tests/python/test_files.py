@@ -86,6 +86,29 @@ class Files(unittest.TestCase):
             self.same_file(a, b)
             self.assertTrue(all(n["abi"] for n in pt2c.engines(a)))
 
+    def test_targets_and_extra_files_are_cli(self):
+        f = os.path.join(FIX, "hybrid_gated_fallback.partitioned.json")
+        note = self.out("note.txt")
+        with open(note, "w") as g:
+            g.write("hello \u00e9")
+        for t in ("2.7", "2.11", "2.12", "2.13", "head"):
+            a, b = self.out("t.pt2"), self.out("t") + "/t.pt2"
+            os.makedirs(os.path.dirname(b), exist_ok=True)
+            pt2c.export(f, a, target=t, extra_files={"note": "hello \u00e9"})
+            cli("export", f, "-o", b, "--target", t, "--extra-file", "note=" + note)
+            self.same_file(a, b)
+            self.assertEqual(pt2c.extra_files(a), {"note": "hello \u00e9".encode()})
+            c, d = self.out("c.pt2"), self.out("t") + "/c.pt2"
+            pt2c.convert(os.path.join(FIX, "full_engine_folded.normal.pt2"), c, target=t)
+            cli("convert", os.path.join(FIX, "full_engine_folded.normal.pt2"), "-o", d, "--target", t)
+            self.same_file(c, d)
+        with self.assertRaises(pt2c.Error) as cm:
+            pt2c.export(f, self.out("x.pt2"), target="2.99")
+        self.assertEqual(cm.exception.code_name, "invalid argument")
+        with self.assertRaises(pt2c.Error):
+            pt2c.export(f, self.out("x.pt2"), extra_files={"a/b": "x"})
+        self.assertFalse(os.path.exists(self.out("x.pt2")))
+
     def test_engines(self):
         f = os.path.join(FIX, "full_engine_two_outputs.normal.pt2")
         es = pt2c.engines(f)

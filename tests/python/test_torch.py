@@ -177,6 +177,25 @@ class Save(unittest.TestCase):
         gm, expect = self.make(Hybrid(), args)
         self.check(gm, args, expect, "static")
 
+    def test_targets_and_extra_files(self):
+        """Every generation PyTorch 2.11 can load (TorchBind engines: 2.5 .. 2.12), with extra files
+        that torch.export.load hands back."""
+        args = (torch.randn(2, 3, 8, 8),)
+        gm, expect = self.make(Hybrid(), args)
+        for t in ("2.5", "2.7", "2.10", "2.11", "2.12"):
+            p = self.check(gm, args, expect, "t" + t.replace(".", "_"), target=t)
+            self.assertEqual({e["abi"] for e in pt2c.engines(p)}, {pt2c._describe.RELEASE_ABI[t]})
+        p = os.path.join(self.tmp, "extra.pt2")
+        pt2c.save(gm, p, extra_files={"meta": "compiled by pt2c \u2713"}, target="2.12")
+        got = {"meta": ""}
+        torch.export.load(p, extra_files=got)
+        self.assertEqual(got, {"meta": "compiled by pt2c \u2713"})
+        got = {"meta": ""}
+        pt2c.load(p, extra_files=got)
+        self.assertEqual(got["meta"], "compiled by pt2c \u2713")
+        with self.assertRaises(pt2c.Error):  # 2.13+ engine objects: PyTorch 2.11 cannot load them
+            pt2c.save(gm, os.path.join(self.tmp, "old.pt2"), target="2.4")
+
     def test_cross_compile(self):
         args = (torch.randn(2, 3, 8, 8),)
         gm, expect = self.make(Hybrid(), args)
