@@ -155,7 +155,7 @@ class Save(unittest.TestCase):
         pt2c.write_partitioned(gm, arch, target=target)
         other = os.path.join(self.tmp, "door2")
         os.makedirs(other, exist_ok=True)
-        pt2c.export(arch, os.path.join(other, name + ".pt2"), cross_compile=cross)
+        pt2c.export(arch, os.path.join(other, name + ".pt2"), cross_compile=cross, target=target)
         with open(path, "rb") as f, open(os.path.join(other, name + ".pt2"), "rb") as g:
             self.assertEqual(f.read(), g.read(), f"{name}: pt2c.save differs from pt2c export of its archive")
         pt2c.verify(path)
