@@ -587,6 +587,33 @@ int pt2c__module_add_sub(pt2c_module *m, const char *name, int kind, pt2c_submod
 pt2c_submodule *pt2c__module_find_sub(const pt2c_module *m, const char *name);
 void pt2c__module_remove_sub(pt2c_module *m, const char *name); /* frees a fallback */
 
+/*
+ * Undo record for a pass over a module: everything a pass may change in place (the top graph's
+ * node and value arrays and namespace, the attribute list and its index) is saved before the
+ * pass, so that a failure can put the module back exactly as it was. Rules for a pass that uses
+ * it: attributes are only appended (each holding its own references), submodules are not
+ * removed and their engines not moved, argument trees of existing nodes are not rewritten in
+ * place before the pass's last possible failure (compaction rewrites them only once nothing can
+ * fail any more). Strings interned and arena memory used meanwhile stay (they are not state).
+ * Costs a copy of the graph's arrays and tables while the pass runs.
+ */
+typedef struct pt2c_module_undo {
+	pt2c_node *nodes;
+	pt2c_value *values;
+	uint32_t n_nodes, n_values, first, last, n_live;
+	bool is_single_tensor_return;
+	pt2c_map32 names;
+	pt2c_map base_count;
+	uint32_t n_attrs;
+	pt2c_map attr_by_fqn;
+} pt2c_module_undo;
+/** Save m's state into u. 0 or PT2C_ENOMEM (then u holds nothing). */
+int pt2c__module_save(const pt2c_module *m, pt2c_module_undo *u);
+/** Put m back into the state saved in u and release u. Never fails, never allocates. */
+void pt2c__module_restore(pt2c_module *m, pt2c_module_undo *u);
+/** Release u without restoring (the pass succeeded). */
+void pt2c__module_undo_free(const pt2c_module *m, pt2c_module_undo *u);
+
 /* MARK: exported programs */
 
 enum {
