@@ -695,7 +695,15 @@ typedef struct pt2c_program {
  * extra[i].data and sample_inputs, frees mod, and drops the program's ctx reference.
  */
 int pt2c__program_new(pt2c_ctx *ctx, pt2c_program **out); /* empty program, schema 8.17, aten opset 10 */
+/**
+ * Free a program, its module and the HOP subgraphs its nodes own (as_graph arguments: a program
+ * owns the subgraphs its arguments point at; nothing shares them). Accepts NULL.
+ */
 void pt2c__program_free(pt2c_program *p);
+/** Free only the subgraphs, clearing the references (idempotent; pt2c__program_free calls it). */
+void pt2c__program_free_subgraphs(pt2c_program *p);
+/** Deepest nesting of subgraphs that pt2c__program_free_subgraphs follows (readers allow 32). */
+#define PT2C_SUBGRAPH_MAX_DEPTH 64
 /** Compact p->mod->graph and rewrite the signature's references (inputs/outputs) to the new ids. */
 int pt2c__program_compact(pt2c_program *p, pt2c_error *err);
 

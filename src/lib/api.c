@@ -207,7 +207,6 @@ void pt2c_program_free(pt2c_program *p)
 {
 	if (!p)
 		return;
-	pt2c__program_free_subgraphs(p); /* HOP subgraphs made by the JSON reader */
 	pt2c__program_free(p);
 }
 
