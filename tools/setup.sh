@@ -2,7 +2,8 @@
 # setup.sh [--tests] [--ci] -- make sure the Debian packages pt2c needs are installed.
 #   (no option)  building the library, the CLI and the examples: cmake make gcc libc6-dev pkg-config libdeflate-dev
 #   --tests      also what the test suite uses: python3 (CLI output checks), g++ (C++ header checks)
-#   --ci         also clang (the ASan+UBSan and libFuzzer build of .ci/run); implies --tests
+#   --ci         also clang and its sanitizer/libFuzzer runtimes (libclang-rt-14-dev, only Recommended
+#                by clang, so not there with --no-install-recommends) for .ci/run; implies --tests
 # Idempotent: it only calls apt-get when a package is missing, and only as root; otherwise it
 # names the missing packages and the command to install them, and exits 1.
 set -euo pipefail
@@ -11,8 +12,8 @@ pkgs="cmake make gcc libc6-dev pkg-config libdeflate-dev ${PT2C_SETUP_EXTRA:-}"
 for arg in "$@"; do
 	case $arg in
 	--tests) pkgs="$pkgs python3 g++" ;;
-	--ci) pkgs="$pkgs python3 g++ clang" ;;
-	-h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--ci) pkgs="$pkgs python3 g++ clang libclang-rt-14-dev" ;;
+	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
 	esac
 done
