@@ -30,6 +30,7 @@
 #define PT2C_IR_H
 
 #include "util/util.h"
+#include "ir/trt_names.h"
 
 #define PT2C_NONE UINT32_MAX
 
