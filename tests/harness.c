@@ -78,3 +78,155 @@ bool file_exists(const char *path)
 	struct stat st;
 	return stat(path, &st) == 0;
 }
+
+/* MARK: the failing allocator */
+
+static bool ta_refuse(test_alloc *t)
+{
+	if (!t->armed)
+		return false;
+	long k = t->calls++;
+	if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
+		t->failed++;
+		return true;
+	}
+	return false;
+}
+
+static void *ta_malloc(void *ctx, size_t n)
+{
+	test_alloc *t = ctx;
+	if (ta_refuse(t))
+		return NULL;
+	void *p = malloc(n ? n : 1);
+	if (p)
+		t->live++;
+	return p;
+}
+
+static void *ta_realloc(void *ctx, void *p, size_t old_n, size_t n)
+{
+	test_alloc *t = ctx;
+	if (ta_refuse(t))
+		return NULL;
+	void *q = malloc(n ? n : 1);
+	if (!q)
+		return NULL;
+	if (p) {
+		memcpy(q, p, old_n < n ? old_n : n);
+		free(p);
+	} else {
+		t->live++;
+	}
+	return q;
+}
+
+static void ta_free(void *ctx, void *p)
+{
+	test_alloc *t = ctx;
+	if (p)
+		t->live--;
+	free(p);
+}
+
+void test_alloc_init(test_alloc *t)
+{
+	memset(t, 0, sizeof *t);
+	t->a.malloc = ta_malloc;
+	t->a.realloc = ta_realloc;
+	t->a.free = ta_free;
+	t->a.ctx = t;
+	t->fail_at = -1;
+}
+
+void test_alloc_arm(test_alloc *t, long fail_at)
+{
+	t->armed = true;
+	t->fail_at = fail_at;
+	t->calls = 0;
+	t->failed = 0;
+}
+
+void test_alloc_disarm(test_alloc *t)
+{
+	t->armed = false;
+}
+
+/* One run of c with allocation k failing (-1: none): the states before and after, the rc, and whether one failed. */
+static int oom_run(const test_oom_case *c, long k, char **before, char **after, bool *failed, long *live)
+{
+	test_alloc ta;
+	test_alloc_init(&ta);
+	*before = *after = NULL;
+	void *st = c->setup(c->ctx, &ta.a);
+	if (!st)
+		return PT2C_EINVALID;
+	*before = c->show(c->ctx, st);
+	test_alloc_arm(&ta, k);
+	int rc = c->step(c->ctx, st);
+	test_alloc_disarm(&ta);
+	*failed = ta.failed != 0;
+	*after = c->show(c->ctx, st);
+	c->teardown(c->ctx, st);
+	*live = ta.live;
+	return rc;
+}
+
+long test_oom_state_unchanged(const test_oom_case *c)
+{
+	long max = c->max_points ? c->max_points : 1000000;
+	char *before = NULL, *want = NULL;
+	bool failed = false;
+	long live = 0;
+	int rc = oom_run(c, -1, &before, &want, &failed, &live);
+	free(before);
+	if (rc || !want) {
+		pt2c_test_fail(__FILE__, __LINE__, "%s: the run without a failure gave %d", c->name, rc);
+		free(want);
+		return 0;
+	}
+	int reported = 0;
+	for (long k = 0; k < max && reported < 5; k++) {
+		char *after = NULL;
+		rc = oom_run(c, k, &before, &after, &failed, &live);
+		if (!before || !after) {
+			pt2c_test_fail(__FILE__, __LINE__, "%s: setup or printing failed (failure point %ld)", c->name, k);
+			reported++;
+		} else if (!failed) {
+			/* every failure point has been tried */
+			if (rc != 0 || strcmp(after, want) != 0)
+				pt2c_test_fail(__FILE__, __LINE__, "%s: the last run gave %d or another result", c->name, rc);
+			free(before);
+			free(after);
+			free(want);
+			return k;
+		} else if (rc == 0) {
+			/* a failure the call could absorb (an optional reservation): then the result is the full one */
+			if (strcmp(after, want) != 0) {
+				pt2c_test_fail(__FILE__, __LINE__, "%s: failing allocation %ld was absorbed, but the result differs:\n--- want\n%s\n--- got\n%s",
+				               c->name, k, want, after);
+				reported++;
+			}
+		} else {
+			if (rc != PT2C_ENOMEM) {
+				pt2c_test_fail(__FILE__, __LINE__, "%s: failing allocation %ld gave %d, not PT2C_ENOMEM", c->name, k, rc);
+				reported++;
+			}
+			if (strcmp(before, after) != 0) {
+				pt2c_test_fail(__FILE__, __LINE__, "%s: failing allocation %ld changed the state:\n--- before\n%s\n--- after\n%s",
+				               c->name, k, before, after);
+				reported++;
+			}
+		}
+		if (live != 0) {
+			pt2c_test_fail(__FILE__, __LINE__, "%s: failing allocation %ld: %ld blocks leaked", c->name, k, live);
+			reported++;
+		}
+		free(before);
+		free(after);
+	}
+	free(want);
+	if (reported < 5)
+		pt2c_test_fail(__FILE__, __LINE__, "%s: still failing after %ld failure points", c->name, max);
+	return max;
+}

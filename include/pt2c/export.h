@@ -28,6 +28,8 @@ typedef struct pt2c_export_options {
 } pt2c_export_options;
 #define PT2C_EXPORT_OPTIONS_VERSION 2
 #define PT2C_EXPORT_OPTIONS_INIT { PT2C_EXPORT_OPTIONS_VERSION, 0, NULL }
+/** Fill *o with the defaults of the current version (PT2C_EXPORT_OPTIONS_INIT). Accepts NULL. */
+void pt2c_export_options_init(pt2c_export_options *o);
 
 /**
  * Export: inline engine segments, inline fallback segments, remove unused submodules and dead

@@ -27,6 +27,8 @@ typedef struct pt2c_read_options {
 } pt2c_read_options;
 #define PT2C_READ_OPTIONS_VERSION 1
 #define PT2C_READ_OPTIONS_INIT { PT2C_READ_OPTIONS_VERSION, 0, 0, NULL }
+/** Fill *o with the defaults of the current version (PT2C_READ_OPTIONS_INIT). Accepts NULL. */
+void pt2c_read_options_init(pt2c_read_options *o);
 
 typedef struct pt2c_write_options {
 	unsigned int version;  /**< PT2C_WRITE_OPTIONS_VERSION */
@@ -37,6 +39,13 @@ typedef struct pt2c_write_options {
 } pt2c_write_options;
 #define PT2C_WRITE_OPTIONS_VERSION 1
 #define PT2C_WRITE_OPTIONS_INIT { PT2C_WRITE_OPTIONS_VERSION, NULL, NULL, NULL }
+/** Fill *o with the defaults of the current version (PT2C_WRITE_OPTIONS_INIT). Accepts NULL. */
+void pt2c_write_options_init(pt2c_write_options *o);
+
+/*
+ * Options structs are versioned: every function taking one (NULL = defaults) accepts versions 1
+ * to the current one and returns PT2C_EINVALID ("... version N is not supported") otherwise.
+ */
 
 /**
  * Open a .pt2 archive (2.11 layout, 2.8 layout with pickled weights, or the legacy top-level
@@ -51,7 +60,10 @@ int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *op
 int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, const pt2c_read_options *opts,
                        pt2c_error *err);
 
-/** Write the program as a 2.11-layout archive at `path` (atomically). */
+/**
+ * Write the program as a 2.11-layout archive at `path` (atomically).
+ * @return 0, PT2C_EINVALID (options version), PT2C_EIO, PT2C_ECORRUPT, PT2C_ENOMEM
+ */
 int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err);
 
 /**

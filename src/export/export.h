@@ -8,10 +8,7 @@
 
 #include "ir/ir.h"
 
-#define PT2C_ENGINE_CLASS_FQN "__torch__.torch.classes.tensorrt.Engine"
-#define PT2C_TARGET_EXECUTE_ENGINE "torch.ops.tensorrt.execute_engine.default"
-#define PT2C_TARGET_NO_OP_PLACEHOLDER "torch.ops.tensorrt.no_op_placeholder_for_execute_engine.default"
-#define PT2C_TARGET_GETITEM "_operator.getitem"
+/* PT2C_ENGINE_CLASS_FQN, PT2C_TARGET_*: src/ir/trt_names.h */
 
 /* MARK: operator schemas (argument names, kinds and return shapes for PT2 serialization) */
 

@@ -93,7 +93,17 @@ static int dce_impl(pt2c_module *m, bool compact, pt2c_error *err)
 	return compact ? pt2c__graph_compact(g, err) : 0;
 }
 
-int pt2c__pass_dce(pt2c_module *m, pt2c_error *err) { return dce_impl(m, true, err); }
+/* The public pass: any failure leaves the module as it was. */
+int pt2c__pass_dce(pt2c_module *m, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(m && m->graph);
+	pt2c_module_undo u;
+	if (pt2c__module_save(m, &u)) return pt2c__err_oom(err);
+	int rc = dce_impl(m, true, err);
+	if (rc) pt2c__module_restore(m, &u);
+	else pt2c__module_undo_free(m, &u);
+	return rc;
+}
 int pt2c__pass_dce_nocompact(pt2c_module *m, pt2c_error *err) { return dce_impl(m, false, err); }
 
 /* Is an ENGINE_B64 argument of some live node pointing at this record? */

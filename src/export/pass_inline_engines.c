@@ -148,10 +148,11 @@ static int inline_one(pt2c_module *m, uint32_t call, pt2c_submodule *sub, bool c
 		if (!at) {
 			if (!sub->engine) return pt2c__err(err, PT2C_ECORRUPT, "engine segment '%s' has no engine record", sub->name);
 			if (pt2c__module_add_attr(m, fqn_buf, PT2C_ATTR_CUSTOM_OBJ, &at)) return pt2c__err_oom(err);
-			at->engine = sub->engine; /* moved: the attribute owns the record's reference now */
+			/* shared: the attribute takes its own reference (the segment keeps its record until removed) */
+			at->engine = sub->engine;
+			if (sub->engine->engine) pt2c__storage_ref(sub->engine->engine);
 			at->class_fqn = pt2c__ctx_interns(ctx, PT2C_ENGINE_CLASS_FQN);
 			at->persistent = false;
-			sub->engine = NULL;
 			if (!at->class_fqn) return pt2c__err_oom(err);
 		} else if (at->kind != PT2C_ATTR_CUSTOM_OBJ || !at->engine) {
 			return pt2c__err(err, PT2C_EGRAPH, "attribute '%s' already exists and is not an engine", fqn_buf);
@@ -231,9 +232,16 @@ static int pass_inline_engines_impl(pt2c_module *m, bool cross_compile, pt2c_err
 	return rc;
 }
 
+/* The public pass: any failure leaves the module as it was. */
 int pt2c__pass_inline_engines(pt2c_module *m, bool cross_compile, pt2c_error *err)
 {
-	return pass_inline_engines_impl(m, cross_compile, err, true);
+	PT2C_ASSERT_ARG(m && m->graph);
+	pt2c_module_undo u;
+	if (pt2c__module_save(m, &u)) return pt2c__err_oom(err);
+	int rc = pass_inline_engines_impl(m, cross_compile, err, true);
+	if (rc) pt2c__module_restore(m, &u);
+	else pt2c__module_undo_free(m, &u);
+	return rc;
 }
 
 /* Without the final compaction (pt2c__export_module compacts once, after DCE). */

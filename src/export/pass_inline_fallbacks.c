@@ -175,8 +175,9 @@ static int merge_attrs(pt2c_module *m, pt2c_module *f, const char *subname, pt2c
 		}
 		t->tensor.storage = a->tensor.storage ? pt2c__storage_ref(a->tensor.storage) : NULL;
 		t->blob = a->blob ? pt2c__storage_ref(a->blob) : NULL;
-		t->engine = a->engine; /* moved */
-		a->engine = NULL;
+		/* shared (its own reference), not moved: the segment stays as it was until it is removed */
+		t->engine = a->engine;
+		if (a->engine && a->engine->engine) pt2c__storage_ref(a->engine->engine);
 	}
 	return 0;
 }
@@ -346,9 +347,16 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 	return rc;
 }
 
+/* The public pass: any failure leaves the module as it was. */
 int pt2c__pass_inline_fallbacks(pt2c_module *m, pt2c_error *err)
 {
-	return pass_inline_fallbacks_impl(m, err, false);
+	PT2C_ASSERT_ARG(m && m->graph);
+	pt2c_module_undo u;
+	if (pt2c__module_save(m, &u)) return pt2c__err_oom(err);
+	int rc = pass_inline_fallbacks_impl(m, err, false);
+	if (rc) pt2c__module_restore(m, &u);
+	else pt2c__module_undo_free(m, &u);
+	return rc;
 }
 
 /*

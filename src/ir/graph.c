@@ -831,6 +831,15 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	for (uint32_t v = 0; v < nv; v++)
 		cc.value_new[v] = PT2C_NONE;
 
+	/*
+	 * Every allocation comes before the first change: an allocation failure must leave the graph
+	 * as it was (rewriting the inputs first and then failing left them naming new ids).
+	 */
+	uint32_t *node_new = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *node_new);
+	if (!node_new) {
+		pt2c__free(a, cc.value_new);
+		return pt2c__err_oom(err);
+	}
 	int rc = 0;
 	uint32_t visited = 0;
 	PT2C_GRAPH_FOREACH(g, id) {
@@ -851,6 +860,7 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	}
 	/* check every input before changing anything, so a failure leaves the graph as it was */
 	for (int pass = 0; pass < 2; pass++) {
+		/* pass 1 rewrites: nothing after it may fail (it cannot: pass 0 saw the same trees) */
 		cc.rewrite = pass == 1;
 		PT2C_GRAPH_FOREACH(g, id) {
 			pt2c_node *nd = &g->nodes[id];
@@ -870,17 +880,12 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	}
 
 	/* new node ids: position in order */
-	uint32_t *node_new = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *node_new);
-	if (!node_new) {
-		rc = pt2c__err_oom(err);
-		goto out;
-	}
 	for (uint32_t id = 0; id < g->n_nodes; id++)
 		node_new[id] = PT2C_NONE;
 	uint32_t n = 0;
 	PT2C_GRAPH_FOREACH(g, id)
 		node_new[id] = n++;
-	/* From here on nothing fails except the name maps (which are rebuilt best-effort). */
+	/* From here on nothing fails. */
 	PT2C_GRAPH_FOREACH(g, id) {
 		pt2c_node *nd = &g->nodes[id];
 		for (uint32_t i = 0; i < nd->n_outputs; i++)
@@ -902,7 +907,6 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	/* in place: new arrays would double the graph's memory at the export's peak */
 	permute(g->nodes, sizeof *g->nodes, g->n_nodes, node_new);
 	permute(g->values, sizeof *g->values, nv, cc.value_new);
-	pt2c__free(a, node_new);
 	g->n_nodes = n;
 	g->n_values = cc.n_new_values;
 	g->first = n ? 0 : PT2C_NONE;
@@ -922,17 +926,22 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	}
 	pt2c_value *values = g->values;
 
-	/* value ids changed: overwrite in place (no new names, so no allocation) */
+	/*
+	 * value ids changed: overwrite in place. Only names the table holds are touched (a graph
+	 * whose names were dropped keeps an empty table), so nothing is inserted or allocated.
+	 */
 	for (uint32_t v = 0; v < g->n_values; v++) {
+		size_t len = strlen(values[v].name);
+		if (!pt2c__map32_get(&g->names, values[v].name, len, NULL))
+			continue;
 		bool existed;
-		uint32_t *e = pt2c__map32_upsert(&g->names, values[v].name, strlen(values[v].name), 0, &existed);
-		if (!e)
-			rc = pt2c__err_oom(err);
-		else
+		uint32_t *e = pt2c__map32_upsert(&g->names, values[v].name, len, 0, &existed); /* present: no insert */
+		if (e)
 			*e = NAME_WITH_VID(*e, v);
 	}
 	pt2c__graph_recount_uses(g);
 out:
+	pt2c__free(a, node_new);
 	pt2c__free(a, cc.value_new);
 	return rc;
 }

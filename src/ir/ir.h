@@ -30,6 +30,7 @@
 #define PT2C_IR_H
 
 #include "util/util.h"
+#include "ir/trt_names.h"
 
 #define PT2C_NONE UINT32_MAX
 
@@ -636,6 +637,33 @@ int pt2c__module_add_sub(pt2c_module *m, const char *name, int kind, pt2c_submod
 pt2c_submodule *pt2c__module_find_sub(const pt2c_module *m, const char *name);
 void pt2c__module_remove_sub(pt2c_module *m, const char *name); /* frees a fallback */
 
+/*
+ * Undo record for a pass over a module: everything a pass may change in place (the top graph's
+ * node and value arrays and namespace, the attribute list and its index) is saved before the
+ * pass, so that a failure can put the module back exactly as it was. Rules for a pass that uses
+ * it: attributes are only appended (each holding its own references), submodules are not
+ * removed and their engines not moved, argument trees of existing nodes are not rewritten in
+ * place before the pass's last possible failure (compaction rewrites them only once nothing can
+ * fail any more). Strings interned and arena memory used meanwhile stay (they are not state).
+ * Costs a copy of the graph's arrays and tables while the pass runs.
+ */
+typedef struct pt2c_module_undo {
+	pt2c_node *nodes;
+	pt2c_value *values;
+	uint32_t n_nodes, n_values, first, last, n_live;
+	bool is_single_tensor_return;
+	pt2c_map32 names;
+	pt2c_map base_count;
+	uint32_t n_attrs;
+	pt2c_map attr_by_fqn;
+} pt2c_module_undo;
+/** Save m's state into u. 0 or PT2C_ENOMEM (then u holds nothing). */
+int pt2c__module_save(const pt2c_module *m, pt2c_module_undo *u);
+/** Put m back into the state saved in u and release u. Never fails, never allocates. */
+void pt2c__module_restore(pt2c_module *m, pt2c_module_undo *u);
+/** Release u without restoring (the pass succeeded). */
+void pt2c__module_undo_free(const pt2c_module *m, pt2c_module_undo *u);
+
 /* MARK: exported programs */
 
 enum {
@@ -719,7 +747,15 @@ typedef struct pt2c_program {
  * sample_inputs, frees that array and mod, and drops the program's ctx reference.
  */
 int pt2c__program_new(pt2c_ctx *ctx, pt2c_program **out); /* empty program, schema 8.17, aten opset 10 */
+/**
+ * Free a program, its module and the HOP subgraphs its nodes own (as_graph arguments: a program
+ * owns the subgraphs its arguments point at; nothing shares them). Accepts NULL.
+ */
 void pt2c__program_free(pt2c_program *p);
+/** Free only the subgraphs, clearing the references (idempotent; pt2c__program_free calls it). */
+void pt2c__program_free_subgraphs(pt2c_program *p);
+/** Deepest nesting of subgraphs that pt2c__program_free_subgraphs follows (readers allow 32). */
+#define PT2C_SUBGRAPH_MAX_DEPTH 64
 /** Compact p->mod->graph and rewrite the signature's references (inputs/outputs) to the new ids. */
 int pt2c__program_compact(pt2c_program *p, pt2c_error *err);
 

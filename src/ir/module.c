@@ -138,9 +138,91 @@ void pt2c__module_remove_sub(pt2c_module *m, const char *name)
 	pt2c__module_free(sub->fallback);
 	memmove(&m->subs[idx], &m->subs[idx + 1], (size_t)(m->n_subs - idx - 1) * sizeof *sub);
 	m->n_subs--;
-	/* the map cannot delete: rebuild it (submodule counts are small) */
-	pt2c__map_free(&m->sub_by_name);
-	pt2c__map_init(&m->sub_by_name, m->ctx->alloc);
+	/* the map cannot delete: rebuild it in its own slots (fewer keys than before: no allocation) */
+	pt2c__map_clear(&m->sub_by_name);
 	for (uint32_t i = 0; i < m->n_subs; i++)
 		(void)pt2c__map_put(&m->sub_by_name, m->subs[i].name, strlen(m->subs[i].name), i, true, NULL);
+}
+
+/* MARK: undo */
+
+int pt2c__module_save(const pt2c_module *m, pt2c_module_undo *u)
+{
+	PT2C_ASSERT_ARG(m && m->graph && u);
+	const pt2c_graph *g = m->graph;
+	const pt2c_allocator *a = m->ctx->alloc;
+	memset(u, 0, sizeof *u);
+	u->n_nodes = g->n_nodes;
+	u->n_values = g->n_values;
+	u->first = g->first;
+	u->last = g->last;
+	u->n_live = g->n_live;
+	u->is_single_tensor_return = g->is_single_tensor_return;
+	u->n_attrs = m->n_attrs;
+	u->nodes = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *u->nodes);
+	u->values = pt2c__malloc(a, ((size_t)g->n_values + 1) * sizeof *u->values);
+	int rc = !u->nodes || !u->values ? PT2C_ENOMEM : 0;
+	if (!rc)
+		rc = pt2c__map32_clone(&u->names, &g->names);
+	if (!rc && (rc = pt2c__map_clone(&u->base_count, &g->base_count)))
+		pt2c__map32_free(&u->names);
+	if (!rc && (rc = pt2c__map_clone(&u->attr_by_fqn, &m->attr_by_fqn))) {
+		pt2c__map32_free(&u->names);
+		pt2c__map_free(&u->base_count);
+	}
+	if (rc) {
+		pt2c__free(a, u->nodes);
+		pt2c__free(a, u->values);
+		memset(u, 0, sizeof *u);
+		return PT2C_ENOMEM;
+	}
+	if (g->n_nodes)
+		memcpy(u->nodes, g->nodes, (size_t)g->n_nodes * sizeof *u->nodes);
+	if (g->n_values)
+		memcpy(u->values, g->values, (size_t)g->n_values * sizeof *u->values);
+	return 0;
+}
+
+void pt2c__module_undo_free(const pt2c_module *m, pt2c_module_undo *u)
+{
+	const pt2c_allocator *a = m->ctx->alloc;
+	pt2c__free(a, u->nodes);
+	pt2c__free(a, u->values);
+	pt2c__map32_free(&u->names);
+	pt2c__map_free(&u->base_count);
+	pt2c__map_free(&u->attr_by_fqn);
+	memset(u, 0, sizeof *u);
+}
+
+void pt2c__module_restore(pt2c_module *m, pt2c_module_undo *u)
+{
+	pt2c_graph *g = m->graph;
+	const pt2c_allocator *a = m->ctx->alloc;
+	/* the saved arrays replace the current ones (their capacity is what was saved, plus one) */
+	pt2c__free(a, g->nodes);
+	pt2c__free(a, g->values);
+	g->nodes = u->nodes;
+	g->values = u->values;
+	g->n_nodes = u->n_nodes;
+	g->cap_nodes = u->n_nodes + 1;
+	g->n_values = u->n_values;
+	g->cap_values = u->n_values + 1;
+	g->first = u->first;
+	g->last = u->last;
+	g->n_live = u->n_live;
+	g->is_single_tensor_return = u->is_single_tensor_return;
+	pt2c__map32_free(&g->names);
+	g->names = u->names;
+	pt2c__map_free(&g->base_count);
+	g->base_count = u->base_count;
+	/* attributes added since: drop the references they took */
+	for (uint32_t i = u->n_attrs; i < m->n_attrs; i++) {
+		pt2c__storage_unref(m->attrs[i].tensor.storage);
+		pt2c__storage_unref(m->attrs[i].blob);
+		engine_release(m->attrs[i].engine);
+	}
+	m->n_attrs = u->n_attrs;
+	pt2c__map_free(&m->attr_by_fqn);
+	m->attr_by_fqn = u->attr_by_fqn;
+	memset(u, 0, sizeof *u);
 }

@@ -1118,7 +1118,7 @@ static void put_rhs(pt2c_buf *b, pt2c_graph *g, const pt2c_node *nd)
 		put_arg(b, g, &nd->inputs[0].arg, STYLE_PY, 0);
 		pt2c__buf_printf(b, " %s ", op);
 		put_arg(b, g, &nd->inputs[1].arg, STYLE_PY, 0);
-	} else if (nd->op == PT2C_OP_CALL_FUNCTION && nd->target && strcmp(nd->target, "_operator.getitem") == 0 &&
+	} else if (nd->op == PT2C_OP_CALL_FUNCTION && nd->target && strcmp(nd->target, PT2C_TARGET_GETITEM) == 0 &&
 	           nd->n_inputs == 2) {
 		put_arg(b, g, &nd->inputs[0].arg, STYLE_PY, 0);
 		pt2c__buf_putc(b, '[');

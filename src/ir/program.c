@@ -27,10 +27,42 @@ int pt2c__program_new(pt2c_ctx *ctx, pt2c_program **out)
 	return 0;
 }
 
+/* Free the subgraphs reachable from g's node inputs (depth-first), clearing the references. */
+static void free_subgraphs(pt2c_graph *g, uint32_t depth)
+{
+	for (uint32_t i = 0; i < g->n_nodes; i++) {
+		for (uint32_t j = 0; j < g->nodes[i].n_inputs; j++) {
+			pt2c_arg *a = &g->nodes[i].inputs[j].arg;
+			pt2c_arg *items = a;
+			uint32_t n = 1;
+			if (a->kind == PT2C_ARG_STRING_TO_ARGUMENT) {
+				items = a->u.map->items;
+				n = a->n;
+			}
+			for (uint32_t k = 0; k < n; k++) {
+				pt2c_arg *s = &items[k];
+				if (s->kind != PT2C_ARG_GRAPH || !s->u.g.graph)
+					continue;
+				if (depth < PT2C_SUBGRAPH_MAX_DEPTH)
+					free_subgraphs(s->u.g.graph, depth + 1);
+				pt2c__graph_free(s->u.g.graph);
+				s->u.g.graph = NULL;
+			}
+		}
+	}
+}
+
+void pt2c__program_free_subgraphs(pt2c_program *p)
+{
+	if (p && p->mod && p->mod->graph)
+		free_subgraphs(p->mod->graph, 0);
+}
+
 void pt2c__program_free(pt2c_program *p)
 {
 	if (!p)
 		return;
+	pt2c__program_free_subgraphs(p);
 	pt2c_ctx *ctx = p->ctx;
 	pt2c__module_free(p->mod);
 	for (uint32_t i = 0; i < p->n_extra; i++)

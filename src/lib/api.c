@@ -243,6 +243,7 @@ int pt2c_program_open(pt2c_program **out, const char *path, const pt2c_read_opti
 {
 	PT2C_ASSERT_ARG(out && path);
 	*out = NULL;
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_mapped map;
 	int rc = pt2c__map_path(&map, path, opts ? opts->alloc : NULL, err);
 	if (rc == 0)
@@ -256,6 +257,7 @@ int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *op
 {
 	PT2C_ASSERT_ARG(out && fd >= 0);
 	*out = NULL;
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_mapped map;
 	int rc = pt2c__map_fd(&map, fd, opts ? opts->alloc : NULL, err);
 	if (rc)
@@ -268,6 +270,7 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
 {
 	PT2C_ASSERT_ARG(out && (data || len == 0));
 	*out = NULL;
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_pt2_read_opts ro;
 	fill_read_opts(&ro, opts, NULL);
 	return pt2c__pt2_read(out, data, len, NULL, &ro, opts ? opts->alloc : NULL, err);
@@ -277,7 +280,6 @@ void pt2c_program_free(pt2c_program *p)
 {
 	if (!p)
 		return;
-	pt2c__program_free_subgraphs(p); /* HOP subgraphs made by the JSON reader */
 	pt2c__program_free(p);
 }
 
@@ -309,6 +311,7 @@ static char *root_for_path(const char *path)
 int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && path);
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_write_options, PT2C_WRITE_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	char *root = NULL;
 	if (!opts || !opts->root) {
 		root = root_for_path(path);
@@ -369,12 +372,10 @@ int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_opti
 {
 	PT2C_ASSERT_ARG(out && module && *module);
 	*out = NULL;
-	/* version 1 callers have no `target` field: never read past their struct */
-	if (opts && opts->version != 1 && opts->version != PT2C_EXPORT_OPTIONS_VERSION) {
-		pt2c_module_free(*module);
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_export_options, PT2C_EXPORT_OPTIONS_VERSION, err)) {
+		pt2c_module_free(*module); /* consumed on failure too */
 		*module = NULL;
-		return pt2c__err(err, PT2C_EINVALID, "pt2c_export_options version %u is not 1 or %d", opts->version,
-		                 PT2C_EXPORT_OPTIONS_VERSION);
+		return PT2C_EINVALID;
 	}
 	const char *target = opts && opts->version >= 2 ? opts->target : NULL;
 	const pt2c_generation *gen = NULL;
@@ -442,6 +443,7 @@ int pt2c_archive_list(const char *path, const pt2c_read_options *opts, char **ou
 {
 	PT2C_ASSERT_ARG(path && out);
 	*out = NULL;
+	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;
 	pt2c_mapped map;
 	int rc = pt2c__map_path(&map, path, alloc, err);

@@ -10,4 +10,12 @@
  */
 int pt2c__hand_out(pt2c_buf *b, char **out, size_t *len);
 
+/**
+ * The version check of an options struct: 0 when 1 <= version <= current, else PT2C_EINVALID
+ * with "<type> version N is not supported" in err.
+ */
+int pt2c__options_version(const char *type, unsigned int version, unsigned int current, pt2c_error *err);
+/** 0 for NULL options (the defaults), else the version check of the struct's type. */
+#define PT2C__CHECK_OPTIONS(opts, type, current, err) ((opts) ? pt2c__options_version(#type, (opts)->version, (current), (err)) : 0)
+
 #endif

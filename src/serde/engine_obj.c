@@ -12,9 +12,9 @@
 
 #include <stdio.h>
 
-#define ENGINE_CLASS_MODULE "__torch__.torch.classes.tensorrt"
-#define ENGINE_CLASS_NAME "Engine"
-#define ENGINE_CLASS_FQN ENGINE_CLASS_MODULE "." ENGINE_CLASS_NAME
+#define ENGINE_CLASS_MODULE PT2C_ENGINE_CLASS_MODULE
+#define ENGINE_CLASS_NAME PT2C_ENGINE_CLASS_NAME
+#define ENGINE_CLASS_FQN PT2C_ENGINE_CLASS_FQN
 
 /* The first 20 digits of serialization_id for a blob of {data.pkl, version, byteorder}:
  * c10::hash_combine over libstdc++ std::hash (_Hash_bytes, seed 0xc70f6907) of the names without

@@ -13,7 +13,7 @@
 #include "serde/pickle.h"
 #include "serde/serde.h"
 
-#define TRT_ENGINE_CLASS "__torch__.torch.classes.tensorrt.Engine"
+#define TRT_ENGINE_CLASS PT2C_ENGINE_CLASS_FQN
 
 typedef struct ar {
 	pt2c_zip z;

@@ -1679,38 +1679,6 @@ static void drop_graph_refs(pt2c_graph *g)
 			drop_arg_graphs(&g->nodes[i].inputs[j].arg, 0);
 }
 
-/* Free the subgraphs reachable from g's node inputs (depth-first), clearing the references. */
-static void free_subgraphs(pt2c_graph *g, uint32_t depth)
-{
-	for (uint32_t i = 0; i < g->n_nodes; i++) {
-		for (uint32_t j = 0; j < g->nodes[i].n_inputs; j++) {
-			pt2c_arg *a = &g->nodes[i].inputs[j].arg;
-			if (a->kind == PT2C_ARG_GRAPH && a->u.g.graph) {
-				if (depth < GRAPH_MAX_DEPTH + 1)
-					free_subgraphs(a->u.g.graph, depth + 1);
-				pt2c__graph_free(a->u.g.graph);
-				a->u.g.graph = NULL;
-			} else if (a->kind == PT2C_ARG_STRING_TO_ARGUMENT) {
-				for (uint32_t k = 0; k < a->n; k++) {
-					pt2c_arg *m = &a->u.map->items[k];
-					if (m->kind == PT2C_ARG_GRAPH && m->u.g.graph) {
-						if (depth < GRAPH_MAX_DEPTH + 1)
-							free_subgraphs(m->u.g.graph, depth + 1);
-						pt2c__graph_free(m->u.g.graph);
-						m->u.g.graph = NULL;
-					}
-				}
-			}
-		}
-	}
-}
-
-void pt2c__program_free_subgraphs(pt2c_program *p)
-{
-	if (p && p->mod && p->mod->graph)
-		free_subgraphs(p->mod->graph, 0);
-}
-
 static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
                    const pt2c_json_opts *jopts, bool file_mapped, const char *member, pt2c_error *err)
 {

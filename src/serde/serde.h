@@ -36,12 +36,6 @@ int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *sr
  */
 int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, const pt2c_json_opts *opts,
                             bool file_mapped, const char *member, pt2c_error *err);
-/**
- * Free the HOP subgraphs (as_graph arguments) that pt2c__pt2json_read created, clearing the
- * references. pt2c__graph_free does not free subgraphs, so the owner of a program read from JSON
- * calls this before pt2c__program_free (idempotent; a no-op for programs without subgraphs).
- */
-void pt2c__program_free_subgraphs(pt2c_program *p);
 /** Serialize as torch.export.save does (field order, separators, float repr). */
 int pt2c__pt2json_write(pt2c_buf *b, const pt2c_program *p);
 void pt2c__json_write_meta(pt2c_buf *b, const pt2c_tensor_meta *m);

@@ -121,6 +121,36 @@ void pt2c__map_free(pt2c_map *m)
 	m->count = 0;
 }
 
+/* A slot-for-slot copy of a table (same capacity); dst's old contents are not freed. */
+static int table_clone(const pt2c_allocator *a, void **dst, const void *src, size_t cap, size_t slot)
+{
+	*dst = NULL;
+	if (!cap)
+		return 0;
+	*dst = pt2c__malloc(a, cap * slot);
+	if (!*dst)
+		return PT2C_ENOMEM;
+	memcpy(*dst, src, cap * slot);
+	return 0;
+}
+
+void pt2c__map_clear(pt2c_map *m)
+{
+	if (m->cap)
+		memset(m->slots, 0, m->cap * sizeof *m->slots);
+	m->count = 0;
+}
+
+int pt2c__map_clone(pt2c_map *dst, const pt2c_map *src)
+{
+	*dst = *src;
+	if (table_clone(src->alloc, (void **)&dst->slots, src->slots, src->cap, sizeof *src->slots)) {
+		dst->cap = dst->count = 0;
+		return PT2C_ENOMEM;
+	}
+	return 0;
+}
+
 /* Index of the slot holding key, or of the empty slot where it would go. cap must be > 0. */
 static size_t find_slot(const pt2c_map_slot *slots, size_t cap, const char *key, uint32_t len, uint32_t hash)
 {
@@ -217,6 +247,16 @@ void pt2c__map32_free(pt2c_map32 *m)
 	m->slots = NULL;
 	m->cap = 0;
 	m->count = 0;
+}
+
+int pt2c__map32_clone(pt2c_map32 *dst, const pt2c_map32 *src)
+{
+	*dst = *src;
+	if (table_clone(src->alloc, (void **)&dst->slots, src->slots, src->cap, sizeof *src->slots)) {
+		dst->cap = dst->count = 0;
+		return PT2C_ENOMEM;
+	}
+	return 0;
 }
 
 /* Index of the slot holding key, or of the empty slot where it would go. cap must be > 0. */

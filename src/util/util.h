@@ -127,6 +127,10 @@ int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool
  * on OOM / a key over 4 GiB. The pointer is valid until the next insert into m.
  */
 uint64_t *pt2c__map_upsert(pt2c_map *m, const char *key, size_t len, uint64_t init, bool *existed);
+/** Remove every key, keeping the slots: putting back at most as many keys never allocates. */
+void pt2c__map_clear(pt2c_map *m);
+/** A copy of src with the same slots (keys still borrowed); 0 or PT2C_ENOMEM (then dst is empty). */
+int pt2c__map_clone(pt2c_map *dst, const pt2c_map *src);
 static inline bool pt2c__map_gets(const pt2c_map *m, const char *key, uint64_t *value)
 { return pt2c__map_get(m, key, strlen(key), value); }
 
@@ -155,6 +159,8 @@ void pt2c__map32_free(pt2c_map32 *m);
 bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t *value);
 /** Grow now to hold `count` keys without growing again (a growing table briefly holds two). */
 int pt2c__map32_reserve(pt2c_map32 *m, size_t count);
+/** A copy of src with the same slots (keys still borrowed); 0 or PT2C_ENOMEM (then dst is empty). */
+int pt2c__map32_clone(pt2c_map32 *dst, const pt2c_map32 *src);
 /** Find-or-insert, as pt2c__map_upsert: the value slot (valid until the next insert), NULL on OOM. */
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed);
 

@@ -1,20 +1,8 @@
 /* test_graph.c -- graph editing, forwarding + compaction, copy_into, lint, and scale. */
 #include <stdlib.h>
-#include <time.h>
 
 #include "harness.h"
 
-/* sanitizers slow the build loop several times over; the budget is for optimised builds */
-#if defined(__SANITIZE_ADDRESS__)
-#define CHAIN_LIMIT_MS 5000.0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define CHAIN_LIMIT_MS 5000.0
-#endif
-#endif
-#ifndef CHAIN_LIMIT_MS
-#define CHAIN_LIMIT_MS 1000.0
-#endif
 #include "ir/ir.h"
 
 static pt2c_arg tensor_ref(uint32_t v)
@@ -579,40 +567,6 @@ static void test_foreach_ref(void)
 	pt2c__ctx_unref(ctx);
 }
 
-/* An allocator that fails every allocation after the first `budget`. */
-typedef struct failing { long budget, live; } failing;
-
-static void *f_malloc(void *c, size_t n)
-{
-	failing *f = c;
-	if (f->budget-- <= 0)
-		return NULL;
-	void *p = malloc(n);
-	if (p)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *c, void *p, size_t old_n, size_t n)
-{
-	failing *f = c;
-	(void)old_n;
-	if (f->budget-- <= 0)
-		return NULL;
-	void *q = realloc(p, n);
-	if (q && !p)
-		f->live++;
-	return q;
-}
-
-static void f_free(void *c, void *p)
-{
-	failing *f = c;
-	if (p)
-		f->live--;
-	free(p);
-}
-
 /* Build, edit, compact, copy and lint under allocation failure at every possible point. */
 static int oom_scenario(const pt2c_allocator *alloc)
 {
@@ -657,12 +611,15 @@ out:
 static void test_oom_everywhere(void)
 {
 	int failures = 0;
-	for (long budget = 0; budget < 10000; budget++) {
-		failing f = { budget, 0 };
-		pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
-		int rc = oom_scenario(&a);
-		CHECK_EQ_INT(f.live, 0);
-		if (rc == 0) {
+	for (long k = 0; k < 10000; k++) {
+		test_alloc ta;
+		test_alloc_init(&ta);
+		ta.fail_all = true;
+		test_alloc_arm(&ta, k);
+		int rc = oom_scenario(&ta.a);
+		CHECK_EQ_INT(ta.live, 0);
+		if (!ta.failed) {
+			CHECK_EQ_INT(rc, 0);
 			CHECK(failures > 10);
 			return;
 		}
@@ -672,14 +629,94 @@ static void test_oom_everywhere(void)
 	CHECK_MSG(0, "scenario never succeeded");
 }
 
+/*
+ * Compaction with its N-th allocation failing, for every N: the graph prints as before (issue 11:
+ * compaction rewrote the inputs to the new ids before its last allocation, so a failure left
+ * `relu` reading another value).
+ */
+typedef struct compact_state { pt2c_ctx *ctx; pt2c_module *m; } compact_state;
+
+static void *compact_setup(void *c, const pt2c_allocator *a)
+{
+	(void)c;
+	compact_state *st = calloc(1, sizeof *st);
+	if (!st || pt2c__ctx_new(&st->ctx, a) || pt2c__module_new(st->ctx, &st->m)) goto fail;
+	pt2c_graph *g = st->m->graph;
+	uint32_t prev = add_input(g, "x", NULL), keep = prev;
+	for (int i = 0; i < 12 && prev != PT2C_NONE; i++) {
+		uint32_t n;
+		prev = add_call(g, i % 2 ? "relu" : "neg", i % 2 ? "torch.ops.aten.relu.default" : "torch.ops.aten.neg.default", &prev,
+		                1, PT2C_NONE, &n);
+		/* erase every third node, forwarding its value to its input */
+		if (prev != PT2C_NONE && i % 3 == 1) {
+			pt2c__graph_replace_uses(g, prev, g->nodes[n].inputs[0].arg.u.ref);
+			pt2c__graph_erase_node(g, n);
+			prev = g->nodes[n].inputs[0].arg.u.ref;
+		}
+	}
+	uint32_t outs[2] = { prev, keep };
+	if (prev == PT2C_NONE || add_output(g, outs, 2) == PT2C_NONE) goto fail;
+	return st;
+fail:
+	if (st) {
+		pt2c__module_free(st->m);
+		pt2c__ctx_unref(st->ctx);
+	}
+	free(st);
+	return NULL;
+}
+
+static int compact_step(void *c, void *state)
+{
+	(void)c;
+	compact_state *st = state;
+	pt2c_error err = PT2C_ERROR_INIT;
+	return pt2c__graph_compact(st->m->graph, &err);
+}
+
+static char *compact_show(void *c, void *state)
+{
+	(void)c;
+	compact_state *st = state;
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	if (pt2c__module_print(&b, st->m)) {
+		pt2c__buf_free(&b);
+		return NULL;
+	}
+	const pt2c_graph *g = st->m->graph;
+	pt2c__buf_printf(&b, "\nnodes %u live %u values %u\n", g->n_nodes, g->n_live, g->n_values);
+	char *out = malloc(b.len + 1);
+	if (out) {
+		memcpy(out, b.data, b.len);
+		out[b.len] = 0;
+	}
+	pt2c__buf_free(&b);
+	return out;
+}
+
+static void compact_teardown(void *c, void *state)
+{
+	(void)c;
+	compact_state *st = state;
+	pt2c__module_free(st->m);
+	pt2c__ctx_unref(st->ctx);
+	free(st);
+}
+
+static void test_compact_failure_leaves_graph(void)
+{
+	test_oom_case c = { "compact", compact_setup, compact_step, compact_show, compact_teardown, NULL, 0 };
+	CHECK(test_oom_state_unchanged(&c) >= 2); /* its two allocations */
+}
+
 static void test_chain_100k(void)
 {
 	pt2c_ctx *ctx;
 	pt2c_graph *g;
 	REQUIRE(pt2c__ctx_new(&ctx, NULL) == 0);
 	REQUIRE(pt2c__graph_new(ctx, &g) == 0);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* functional only: its speed is measured in bench/ (a wall-clock assert here was flaky) */
 	enum { N = 100000 };
 	uint32_t prev = add_input(g, "x", NULL);
 	for (int i = 0; i < N; i++) {
@@ -699,10 +736,6 @@ static void test_chain_100k(void)
 	REQUIRE(pt2c__graph_compact(g, &err) == 0);
 	CHECK_EQ_INT(g->n_nodes, N / 2 + 2);
 	CHECK_EQ_INT(pt2c__graph_lint(g, NULL, NULL, &err), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	printf("100k-node chain: build + compact + lint in %.1f ms\n", ms);
-	CHECK(ms < CHAIN_LIMIT_MS);
 	/* the output reads the last surviving relu */
 	uint32_t out = pt2c__graph_output_node(g);
 	CHECK_STR(g->values[g->nodes[out].inputs[0].arg.u.ref].name, "relu_99998");
@@ -712,6 +745,7 @@ static void test_chain_100k(void)
 
 PT2C_TEST_MAIN({
 	RUN(test_insert_before_after);
+	RUN(test_compact_failure_leaves_graph);
 	RUN(test_replace_uses_and_compact);
 	RUN(test_compact_rejects_dangling);
 	RUN(test_copy_into);

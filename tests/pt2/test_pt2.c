@@ -315,6 +315,69 @@ static void expect_error(const char *label, const edit *ed, size_t ned, int code
 	pt2c__buf_free(&b);
 }
 
+/*
+ * Issue 11: a program whose node holds nested subgraphs (as_graph inside as_graph), in an archive
+ * that then fails (no weights config), leaked the subgraphs: the program was freed without them.
+ * The live-block count of the test allocator sees the leak in every build (ASan too).
+ */
+static int read_counted(const pt2c_buf *b, test_alloc *ta, pt2c_program **p, pt2c_error *err)
+{
+	pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, "test.pt2", false };
+	*err = (pt2c_error)PT2C_ERROR_INIT;
+	return pt2c__pt2_read(p, (const uint8_t *)b->data, b->len, NULL, &o, &ta->a, err);
+}
+
+static void test_failed_read_frees_nested_subgraphs(void)
+{
+	static const char *const anchor = "{\"name\": \"input\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}, \"kind\": 1}, ";
+	static const char *const empty = "{\"inputs\": [], \"outputs\": [], \"nodes\": [], \"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}}";
+	char sub[4096];
+	snprintf(sub, sizeof sub,
+	         "%s{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"outer\", \"graph\": {\"inputs\": [], \"outputs\": [], "
+	         "\"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}, \"nodes\": [{\"target\": \"t\", \"metadata\": {}, "
+	         "\"outputs\": [], \"inputs\": [{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"inner\", \"graph\": %s}}, \"kind\": 1}]}]}}}, "
+	         "\"kind\": 1}, ",
+	         anchor, empty);
+	for (int drop = 0; drop < 2; drop++) {
+		edit e[] = { { "models/model.json", sub, 0, anchor }, { "data/weights/model_weights_config.json", NULL, 0, NULL } };
+		pt2c_buf b;
+		REQUIRE(repack("mlp_bn", "mlp_bn", e, drop ? 2 : 1, NULL, 0, &b));
+		REQUIRE(find_bytes(b.data, b.len, "\"inner\"") != NULL);
+		test_alloc ta;
+		test_alloc_init(&ta);
+		pt2c_program *p = NULL;
+		pt2c_error err;
+		int rc = read_counted(&b, &ta, &p, &err);
+		if (drop) {
+			CHECK_MSG(rc == PT2C_ECORRUPT && p == NULL, "rc %d (%s)", rc, err.message);
+			CHECK(strstr(err.message, "model_weights_config.json") != NULL);
+		} else {
+			/* control: the same program reads, and its first node holds the outer subgraph */
+			CHECK_MSG(rc == 0, "rc %d (%s)", rc, err.message);
+			REQUIRE(p);
+			pt2c_graph *g = p->mod->graph;
+			const pt2c_arg *a = NULL;
+			PT2C_GRAPH_FOREACH(g, id)
+				if (!strcmp(g->nodes[id].target, "torch.ops.aten.linear.default") && g->nodes[id].n_inputs > 1) {
+					a = &g->nodes[id].inputs[1].arg;
+					break;
+				}
+			REQUIRE(a);
+			CHECK_EQ_INT(a->kind, PT2C_ARG_GRAPH);
+			REQUIRE(a->u.g.graph != NULL);
+			bool inner = false;
+			PT2C_GRAPH_FOREACH(a->u.g.graph, id) {
+				const pt2c_node *nd = &a->u.g.graph->nodes[id];
+				inner |= nd->n_inputs == 1 && nd->inputs[0].arg.kind == PT2C_ARG_GRAPH && nd->inputs[0].arg.u.g.graph != NULL;
+			}
+			CHECK(inner);
+			pt2c__program_free(p); /* frees the subgraphs too */
+		}
+		CHECK_MSG(ta.live == 0, "%s: %ld blocks leaked", drop ? "failed read" : "read", ta.live);
+		pt2c__buf_free(&b);
+	}
+}
+
 static void test_error_corpus(void)
 {
 	const char *MJ = "models/model.json", *WC = "data/weights/model_weights_config.json";
@@ -828,6 +891,7 @@ PT2C_TEST_MAIN({
 	RUN(test_fixture_archive_roundtrip);
 	RUN(test_fixture_attributes);
 	RUN(test_error_corpus);
+	RUN(test_failed_read_frees_nested_subgraphs);
 	RUN(test_old_layouts);
 	RUN(test_extra_records_roundtrip);
 })
