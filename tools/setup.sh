@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh [--tests] [--ci] -- make sure the Debian packages pt2c needs are installed.
 #   (no option)  building the library, the CLI and the examples: cmake make gcc libc6-dev pkg-config libdeflate-dev
-#   --tests      also what the test suite uses: python3 (CLI output checks), g++ (C++ header checks)
+#   --tests      also what the test suite uses: python3 (CLI output checks), g++ (C++ header checks),
+#                python3-venv/-pip/-setuptools/-wheel (the Python package's offline install test)
 #   --ci         also clang and its sanitizer/libFuzzer runtimes (libclang-rt-14-dev, only Recommended
 #                by clang, so not there with --no-install-recommends) for .ci/run; implies --tests
 # Idempotent: it only calls apt-get when a package is missing, and only as root; otherwise it
@@ -9,10 +10,11 @@
 set -euo pipefail
 
 pkgs="cmake make gcc libc6-dev pkg-config libdeflate-dev ${PT2C_SETUP_EXTRA:-}"
+py="python3-venv python3-pip python3-setuptools python3-wheel"
 for arg in "$@"; do
 	case $arg in
-	--tests) pkgs="$pkgs python3 g++" ;;
-	--ci) pkgs="$pkgs python3 g++ clang libclang-rt-14-dev" ;;
+	--tests) pkgs="$pkgs python3 g++ $py" ;;
+	--ci) pkgs="$pkgs python3 g++ $py clang libclang-rt-14-dev" ;;
 	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
 	esac
