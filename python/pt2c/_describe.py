@@ -351,6 +351,21 @@ def describe(gm, members, target=None):
             return {"as_layout": LAYOUTS[str(a)]}
         return {"repr": repr(a)}
 
+    plain = (int, float, str, bool, type(None))
+
+    def args_of(a):
+        """arg() of a node's args tuple, with the common cases (nodes, scalars) inline."""
+        out = []
+        for x in a:
+            tx = type(x)
+            if tx is Node:
+                out.append({"node": x.name})
+            elif tx in plain:
+                out.append(x)
+            else:
+                out.append(arg(x))
+        return out
+
     def one(t):
         if isinstance(t, Tensor):
             return tmeta(t)
@@ -393,8 +408,9 @@ def describe(gm, members, target=None):
         returned as a placeholder that module_json() swaps for the text."""
         parts, batch = [], []
         for n in g.nodes:
-            batch.append({"op": n.op, "name": n.name, "target": target_of(n), "args": arg(n.args),
-                          "kwargs": arg(n.kwargs), "val": meta(n)})
+            kw = n.kwargs
+            batch.append({"op": n.op, "name": n.name, "target": target_of(n), "args": args_of(n.args),
+                          "kwargs": arg(kw) if kw else {}, "val": meta(n)})
             if len(batch) == BATCH:
                 parts.append(json.dumps(batch, separators=(",", ":"))[1:-1])
                 batch.clear()
