@@ -24,18 +24,12 @@ int pt2c__storage_new_pull(const pt2c_allocator *alloc, uint64_t nbytes,
                            void (*release)(void *), void *release_ctx, pt2c_storage **out)
 {
 	PT2C_ASSERT_ARG(out && pull && nbytes > 0);
-	*out = NULL;
-	pt2c_storage *s = pt2c__calloc(alloc, 1, sizeof *s);
-	if (!s)
-		return PT2C_ENOMEM;
-	s->refcount = 1;
-	s->nbytes = nbytes;
-	s->pull = pull;
-	s->pull_ctx = pull_ctx;
-	s->release = release;
-	s->release_ctx = release_ctx;
-	s->alloc = alloc;
-	*out = s;
+	int rc = pt2c__storage_new(alloc, NULL, 0, release, release_ctx, out);
+	if (rc)
+		return rc;
+	(*out)->nbytes = nbytes;
+	(*out)->pull = pull;
+	(*out)->pull_ctx = pull_ctx;
 	return 0;
 }
 

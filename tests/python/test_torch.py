@@ -215,6 +215,21 @@ class Save(unittest.TestCase):
         rc = pt2c.inspect(p)["range_constraints"]
         self.assertIn([1, 32], list(rc.values()))
 
+    def test_views_of_a_larger_storage(self):
+        """Fallback weights living in the middle of larger storages (storage_offset != 0)."""
+        args = (torch.randn(2, 3, 8, 8),)
+        gm, expect = self.make(Hybrid(), args)
+        moved = 0
+        for _, m in gm.named_children():
+            if isinstance(m, torch.fx.GraphModule):
+                for _, prm in m.named_parameters():
+                    big = torch.zeros(prm.numel() + 24, dtype=prm.dtype)
+                    big[16:16 + prm.numel()] = prm.detach().flatten()
+                    prm.data = big[16:16 + prm.numel()].view(prm.shape)
+                    moved += 1
+        self.assertGreater(moved, 0)
+        self.check(gm, args, expect, "views")
+
     def test_several_outputs(self):
         args = (torch.randn(4, 6),)
         gm, expect = self.make(TwoOut(), args, is_acc=lambda n: not (n.op == "call_function" and any(
