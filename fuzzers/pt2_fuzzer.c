@@ -1,11 +1,16 @@
 /*
  * pt2_fuzzer.c -- fuzz target for whole-archive reading: pt2c__pt2_read on the input bytes (with
  * CRC checks off and on); on success touch every tensor view's first and last byte (so a view
- * outside its member shows up under ASan), write the program back and read the result again.
+ * outside its member shows up under ASan), write the program back and read the result again;
+ * then what inspect, engines and resolve-cross do with it: every engine's info and bytes (opaque
+ * objects, base64 strings, tensor-typed engine arguments), cross-compile placeholders resolved,
+ * lint.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export/export.h"
+#include "pt2c.h"
 #include "serde/serde.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,6 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pt2c__program_free(q);
 			}
 			pt2c__buf_free(&b);
+			size_t n_eng = pt2c_program_engine_count(p);
+			for (size_t i = 0; i < n_eng; i++) {
+				pt2c_engine_info info;
+				uint8_t *bytes = NULL;
+				size_t len = 0;
+				(void)pt2c_program_engine_info(p, i, &info);
+				if (pt2c_program_engine_bytes(p, i, &bytes, &len, &err) == 0 && len)
+					sink ^= bytes[0] ^ bytes[len - 1];
+				pt2c_free(bytes);
+			}
+			if (pt2c__program_resolve_cross(p, &err) == 0)
+				(void)pt2c__program_lint(p, &err);
 		}
 		pt2c__program_free_subgraphs(p);
 		pt2c__program_free(p);

@@ -765,9 +765,13 @@ static int build_signature(bp *b, pt2c_program *p, const uint32_t *value_map, ui
 	uint32_t n_out = g->nodes[on].n_inputs;
 	p->outputs = n_out ? pt2c__arena_calloc(&ctx->arena, n_out, sizeof *p->outputs) : NULL;
 	if (n_out && !p->outputs) { rc = pt2c__err_oom(b->err); goto out; }
+	/* the first outputs are the buffer mutations the export declared (aliased engine outputs) */
+	uint32_t n_mut = b->m->n_mutation_outputs;
+	if (n_mut > n_out) { rc = pt2c__err(b->err, PT2C_EGRAPH, "%u buffer mutations for %u graph outputs", n_mut, n_out); goto out; }
 	for (uint32_t i = 0; i < n_out; i++) {
-		p->outputs[i].kind = PT2C_OUT_USER_OUTPUT;
+		p->outputs[i].kind = i < n_mut ? PT2C_OUT_BUFFER_MUTATION : PT2C_OUT_USER_OUTPUT;
 		p->outputs[i].arg = g->nodes[on].inputs[i].arg;
+		if (i < n_mut) p->outputs[i].target = b->m->mutation_targets[i];
 	}
 	p->n_outputs = n_out;
 
@@ -779,10 +783,14 @@ static int build_signature(bp *b, pt2c_program *p, const uint32_t *value_map, ui
 	c->fqn = pt2c__ctx_interns(ctx, "");
 	c->has_signature = true;
 	c->in_spec = b->m->in_spec ? b->m->in_spec : default_spec(ctx, n_user, true);
-	c->out_spec = b->m->out_spec ? b->m->out_spec : default_spec(ctx, n_out, false);
+	/* the user-visible outputs only: upstream builds out_spec from the untagged outputs */
+	c->out_spec = b->m->out_spec ? b->m->out_spec : default_spec(ctx, n_out - n_mut, false);
 	if (!c->fqn || !c->in_spec || !c->out_spec) { rc = pt2c__err_oom(b->err); goto out; }
 	p->calls = c;
 	p->n_calls = 1;
+	/* the signature holds them now (the module becomes the program's) */
+	b->m->mutation_targets = NULL;
+	b->m->n_mutation_outputs = 0;
 out:
 	pt2c__free(ctx->alloc, lift_of);
 	pt2c__free(ctx->alloc, attr_order);

@@ -84,6 +84,39 @@ int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
 			return pt2c__err(err, PT2C_EGRAPH, "%s input '%s' is not a tensor", in_kind_name(s->kind), s->target);
 	}
 
+	/*
+	 * Mutation outputs, as torch's _verify_exported_program_signature reads them: the outputs
+	 * after the tokens, as many as there are buffer and user-input mutations, are exactly those;
+	 * a buffer mutation names a buffer input and is a tensor.
+	 */
+	uint32_t n_tok = 0, n_mut = 0;
+	for (uint32_t i = 0; i < p->n_outputs; i++) {
+		n_tok += p->outputs[i].kind == PT2C_OUT_TOKEN;
+		n_mut += p->outputs[i].kind == PT2C_OUT_BUFFER_MUTATION || p->outputs[i].kind == PT2C_OUT_USER_INPUT_MUTATION;
+	}
+	pt2c_map buffers; /* targets of the buffer inputs */
+	pt2c__map_init(&buffers, m->ctx->alloc);
+	for (uint32_t i = 0; n_mut && i < p->n_inputs; i++)
+		if (p->inputs[i].kind == PT2C_IN_BUFFER && p->inputs[i].target &&
+		    pt2c__map_put(&buffers, p->inputs[i].target, strlen(p->inputs[i].target), i, false, NULL)) {
+			pt2c__map_free(&buffers);
+			return pt2c__err_oom(err);
+		}
+	for (uint32_t i = 0; i < p->n_outputs && !rc; i++) {
+		const pt2c_output_spec *s = &p->outputs[i];
+		bool is_mut = s->kind == PT2C_OUT_BUFFER_MUTATION || s->kind == PT2C_OUT_USER_INPUT_MUTATION;
+		if (is_mut != (i >= n_tok && i < n_tok + n_mut))
+			rc = pt2c__err(err, PT2C_EGRAPH, "output spec %u is %s, but outputs %u..%u must be the %u mutations", i,
+			               is_mut ? "a mutation" : "not a mutation", n_tok, n_tok + n_mut, n_mut);
+		else if (s->kind == PT2C_OUT_BUFFER_MUTATION && s->arg.kind != PT2C_ARG_TENSOR)
+			rc = pt2c__err(err, PT2C_EGRAPH, "buffer mutation output %u is not a tensor", i);
+		else if (s->kind == PT2C_OUT_BUFFER_MUTATION && (!s->target || !pt2c__map_gets(&buffers, s->target, NULL)))
+			rc = pt2c__err(err, PT2C_EGRAPH, "buffer mutation output %u names '%s', which is no buffer input", i,
+			               s->target ? s->target : "(null)");
+	}
+	pt2c__map_free(&buffers);
+	if (rc) return rc;
+
 	for (uint32_t i = 0; i < m->n_attrs; i++) {
 		if (!m->attrs[i].engine) continue;
 		if ((rc = pt2c__engine_record_validate(m->attrs[i].engine, err))) {

@@ -619,6 +619,13 @@ typedef struct pt2c_module {
 	pt2c_symrange *symbols;
 	uint32_t n_symbols;
 	pt2c_map op_schemas; /* optional: op target -> schema string (interned) given by the input */
+	/*
+	 * Buffer mutations declared by the export (aliased engine outputs, docs/generations.md E): the
+	 * first n_mutation_outputs leaves of the output node's argument are the new values of the
+	 * buffers mutation_targets[i] (interned fqns; arena array, replaced, never edited in place).
+	 */
+	const char **mutation_targets;
+	uint32_t n_mutation_outputs;
 } pt2c_module;
 
 /*
@@ -656,6 +663,8 @@ typedef struct pt2c_module_undo {
 	pt2c_map base_count;
 	uint32_t n_attrs;
 	pt2c_map attr_by_fqn;
+	const char **mutation_targets;
+	uint32_t n_mutation_outputs;
 } pt2c_module_undo;
 /** Save m's state into u. 0 or PT2C_ENOMEM (then u holds nothing). */
 int pt2c__module_save(const pt2c_module *m, pt2c_module_undo *u);

@@ -159,6 +159,8 @@ int pt2c__module_save(const pt2c_module *m, pt2c_module_undo *u)
 	u->n_live = g->n_live;
 	u->is_single_tensor_return = g->is_single_tensor_return;
 	u->n_attrs = m->n_attrs;
+	u->mutation_targets = m->mutation_targets;
+	u->n_mutation_outputs = m->n_mutation_outputs;
 	u->nodes = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *u->nodes);
 	u->values = pt2c__malloc(a, ((size_t)g->n_values + 1) * sizeof *u->values);
 	int rc = !u->nodes || !u->values ? PT2C_ENOMEM : 0;
@@ -222,6 +224,8 @@ void pt2c__module_restore(pt2c_module *m, pt2c_module_undo *u)
 		engine_release(m->attrs[i].engine);
 	}
 	m->n_attrs = u->n_attrs;
+	m->mutation_targets = u->mutation_targets;
+	m->n_mutation_outputs = u->n_mutation_outputs;
 	pt2c__map_free(&m->attr_by_fqn);
 	m->attr_by_fqn = u->attr_by_fqn;
 	memset(u, 0, sizeof *u);

@@ -407,8 +407,11 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 		pt2c__buf_puts(&b, "outputs:\n");
 		for (uint32_t i = 0; i < p->n_outputs; i++) {
 			const pt2c_output_spec *s = &p->outputs[i];
-			pt2c__buf_printf(&b, "  %-32s %s\n", spec_arg_name(p, &s->arg),
+			pt2c__buf_printf(&b, "  %-32s %s", spec_arg_name(p, &s->arg),
 			                 s->kind < PT2C_ARRAY_LEN(out_kind_names) ? out_kind_names[s->kind] : "?");
+			if (s->target) /* buffer / parameter / user input a mutation writes */
+				pt2c__buf_printf(&b, " target='%s'", s->target);
+			pt2c__buf_putc(&b, '\n');
 		}
 		pt2c__buf_puts(&b, "nodes by target:\n");
 		for (size_t i = 0; i < n_op; i++)
@@ -464,6 +467,10 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 			pt2c__json_write_cstr(&b, spec_arg_name(p, &s->arg));
 			pt2c__buf_puts(&b, ", \"kind\": ");
 			pt2c__json_write_cstr(&b, s->kind < PT2C_ARRAY_LEN(out_kind_names) ? out_kind_names[s->kind] : "?");
+			if (s->target) {
+				pt2c__buf_puts(&b, ", \"target\": ");
+				pt2c__json_write_cstr(&b, s->target);
+			}
 			put_tensor_fields(&b, p, &s->arg);
 			pt2c__buf_putc(&b, '}');
 		}

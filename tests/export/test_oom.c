@@ -81,9 +81,18 @@ static void test_oom_collisions(void)
 	check_path("attr_collision", path);
 }
 static void test_oom_two_outputs(void) { check_all("full_engine_two_outputs"); }
+/* aliased KV-cache outputs declared as buffer mutations (tests/export/data, see test_aliased.c) */
+static void test_oom_kv_cache(void)
+{
+	char path[1024];
+	const char *src = getenv("PT2C_SOURCE");
+	snprintf(path, sizeof path, "%s/tests/export/data/kv_cache.partitioned.json", src ? src : "../..");
+	check_path("kv_cache", path);
+}
 
 PT2C_TEST_MAIN({
 	RUN(test_oom_hybrid);
 	RUN(test_oom_two_outputs);
 	RUN(test_oom_collisions);
+	RUN(test_oom_kv_cache);
 })

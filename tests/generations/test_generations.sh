@@ -82,5 +82,40 @@ for f in "$FIX"/*.pt2; do
 	done
 done
 
+# 4. head exports with aliased KV-cache outputs (docs/generations.md E) and the torch-free checks
+#    of pt2c's 2.13/head exports of every partitioned fixture (tools/generations/check_head_export.py)
+KV=$SRC/tests/export/data/kv_cache.partitioned.json
+if python3 "$SRC/tools/generations/check_head_export.py" "$BIN" "$KV" head "$T/kvchk" \
+	--mutations k_cache=getitem_1,v_cache=getitem_2 >"$T/out" 2>&1; then ok head-export-kv_cache; else bad "head-export-kv_cache: $(grep FAIL "$T/out" | head -3)"; fi
+mkdir -p "$T/kvd" "$T/kvh"
+expect 0 kv-default "$BIN" export "$KV" -o "$T/kvd/kv.pt2"
+expect 0 kv-head "$BIN" export "$KV" --target head -o "$T/kvh/kv.pt2"
+cmp -s "$T/kvd/kv.pt2" "$T/kvh/kv.pt2" && ok kv-default-is-head || bad kv-default-is-head
+"$BIN" inspect --json "$T/kvh/kv.pt2" >"$T/kv.json" 2>"$T/err"
+"$BIN" engines -q "$T/kvh/kv.pt2" -d "$T/kveng" >/dev/null 2>&1
+python3 - "$T/kv.json" "$T/kveng/_run_on_acc_0_engine.json" <<'PY' && ok kv-inspect-json || bad "kv-inspect-json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+outs = [(o["kind"], o.get("target")) for o in d["outputs"]]
+assert outs == [("BUFFER_MUTATION", "k_cache"), ("BUFFER_MUTATION", "v_cache"), ("USER_OUTPUT", None)], outs
+rec = json.load(open(sys.argv[2]))
+assert rec["abi_version"] == "10", rec
+assert rec["aliased_io"] == "output_1@input_1@kv_cache_update%output_2@input_2@kv_cache_update%output_3@input_3@user", rec
+PY
+"$BIN" inspect "$T/kvh/kv.pt2" | grep -q "getitem_1 *BUFFER_MUTATION target='k_cache'" && ok kv-inspect-text || bad kv-inspect-text
+for t in 2.12 2.13; do
+	expect 1 "kv-refuse-$t" "$BIN" export "$KV" --target "$t" -o "$T/r.pt2"
+	grep -q "newer than the target's ABI 9" "$T/err" && ok "kv-refuse-$t-text" || bad "kv-refuse-$t-text: $(cat "$T/err")"
+done
+for pj in "$FIX"/*.partitioned.json; do
+	for t in 2.13 head; do
+		if python3 "$SRC/tools/generations/check_head_export.py" "$BIN" "$pj" "$t" "$T/hchk" >"$T/out" 2>&1; then
+			ok "head-export-$(basename "$pj" .partitioned.json)-$t"
+		else
+			bad "head-export-$(basename "$pj" .partitioned.json)-$t: $(grep FAIL "$T/out" | head -3)"
+		fi
+	done
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
