@@ -81,7 +81,7 @@ setup(
     ext_modules=[Extension(
         "pt2c._libpt2c", sources=sources, include_dirs=["include", "src"],
         define_macros=[("_POSIX_C_SOURCE", "200809L"), ("_FILE_OFFSET_BITS", "64")],
-        extra_compile_args=["-std=c11", "-O2", "-fvisibility=default"], libraries=[])],
+        extra_compile_args=["-std=c11", "-O2", "-fvisibility=default", "-pthread"], extra_link_args=["-pthread"], libraries=[])],
     cmdclass={"build_ext": BuildLib},
     options={"build": {"build_base": "build-python"}, "egg_info": {"egg_base": "build-python"}},
 )

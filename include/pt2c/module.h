@@ -49,7 +49,8 @@ int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *
  * - `data`: `size` bytes of caller memory, BORROWED, never copied: they must stay valid and
  *   unchanged until the module and every program exported from it are freed.
  * - `pull` (data NULL, size > 0; weights only): called as pull(ctx, offset, buf, n) while a
- *   program holding the weight is written (pt2c_program_write), on the writing thread, with
+ *   program holding the weight is written (pt2c_program_write), on the thread that called it (never
+ *   on the writer's worker threads, one call at a time: the callback need not be thread-safe), with
  *   increasing offsets covering [0, size) in pieces of at most 4 MiB (again for each write). It
  *   fills buf[0..n) with bytes [offset, offset+n) and returns 0, or nonzero if it cannot: the
  *   write then fails with PT2C_EIO naming the member and the offset, and no output file is left.

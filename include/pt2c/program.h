@@ -33,12 +33,19 @@ void pt2c_read_options_init(pt2c_read_options *o);
 typedef struct pt2c_write_options {
 	unsigned int version;  /**< PT2C_WRITE_OPTIONS_VERSION */
 	const char *root;      /**< archive root folder; NULL = the file's basename without extension */
-	/** Called now and then while writing (done <= total bytes). May be NULL. */
+	/** Called now and then while writing (done <= total bytes), on the calling thread. May be NULL. */
 	void (*progress)(uint64_t done, uint64_t total, void *payload);
 	void *payload;
+	/* version 2 */
+	/**
+	 * Threads that write, the calling thread included: 0 = one per online CPU (the default), 1 =
+	 * no other thread. The bytes written are the same for every count. Pull callbacks
+	 * (pt2c_member_source.pull) still run on the calling thread only, one call at a time.
+	 */
+	unsigned int threads;
 } pt2c_write_options;
-#define PT2C_WRITE_OPTIONS_VERSION 1
-#define PT2C_WRITE_OPTIONS_INIT { PT2C_WRITE_OPTIONS_VERSION, NULL, NULL, NULL }
+#define PT2C_WRITE_OPTIONS_VERSION 2
+#define PT2C_WRITE_OPTIONS_INIT { PT2C_WRITE_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
 /** Fill *o with the defaults of the current version (PT2C_WRITE_OPTIONS_INIT). Accepts NULL. */
 void pt2c_write_options_init(pt2c_write_options *o);
 
@@ -61,7 +68,11 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
                        pt2c_error *err);
 
 /**
- * Write the program as a 2.11-layout archive at `path` (atomically).
+ * Write the program as a 2.11-layout archive at `path` (atomically: a temporary file in the same
+ * folder, renamed into place when complete; removed on any failure). Weights and engine bytes are
+ * checksummed, base64-encoded and written by opts->threads threads at once (version 2; version 1
+ * options and NULL mean one per CPU), with a 1 MiB buffer each; the output does not depend on the
+ * thread count. Threads started here have ended when the call returns.
  * @return 0, PT2C_EINVALID (options version), PT2C_EIO, PT2C_ECORRUPT, PT2C_ENOMEM
  */
 int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err);

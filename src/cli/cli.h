@@ -73,11 +73,15 @@ void cli_progress_end(void);
 /** 0 if `path` can be read; else reports "pt2c: <path>: <strerror>" and returns EXIT_IO. */
 int cli_check_input(const char *path);
 
+/* MARK: writing programs (export, convert, resolve-cross) */
+#define CLI_OPT_THREADS { OPT_VALUE, 0, "threads", "N", \
+	"threads that write the archive (default: one per CPU; the bytes are the same for any N)" }
 /**
- * Write `p` to `out` with a progress bar, then free it (always). Returns the exit code, having
- * reported any failure as "pt2c: <out>: ...".
+ * Write `p` to `out` with a progress bar and the command's --threads, then free it (always).
+ * Returns the exit code, having reported any failure as "pt2c: <out>: ..." (a bad --threads
+ * value is a usage error).
  */
-int cli_write_program(pt2c_program *p, const char *out);
+int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *out);
 
 /* MARK: extra files (--extra-file NAME=PATH, repeatable; export and convert) */
 #define CLI_OPT_EXTRA_FILE { OPT_MULTI, 0, "extra-file", "NAME=PATH", \

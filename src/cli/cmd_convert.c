@@ -6,6 +6,7 @@ static const opt_spec opts[] = {
 	/* generations (docs/generations.md) */
 	{ OPT_VALUE, 0, "target", "RELEASE", "rewrite for this Torch-TensorRT generation: 2.5 .. 2.13 or head" },
 	CLI_OPT_EXTRA_FILE, /* --extra-file NAME=PATH (issue 10 item 6) */
+	CLI_OPT_THREADS,
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -13,7 +14,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_convert = {
 	"convert", "Rewrite an archive (2.8 or legacy layout too) in the PyTorch 2.11 layout.",
-	"IN.pt2 -o OUT.pt2 [--target RELEASE] [--extra-file NAME=PATH]...", opts, 1, 1, run,
+	"IN.pt2 -o OUT.pt2 [--target RELEASE] [--extra-file NAME=PATH]... [--threads N]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -36,5 +37,5 @@ static int run(const opt_result *r)
 	}
 	if ((rc = cli_apply_extra_files(&cmd_convert, r, p)))
 		return rc;
-	return cli_write_program(p, out);
+	return cli_write_program(&cmd_convert, r, p, out);
 }

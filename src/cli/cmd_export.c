@@ -9,6 +9,7 @@ static const opt_spec opts[] = {
 	/* generations (docs/generations.md) */
 	{ OPT_VALUE, 0, "target", "RELEASE", "Torch-TensorRT generation to write: 2.5 .. 2.13 or head (default: the records' ABI)" },
 	CLI_OPT_EXTRA_FILE, /* --extra-file NAME=PATH (issue 10 item 6) */
+	CLI_OPT_THREADS,
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -16,7 +17,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_export = {
 	"export", "Export a partitioned module (archive or JSON form) to a PyTorch 2.11 .pt2 archive.",
-	"IN -o OUT.pt2 [--cross-compile] [--target RELEASE] [--extra-file NAME=PATH]...", opts, 1, 1, run,
+	"IN -o OUT.pt2 [--cross-compile] [--target RELEASE] [--extra-file NAME=PATH]... [--threads N]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -41,5 +42,5 @@ static int run(const opt_result *r)
 		return cli_fail(in, rc, &err);
 	if ((rc = cli_apply_extra_files(&cmd_export, r, p)))
 		return rc;
-	return cli_write_program(p, out);
+	return cli_write_program(&cmd_export, r, p, out);
 }

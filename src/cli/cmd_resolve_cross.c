@@ -3,6 +3,7 @@
 
 static const opt_spec opts[] = {
 	{ OPT_VALUE, 'o', "output", "OUT.pt2", "where to write the resolved program (required)" },
+	CLI_OPT_THREADS,
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -10,7 +11,7 @@ static int run(const opt_result *r);
 
 const cli_command cmd_resolve_cross = {
 	"resolve-cross", "Replace cross-compile placeholders by execute_engine calls on engine objects.",
-	"IN.pt2 -o OUT.pt2", opts, 1, 1, run,
+	"IN.pt2 -o OUT.pt2 [--threads N]", opts, 1, 1, run,
 };
 
 static int run(const opt_result *r)
@@ -31,5 +32,5 @@ static int run(const opt_result *r)
 		pt2c_program_free(p);
 		return cli_fail(in, rc, &err);
 	}
-	return cli_write_program(p, out);
+	return cli_write_program(&cmd_resolve_cross, r, p, out);
 }

@@ -244,11 +244,23 @@ int cli_check_input(const char *path)
 	return cli_failf(EXIT_IO, path, "cannot read: %s", strerror(errno));
 }
 
-int cli_write_program(pt2c_program *p, const char *out)
+int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *out)
 {
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
 	wo.progress = cli_progress;
+	int ti = cli_opt(cmd, "threads");
+	const char *tv = ti >= 0 ? r->value[ti] : NULL;
+	if (tv) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long n = strtoul(tv, &end, 10);
+		if (!*tv || *end || errno || n < 1 || n > 1024 || tv[0] == '-' || tv[0] == '+') {
+			pt2c_program_free(p);
+			return cli_failf(EXIT_USAGE, NULL, "--threads takes a number from 1 to 1024, not '%s'", tv);
+		}
+		wo.threads = (unsigned)n;
+	}
 	int rc = pt2c_program_write(p, out, &wo, &err);
 	pt2c_program_free(p);
 	return rc ? cli_fail(out, rc, &err) : EXIT_OK;

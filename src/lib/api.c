@@ -325,8 +325,13 @@ int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write
 		pt2c__err_set_file(err, path);
 		return rc;
 	}
-	pt2c_pt2_write_opts wo = { root ? root : opts->root, opts ? opts->progress : NULL, opts ? opts->payload : NULL };
-	rc = pt2c__pt2_write(p, pt2c__sink_ofile(&f), &wo, err);
+	pt2c_pt2_write_opts wo;
+	memset(&wo, 0, sizeof wo);
+	wo.root = root ? root : opts->root;
+	wo.progress = opts ? opts->progress : NULL;
+	wo.payload = opts ? opts->payload : NULL;
+	wo.threads = opts && opts->version >= 2 ? opts->threads : 0; /* version 1: the default */
+	rc = pt2c__pt2_write_par(p, pt2c__psink_ofile(&f), &wo, err);
 	if (rc == 0)
 		rc = pt2c__ofile_commit(&f, err);
 	else

@@ -215,6 +215,7 @@ typedef struct ftext {
 	uint64_t n;  /* bytes at p */
 	uint64_t tn; /* text length once pickled */
 	bool raw;
+	bool engine; /* the engine field (where a split cuts) */
 } ftext;
 
 #define B64_CHUNK_RAW 3072u  /* encodes to 4096 characters */
@@ -245,9 +246,12 @@ static bool ftext_eq(const ftext *a, const ftext *b)
 	return true;
 }
 
-/* Pickle bytes go to the open zip member, or are only counted. */
+/* Pickle bytes go to the open zip member, to a split (head, then mid after the engine text), or
+ * are only counted. */
 typedef struct pkw {
-	pt2c_zipw *w; /* NULL = count only */
+	pt2c_zipw *w; /* NULL = count only (or split) */
+	pt2c_engine_split *split;
+	pt2c_buf *cur;
 	uint64_t count;
 	int rc;
 } pkw;
@@ -257,6 +261,12 @@ static void pk_put(pkw *o, const void *p, size_t n)
 	if (o->rc)
 		return;
 	o->count += n;
+	if (o->split) {
+		pt2c__buf_put(o->cur, p, n);
+		if (o->cur->err)
+			o->rc = PT2C_ENOMEM;
+		return;
+	}
 	if (!o->w)
 		return;
 	o->rc = pt2c__zipw_data(o->w, p, n);
@@ -299,6 +309,15 @@ static void pk_text(pkw *o, const ftext *t)
 		hn = 9;
 	}
 	pk_put(o, h, hn);
+	if (o->split && t->engine && t->n) { /* the text is the split's T: mid follows */
+		o->split->src = t->p;
+		o->split->src_n = t->n;
+		o->split->encode = t->raw;
+		o->split->text_n = t->tn;
+		o->count += t->tn;
+		o->cur = &o->split->mid;
+		return;
+	}
 	if (!t->raw) {
 		if (t->n)
 			pk_put(o, t->p, (size_t)t->n);
@@ -329,6 +348,7 @@ static uint32_t record_texts(const pt2c_engine_record *r, ftext *t)
 				t[i].n = r->engine->nbytes;
 			}
 			t[i].raw = !r->engine_b64;
+			t[i].engine = true;
 			t[i].tn = t[i].raw ? (uint64_t)pt2c__b64_encoded_len((size_t)t[i].n) : t[i].n;
 		} else {
 			t[i].p = (const uint8_t *)r->fields[i].p;
@@ -398,6 +418,8 @@ static bool record_ok(const pt2c_engine_record *r)
 	return r && r->n_fields >= 1 && r->n_fields <= PT2C_EF_MAX && r->n_fields > PT2C_EF_ENGINE;
 }
 
+static int blob_finish(pt2c_zipw *w);
+
 int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt2c_allocator *alloc)
 {
 	PT2C_ASSERT_ARG(record_ok(r) && sink.write);
@@ -413,25 +435,95 @@ int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt
 		pt2c__storage_drop_pages(r->engine); /* streamed out: its input pages are not needed in memory */
 	}
 	if (!rc)
-		rc = pt2c__zipw_end(&w);
-	uint32_t pkl_crc = !rc && w.n ? w.entries[w.n - 1].crc : 0; /* the writer computed it on the way */
+		rc = blob_finish(&w);
+	pt2c__zipw_free(&w);
+	return rc;
+}
+
+/* Everything after data.pkl's bytes (w has data.pkl open, all of it accounted for). */
+static int blob_finish(pt2c_zipw *w)
+{
+	int rc = pt2c__zipw_end(w);
+	uint32_t pkl_crc = !rc && w->n ? w->entries[w->n - 1].crc : 0; /* the writer computed it on the way */
 	static const char version[] = "3\n", byteorder[] = "little";
 	if (!rc)
-		rc = pt2c__zipw_add(&w, "archive/version", version, 2);
+		rc = pt2c__zipw_add(w, "archive/version", version, 2);
 	if (!rc)
-		rc = pt2c__zipw_add(&w, "archive/byteorder", byteorder, 6);
+		rc = pt2c__zipw_add(w, "archive/byteorder", byteorder, 6);
 	if (!rc) {
 		uint64_t h = hash_combine(0, pkl_crc);
 		h = hash_combine(h, pt2c__crc32(0, version, 2));
 		h = hash_combine(h, pt2c__crc32(0, byteorder, 6));
 		char id[48];
 		snprintf(id, sizeof id, "%s%020llu", SERIALIZATION_NAME_HASH, (unsigned long long)h);
-		rc = pt2c__zipw_add(&w, "archive/.data/serialization_id", id, 40);
+		rc = pt2c__zipw_add(w, "archive/.data/serialization_id", id, 40);
 	}
 	if (!rc)
-		rc = pt2c__zipw_finish(&w);
-	pt2c__zipw_free(&w);
+		rc = pt2c__zipw_finish(w);
 	return rc;
+}
+
+int pt2c__engine_obj_tail(const pt2c_engine_record *r, uint64_t pkl_size, uint32_t pkl_crc, pt2c_buf *out,
+                          const pt2c_allocator *alloc)
+{
+	PT2C_ASSERT_ARG(record_ok(r) && out);
+	/* The local header goes to a scratch buffer; data.pkl is accounted for by its CRC. */
+	pt2c_buf lfh;
+	pt2c__buf_init(&lfh, alloc);
+	pt2c_zipw w;
+	pt2c__zipw_init(&w, pt2c__sink_buf(&lfh), alloc);
+	int rc = pt2c__zipw_begin(&w, "archive/data.pkl", pkl_size);
+	if (!rc)
+		rc = pt2c__zipw_skip(&w, pkl_size, pkl_crc);
+	if (!rc) {
+		w.sink = pt2c__sink_buf(out);
+		rc = blob_finish(&w);
+	}
+	pt2c__zipw_free(&w);
+	pt2c__buf_free(&lfh);
+	return rc;
+}
+
+int pt2c__engine_obj_split(const pt2c_engine_record *r, pt2c_engine_split *s, const pt2c_allocator *alloc)
+{
+	PT2C_ASSERT_ARG(record_ok(r) && s);
+	memset(s, 0, sizeof *s);
+	pt2c__buf_init(&s->head, alloc);
+	pt2c__buf_init(&s->mid, alloc);
+	s->pkl_size = pickle_size(r);
+	pt2c_zipw w;
+	pt2c__zipw_init(&w, pt2c__sink_buf(&s->head), alloc);
+	int rc = pt2c__zipw_begin(&w, "archive/data.pkl", s->pkl_size);
+	pt2c__zipw_free(&w);
+	if (!rc) {
+		s->pkl_off = s->head.len;
+		pkw o;
+		memset(&o, 0, sizeof o);
+		o.split = s;
+		o.cur = &s->head;
+		emit_pickle(&o, r);
+		rc = o.rc;
+	}
+	pt2c_buf tail;
+	pt2c__buf_init(&tail, alloc);
+	if (!rc) /* the tail's length does not depend on the CRC */
+		rc = pt2c__engine_obj_tail(r, s->pkl_size, 0, &tail, alloc);
+	s->tail_n = tail.len;
+	pt2c__buf_free(&tail);
+	if (!rc && (s->head.err || s->mid.err))
+		rc = PT2C_ENOMEM;
+	if (rc)
+		pt2c__engine_split_free(s);
+	return rc;
+}
+
+void pt2c__engine_split_free(pt2c_engine_split *s)
+{
+	if (!s)
+		return;
+	pt2c__buf_free(&s->head);
+	pt2c__buf_free(&s->mid);
+	memset(s, 0, sizeof *s);
 }
 
 uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r)

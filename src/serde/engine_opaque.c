@@ -45,7 +45,9 @@ done:
 /* MARK: writing */
 
 typedef struct ow {
-	pt2c_sink sink; /* write == NULL: count only */
+	pt2c_sink sink; /* write == NULL: count only (or split) */
+	pt2c_engine_split *split; /* bytes go to split->head, then split->mid after the engine text */
+	pt2c_buf *cur;
 	uint64_t count;
 	int rc;
 } ow;
@@ -55,8 +57,13 @@ static void put(ow *o, const void *p, size_t n)
 	if (o->rc || !n)
 		return;
 	o->count += n;
-	if (o->sink.write)
+	if (o->split) {
+		pt2c__buf_put(o->cur, p, n);
+		if (o->cur->err)
+			o->rc = PT2C_ENOMEM;
+	} else if (o->sink.write) {
 		o->rc = o->sink.write(o->sink.ctx, p, n);
+	}
 }
 
 static void memo_op(ow *o, uint8_t op_short, uint8_t op_long, uint32_t idx)
@@ -77,7 +84,7 @@ static void memo_op(ow *o, uint8_t op_short, uint8_t op_long, uint32_t idx)
 #define B64_CHUNK_RAW 3072u
 
 /* BINUNICODE of a field (the engine field as base64 of raw bytes when !engine_b64). */
-static void text(ow *o, const uint8_t *p, uint64_t n, bool encode)
+static void text(ow *o, const uint8_t *p, uint64_t n, bool encode, bool engine)
 {
 	uint64_t tn = encode ? (uint64_t)pt2c__b64_encoded_len((size_t)n) : n;
 	if (tn > UINT32_MAX) {
@@ -87,6 +94,15 @@ static void text(ow *o, const uint8_t *p, uint64_t n, bool encode)
 	}
 	uint8_t h[5] = { 'X', (uint8_t)tn, (uint8_t)(tn >> 8), (uint8_t)(tn >> 16), (uint8_t)(tn >> 24) };
 	put(o, h, 5);
+	if (o->split && engine && n && !o->rc) { /* the split's T: mid follows */
+		o->split->src = p;
+		o->split->src_n = n;
+		o->split->encode = encode;
+		o->split->text_n = tn;
+		o->count += tn;
+		o->cur = &o->split->mid;
+		return;
+	}
 	if (!encode) {
 		put(o, p, (size_t)n);
 		return;
@@ -150,7 +166,7 @@ static void emit(ow *o, const pt2c_engine_record *r)
 			memo_op(o, 'h', 'j', ids[j]);
 			ids[i] = ids[j];
 		} else {
-			text(o, p, len, encode);
+			text(o, p, len, encode, i == PT2C_EF_ENGINE);
 			ids[i] = memo;
 			memo_op(o, 'q', 'r', memo++);
 		}
@@ -183,4 +199,20 @@ uint64_t pt2c__engine_opaque_size(const pt2c_engine_record *r)
 	memset(&o, 0, sizeof o);
 	emit(&o, r);
 	return o.rc ? 0 : o.count;
+}
+
+int pt2c__engine_opaque_split(const pt2c_engine_record *r, pt2c_engine_split *s, const pt2c_allocator *alloc)
+{
+	PT2C_ASSERT_ARG(r && r->n_fields > PT2C_EF_ENGINE && r->n_fields <= PT2C_EF_MAX && s);
+	memset(s, 0, sizeof *s);
+	pt2c__buf_init(&s->head, alloc);
+	pt2c__buf_init(&s->mid, alloc);
+	ow o;
+	memset(&o, 0, sizeof o);
+	o.split = s;
+	o.cur = &s->head;
+	emit(&o, r);
+	if (o.rc)
+		pt2c__engine_split_free(s);
+	return o.rc;
 }

@@ -119,6 +119,34 @@ int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt
 uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r);
 
 /**
+ * An engine constant cut for the parallel writer: its bytes are head ++ T ++ mid ++ tail, where T
+ * is the engine field's text (the base64 of src[0..src_n) when encode, else src itself; absent
+ * when src_n is 0) and tail (engine objects only: the nested zip after data.pkl) depends on the
+ * CRC-32 of data.pkl = head[pkl_off..] ++ T ++ mid, and is made by pt2c__engine_obj_tail once that
+ * CRC is known. head and mid are small (the record's other fields); they are owned by the split
+ * (pt2c__engine_split_free).
+ */
+typedef struct pt2c_engine_split {
+	pt2c_buf head, mid;
+	size_t pkl_off;        /* engine objects: where data.pkl's bytes start in head (after its local header) */
+	const uint8_t *src;    /* borrowed from the record's engine storage */
+	uint64_t src_n;
+	bool encode;
+	uint64_t text_n;       /* bytes of T */
+	uint64_t pkl_size;     /* engine objects: bytes of data.pkl */
+	uint64_t tail_n;       /* engine objects: bytes of the tail */
+} pt2c_engine_split;
+
+/** Split the output of pt2c__engine_obj_write (same bytes in the end). PT2C_ENOMEM. */
+int pt2c__engine_obj_split(const pt2c_engine_record *r, pt2c_engine_split *s, const pt2c_allocator *alloc);
+/** The tail of an engine object whose data.pkl has CRC-32 pkl_crc, appended to out (tail_n bytes). */
+int pt2c__engine_obj_tail(const pt2c_engine_record *r, uint64_t pkl_size, uint32_t pkl_crc, pt2c_buf *out,
+                          const pt2c_allocator *alloc);
+/** Split the output of pt2c__engine_opaque_write (no tail). PT2C_ENOMEM, PT2C_EUNSUPPORTED. */
+int pt2c__engine_opaque_split(const pt2c_engine_record *r, pt2c_engine_split *s, const pt2c_allocator *alloc);
+void pt2c__engine_split_free(pt2c_engine_split *s);
+
+/**
  * torch.save state dict (dict name -> tensor/Parameter) from a torch.save zip: fills `m` with
  * attributes of kind `attr_kind` whose storages view the zip's data/N members (referencing
  * `backing`). Used for 2.8-era weights and legacy archives.

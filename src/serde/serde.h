@@ -61,12 +61,29 @@ int pt2c__pt2_read(pt2c_program **out, const uint8_t *data, size_t len, pt2c_sto
 
 typedef struct pt2c_pt2_write_opts {
 	const char *root;   /* archive root folder; NULL = "archive" */
-	void (*progress)(uint64_t done, uint64_t total, void *payload);
+	void (*progress)(uint64_t done, uint64_t total, void *payload); /* on the calling thread */
 	void *payload;
+	unsigned threads;   /* pt2c__pt2_write_par: threads in all, the caller's included; 0 = online CPUs */
+	uint64_t task_bytes; /* pt2c__pt2_write_par: spans this long or longer go to the workers in pieces
+	                        of this size (0 = 16 MiB; tests make it tiny to cut everything up) */
 } pt2c_pt2_write_opts;
 
 /** Write in the 2.11 layout. Weights and engines are streamed from their storages. */
 int pt2c__pt2_write(const pt2c_program *p, pt2c_sink sink, const pt2c_pt2_write_opts *opts, pt2c_error *err);
+/**
+ * The same bytes as pt2c__pt2_write, placed with positional writes by several threads. The whole
+ * layout (every member's offset and size) is fixed as the archive is planned front to back on the
+ * calling thread, which writes the small pieces (headers, JSON, configs) itself and queues the
+ * large spans (weights, engine bytes and their base64) for worker threads; each worker checksums
+ * and writes its pieces straight from the source with one 1 MiB scratch buffer, so memory stays
+ * bounded whatever the archive's size. CRC-32s of pieces are joined with pt2c__crc32_combine,
+ * then the data descriptors are patched and the serialization id and central directory written.
+ * Pull storages are pulled on the calling thread only, one piece at a time (their callbacks need
+ * not be thread-safe). On failure (a pull, a write on any thread, memory) every worker is stopped
+ * and joined before the return; the caller discards the output.
+ * Errors as pt2c__pt2_write; a failed write is PT2C_EIO naming the member and the byte offset.
+ */
+int pt2c__pt2_write_par(const pt2c_program *p, pt2c_psink out, const pt2c_pt2_write_opts *opts, pt2c_error *err);
 
 /* MARK: partitioned modules (JSON form, ../shared/fixtures/torch-2.11/README.md) */
 

@@ -86,6 +86,17 @@ pt2c_sink pt2c__sink_ofile(pt2c_ofile *f); /* appends to an atomic output file *
 pt2c_sink pt2c__sink_buf(pt2c_buf *b);     /* appends to a memory buffer */
 pt2c_sink pt2c__sink_count(uint64_t *n);   /* only counts bytes (dry runs to learn sizes) */
 
+/**
+ * Where the parallel writer puts bytes: pwrite(ctx, p, n, off) places p[0..n) at byte off and
+ * returns 0 or an errno value. Called from several threads at once, for disjoint ranges (a range
+ * may be written again later by the same writer: data descriptors are patched in place).
+ */
+typedef struct pt2c_psink {
+	int (*pwrite)(void *ctx, const void *p, size_t n, uint64_t off);
+	void *ctx;
+} pt2c_psink;
+pt2c_psink pt2c__psink_ofile(pt2c_ofile *f); /* positional writes into an atomic output file */
+
 #define PT2C_ZIP_SIZE_UNKNOWN UINT64_MAX
 
 typedef struct pt2c_zipw_entry {
@@ -93,6 +104,7 @@ typedef struct pt2c_zipw_entry {
 	uint32_t name_len;
 	uint32_t crc;
 	uint64_t size, header_off;
+	uint64_t dd_off;      /* offset of the data descriptor (set by pt2c__zipw_end; UINT64_MAX: none) */
 	bool zip64_local;
 	uint16_t flags;       /* 0x0808, or 0x0800 for a member declared empty (no data descriptor) */
 } pt2c_zipw_entry;
@@ -132,6 +144,13 @@ int pt2c__zipw_begin(pt2c_zipw *w, const char *name, uint64_t expected_size);
  * or duplicate names are PT2C_EINVALID (not sticky: nothing was written).
  */
 int pt2c__zipw_data(pt2c_zipw *w, const void *p, size_t n);
+/**
+ * Account for n bytes of the open member that are written elsewhere (the parallel writer puts
+ * them at their offset itself): the member and the archive offset advance without a byte going
+ * to the sink, and the member's CRC continues with `crc` = CRC-32 of those n bytes (ignored with
+ * no_crc). The same size checks as pt2c__zipw_data.
+ */
+int pt2c__zipw_skip(pt2c_zipw *w, uint64_t n, uint32_t crc);
 int pt2c__zipw_end(pt2c_zipw *w); /* data descriptor (16 or 24 bytes) */
 int pt2c__zipw_add(pt2c_zipw *w, const char *name, const void *p, size_t n);
 /** Central directory, ZIP64 EOCD record + locator, classic EOCD. */

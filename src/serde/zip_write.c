@@ -66,6 +66,13 @@ pt2c_sink pt2c__sink_buf(pt2c_buf *b) { pt2c_sink s = { sink_buf_write, b }; ret
 pt2c_sink pt2c__sink_count(uint64_t *n) { pt2c_sink s = { sink_count_write, n }; return s; }
 pt2c_sink pt2c__sink_zip_member(pt2c_zipw *w) { pt2c_sink s = { sink_member_write, w }; return s; }
 
+static int psink_ofile_pwrite(void *ctx, const void *p, size_t n, uint64_t off)
+{
+	return pt2c__ofile_pwrite(ctx, p, n, off);
+}
+
+pt2c_psink pt2c__psink_ofile(pt2c_ofile *f) { pt2c_psink s = { psink_ofile_pwrite, f }; return s; }
+
 /* MARK: writer */
 
 /* Send n bytes to the sink and advance the archive offset; the first failure sticks. */
@@ -191,6 +198,25 @@ int pt2c__zipw_data(pt2c_zipw *w, const void *p, size_t n)
 	return emit(w, p, n);
 }
 
+int pt2c__zipw_skip(pt2c_zipw *w, uint64_t n, uint32_t crc)
+{
+	PT2C_ASSERT_ARG(w);
+	if (w->err)
+		return w->err;
+	PT2C_ASSERT_ARG(w->in_member);
+	if (n == 0)
+		return 0;
+	uint64_t total, off;
+	if (pt2c__add_ovf(w->cur_size, n, &total) || (w->expect != PT2C_ZIP_SIZE_UNKNOWN && total > w->expect) ||
+	    pt2c__add_ovf(w->offset, n, &off))
+		return fail(w, PT2C_EINVALID);
+	if (!w->no_crc)
+		w->cur_crc = pt2c__crc32_combine(w->cur_crc, crc, n);
+	w->cur_size = total;
+	w->offset = off;
+	return 0;
+}
+
 int pt2c__zipw_end(pt2c_zipw *w)
 {
 	PT2C_ASSERT_ARG(w);
@@ -204,8 +230,10 @@ int pt2c__zipw_end(pt2c_zipw *w)
 	e->size = w->cur_size;
 	w->in_member = false;
 	w->expect = PT2C_ZIP_SIZE_UNKNOWN;
+	e->dd_off = UINT64_MAX;
 	if (!(e->flags & 0x0008))
 		return 0;
+	e->dd_off = w->offset;
 	/* Data descriptor (APPNOTE 4.3.9): signature, CRC, compressed and uncompressed size. */
 	uint8_t d[24], *p = d;
 	p = put32(p, DD_SIG);

@@ -29,3 +29,52 @@ uint32_t pt2c__crc32(uint32_t crc, const void *p, size_t n)
 	return libdeflate_crc32(crc, p, n);
 }
 #endif
+
+/*
+ * MARK: combining
+ *
+ * Why: the parallel .pt2 writer checksums the pieces of one member on different threads and
+ * needs the member's CRC-32 without a second pass over its bytes; libdeflate offers no combine
+ * function, so it is written here from the algebra.
+ *
+ * For the CRC-32 used by zip (reflected, initial value and final xor 0xFFFFFFFF), the register
+ * after A then B is CRC(A) times x^(8|B|) modulo the polynomial P, plus (xor) CRC(B): the
+ * pre- and post-conditioning terms of the two halves cancel. Polynomials over GF(2) of degree < 32
+ * are held reflected, as the CRC register holds them: bit 31 is the coefficient of x^0 and bit 0
+ * that of x^31, so multiplying by x is a right shift, folding x^32 back in with the reflected
+ * polynomial 0xEDB88320.
+ */
+#define CRC32_POLY_REFLECTED 0xEDB88320u
+
+/* a * b mod P, both reflected. */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t r = 0;
+	for (int i = 0; i < 32; i++) { /* the coefficient of x^i in a is bit 31 - i */
+		if (a & (0x80000000u >> i))
+			r ^= b;
+		b = (b & 1u) ? (b >> 1) ^ CRC32_POLY_REFLECTED : b >> 1; /* b *= x */
+	}
+	return r;
+}
+
+/* x^(8n) mod P, reflected, by square and multiply over the bits of n. */
+static uint32_t x_pow_8n(uint64_t n)
+{
+	uint32_t r = 0x80000000u;   /* x^0 */
+	uint32_t sq = 0x00800000u;  /* x^8: one byte */
+	while (n) {
+		if (n & 1u)
+			r = gf2_mulmod(r, sq);
+		sq = gf2_mulmod(sq, sq);
+		n >>= 1;
+	}
+	return r;
+}
+
+uint32_t pt2c__crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	if (len_b == 0)
+		return crc_a;
+	return gf2_mulmod(crc_a, x_pow_8n(len_b)) ^ crc_b;
+}

@@ -394,6 +394,30 @@ int pt2c__ofile_commit(pt2c_ofile *f, pt2c_error *err)
 	return 0;
 }
 
+int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off)
+{
+	if (!f || f->fd < 0)
+		return EBADF;
+	const uint8_t *b = p;
+	while (n > 0) {
+		size_t want = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
+		if (off > (uint64_t)INT64_MAX - want)
+			return EFBIG;
+		ssize_t w = pwrite(f->fd, b, want, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (w == 0)
+			return EIO; /* no progress and no error: avoid spinning forever */
+		b += w;
+		off += (uint64_t)w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 void pt2c__ofile_abort(pt2c_ofile *f)
 {
 	if (!f || !f->tmp_path)

@@ -270,6 +270,12 @@ int pt2c__b64_decode(uint8_t *dst, const char *src, size_t n, size_t *bad_at);
 
 /** Continue a CRC-32: crc = pt2c__crc32(0, p, n) for a fresh one. Uses libdeflate. */
 uint32_t pt2c__crc32(uint32_t crc, const void *p, size_t n);
+/**
+ * The CRC-32 of A followed by B from crc_a = CRC-32(A), crc_b = CRC-32(B) and len_b = |B|, without
+ * the bytes: how the parallel writer joins the CRCs of pieces checksummed on different threads.
+ * Hand-written (libdeflate has no combine); about 4000 bit operations, independent of len_b.
+ */
+uint32_t pt2c__crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
 /* MARK: files */
 
@@ -344,5 +350,12 @@ void pt2c__ofile_write(pt2c_ofile *f, const void *p, size_t n);
 int pt2c__ofile_commit(pt2c_ofile *f, pt2c_error *err);
 /** Remove the temporary file and release everything. Safe after commit (no-op). */
 void pt2c__ofile_abort(pt2c_ofile *f);
+/**
+ * Write p[0..n) at byte `off` of the temporary file (pwrite, retrying partial writes and EINTR),
+ * bypassing the append buffer and the sticky error: for writers that place disjoint ranges from
+ * several threads at once (thread-safe; do not mix with pt2c__ofile_write on the same file).
+ * Returns 0 or an errno value.
+ */
+int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off);
 
 #endif

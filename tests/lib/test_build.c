@@ -14,6 +14,7 @@
 #include "serde/zip.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -48,7 +49,10 @@ typedef struct probe {
 	int fail_at_call;     /* 0: never; k: the k-th call fails */
 	int calls;
 	bool out_of_order;
+	bool off_thread;      /* called on another thread than the test's */
 } probe;
+
+static pthread_t test_thread;
 
 static int pull_cb(void *ctx, uint64_t off, void *buf, size_t n)
 {
@@ -56,6 +60,7 @@ static int pull_cb(void *ctx, uint64_t off, void *buf, size_t n)
 	p->calls++;
 	if (p->fail_at_call && p->calls == p->fail_at_call) return -1;
 	if ((off != p->next && off != 0) || off + n > p->size || n == 0) p->out_of_order = true;
+	if (!pthread_equal(pthread_self(), test_thread)) p->off_thread = true; /* pulls stay on the caller's thread */
 	if (off + n > p->size) return -1;
 	memcpy(buf, p->bytes + off, n);
 	p->next = off + n;
@@ -180,7 +185,7 @@ static void test_same_bytes_as_archive(void)
 			REQUIRE(pr);
 			size_t n_pull = 0;
 			for (size_t k = 0; k < pp.n; k++) {
-				pr[k] = (probe){ pp.src[k].data, pp.src[k].size, 0, 0, 0, 0, false };
+				pr[k] = (probe){ pp.src[k].data, pp.src[k].size, 0, 0, 0, 0, false, false };
 				pp.src[k].release = release_cb;
 				pp.src[k].ctx = &pr[k];
 				if (memcmp(pp.src[k].name, "weights/", 8) == 0 && pp.src[k].size) {
@@ -196,7 +201,7 @@ static void test_same_bytes_as_archive(void)
 			for (size_t k = 0; k < pp.n; k++) {
 				CHECK_EQ_INT(pr[k].released, 1); /* program freed: every member released once */
 				CHECK(!pr[k].out_of_order);
-				if (pp.src[k].pull) CHECK(pr[k].calls >= 1);
+				if (pp.src[k].pull) CHECK(pr[k].calls >= 1 && !pr[k].off_thread);
 			}
 			if (f == 2) CHECK(n_pull > 0); /* hybrid_gated_fallback has weights */
 			free(pr);
@@ -218,7 +223,7 @@ static void test_pull_failure_leaves_nothing(void)
 	REQUIRE(pp.n <= 64);
 	size_t victim = SIZE_MAX;
 	for (size_t k = 0; k < pp.n; k++) {
-		pr[k] = (probe){ pp.src[k].data, pp.src[k].size, 0, 0, 0, 0, false };
+		pr[k] = (probe){ pp.src[k].data, pp.src[k].size, 0, 0, 0, 0, false, false };
 		pp.src[k].ctx = &pr[k];
 		pp.src[k].release = release_cb;
 		if (memcmp(pp.src[k].name, "weights/", 8) == 0 && pp.src[k].size && victim == SIZE_MAX) {
@@ -292,7 +297,7 @@ static void test_build_oom(void)
 	int failures = 0;
 	for (long k = 0; k < 100000 && !done; k++) {
 		for (size_t j = 0; j < pp.n; j++) {
-			pr[j] = (probe){ pp.src[j].data, pp.src[j].size, 0, 0, 0, 0, false };
+			pr[j] = (probe){ pp.src[j].data, pp.src[j].size, 0, 0, 0, 0, false, false };
 			pp.src[j].ctx = &pr[j];
 			pp.src[j].release = release_cb;
 		}
@@ -334,7 +339,7 @@ static void test_build_errors(void)
 	size_t eng = SIZE_MAX;
 	for (size_t k = 0; k < pp.n; k++) {
 		s[k] = pp.src[k];
-		pr[k] = (probe){ s[k].data, s[k].size, 0, 0, 0, 0, false };
+		pr[k] = (probe){ s[k].data, s[k].size, 0, 0, 0, 0, false, false };
 		s[k].ctx = &pr[k];
 		s[k].release = release_cb;
 		if (memcmp(s[k].name, "engines/", 8) == 0) eng = k;
@@ -382,6 +387,7 @@ static void test_build_errors(void)
 }
 
 PT2C_TEST_MAIN({
+	test_thread = pthread_self();
 	RUN(test_same_bytes_as_archive);
 	RUN(test_pull_failure_leaves_nothing);
 	RUN(test_build_oom);

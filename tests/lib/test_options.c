@@ -72,8 +72,25 @@ static void test_write_options_version(void)
 	CHECK(strstr(err.message, "pt2c_write_options version 99") != NULL);
 	CHECK(!file_exists(out));
 	pt2c_write_options_init(&w);
+	CHECK_EQ_INT(w.version, 2);
+	CHECK_EQ_INT(w.threads, 0);
 	CHECK_EQ_INT(pt2c_program_write(p, out, &w, &err), 0);
 	CHECK(file_exists(out));
+	size_t len2 = 0, len1 = 0, len3 = 0;
+	uint8_t *v2 = read_file(out, &len2);
+	/* version 1 (no threads field read) and an explicit count give the same bytes */
+	w.version = 1;
+	w.threads = 77; /* not a version 1 field: ignored */
+	CHECK_EQ_INT(pt2c_program_write(p, out, &w, &err), 0);
+	uint8_t *v1 = read_file(out, &len1);
+	w.version = 2;
+	w.threads = 3;
+	CHECK_EQ_INT(pt2c_program_write(p, out, &w, &err), 0);
+	uint8_t *v3 = read_file(out, &len3);
+	CHECK(v1 && v2 && v3 && len1 == len2 && len3 == len2 && memcmp(v1, v2, len2) == 0 && memcmp(v3, v2, len2) == 0);
+	free(v1);
+	free(v2);
+	free(v3);
 	remove(out);
 	pt2c_program_free(p);
 }

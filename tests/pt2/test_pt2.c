@@ -57,7 +57,7 @@ static int read_bytes(const void *data, size_t len, pt2c_program **out, pt2c_err
 static int write_prog(const pt2c_program *p, const char *root, pt2c_buf *out, pt2c_error *err)
 {
 	pt2c__buf_init(out, NULL);
-	pt2c_pt2_write_opts o = { root, NULL, NULL };
+	pt2c_pt2_write_opts o = { root, NULL, NULL, 0, 0 };
 	return pt2c__pt2_write(p, pt2c__sink_buf(out), &o, err);
 }
 
@@ -732,12 +732,12 @@ static void test_progress(void)
 	uint64_t st[3] = { 0, 0, 0 };
 	pt2c_buf b;
 	pt2c__buf_init(&b, NULL);
-	pt2c_pt2_write_opts o = { "x", progress_cb, st };
+	pt2c_pt2_write_opts o = { "x", progress_cb, st, 0, 0 };
 	CHECK_EQ_INT(pt2c__pt2_write(p, pt2c__sink_buf(&b), &o, &err), 0);
 	CHECK_EQ_INT(st[1], 0);
 	CHECK(st[2] > 0 && st[0] == st[2]); /* ends at the total: all weight bytes */
 	/* a root with a slash is refused */
-	pt2c_pt2_write_opts bad = { "a/b", NULL, NULL };
+	pt2c_pt2_write_opts bad = { "a/b", NULL, NULL, 0, 0 };
 	b.len = 0;
 	CHECK_EQ_INT(pt2c__pt2_write(p, pt2c__sink_buf(&b), &bad, &err), PT2C_EINVALID);
 	pt2c__buf_free(&b);
@@ -829,7 +829,7 @@ static void test_allocation_failures(void)
 			}
 			pt2c_buf b;
 			pt2c__buf_init(&b, NULL);
-			pt2c_pt2_write_opts o = { names[k], NULL, NULL };
+			pt2c_pt2_write_opts o = { names[k], NULL, NULL, 0, 0 };
 			rc = pt2c__pt2_write(p, pt2c__sink_buf(&b), &o, &err);
 			if (rc == 0) {
 				done = true;
