@@ -401,7 +401,7 @@ static void test_malformed(void)
 		  PT2C_ECORRUPT, "/parameters/w", "parameter w has 0 bytes of data, its metadata needs 8" },
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\"}, "
 		  "\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\"}}}",
-		  PT2C_EGRAPH, "/parameters/w", "duplicate attribute w" },
+		  PT2C_ECORRUPT, "/parameters/w", "duplicate key \"w\" at JSON pointer /parameters/w" },
 		/* engine records */
 		{ "{" ENGINE6(", \"0\"") ", \"graph\": [" PH_X ", " OUT_X "]}",
 		  PT2C_ECORRUPT, "/submodules/_run_on_acc_0/engine_record", "submodule _run_on_acc_0: engine record of ABI 6 has 10 fields, expected 9" },
