@@ -266,6 +266,8 @@ size_t pt2c__b64_decoded_len(const char *src, size_t n);
  * offset of the first bad character.
  */
 int pt2c__b64_decode(uint8_t *dst, const char *src, size_t n, size_t *bad_at);
+/** The checks of pt2c__b64_decode without decoding (no output, no allocation): 0 or PT2C_ECORRUPT, *bad_at as there. */
+int pt2c__b64_check(const char *src, size_t n, size_t *bad_at);
 
 /* MARK: CRC-32 (zlib polynomial) */
 

@@ -97,5 +97,29 @@ expect 1 dup-partitioned "$BIN" export -q "$T/dup.partitioned.json" -o "$T/dup.o
 says dup-partitioned-message 'duplicate key "graph"'
 absent dup-partitioned-no-output "$T/dup.out.pt2"
 
+# --- #7: engines whose base64 does not decode; garbage in_spec; huge sizes; negative strides ---
+rewrite "$HX" "$T/b64x.pt2" models/model.json 'b.replace(b"\"serialized_engine\", \"arg\": {\"as_string\": \"UEsDB", b"\"serialized_engine\", \"arg\": {\"as_string\": \"UE*DB", 1)'
+expect 1 b64-cross-verify "$BIN" verify "$T/b64x.pt2"
+says b64-cross-verify-message "not valid base64 (at offset 2 of"
+expect 1 b64-cross-convert "$BIN" convert -q "$T/b64x.pt2" -o "$T/b64x.out.pt2"
+absent b64-cross-convert-no-output "$T/b64x.out.pt2"
+expect 1 b64-cross-resolve "$BIN" resolve-cross -q "$T/b64x.pt2" -o "$T/b64x.out.pt2"
+says b64-cross-resolve-message "not valid base64"
+absent b64-cross-resolve-no-output "$T/b64x.out.pt2"
+rewrite "$HY" "$T/spec.pt2" models/model.json 'b.replace(b"\"in_spec\": \"[1, ", b"\"in_spec\": \"[1, 7, ", 1)'
+expect 1 in-spec-garbage-verify "$BIN" verify "$T/spec.pt2"
+says in-spec-garbage-message "signature/in_spec: not a treespec"
+expect 1 in-spec-garbage-convert "$BIN" convert -q "$T/spec.pt2" -o "$T/spec.out.pt2"
+absent in-spec-garbage-no-output "$T/spec.out.pt2"
+rewrite "$HY" "$T/spec2.pt2" models/model.json 'b.replace(b"\"in_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [", b"\"in_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}, ", 1)'
+expect 1 in-spec-leaves-verify "$BIN" verify "$T/spec2.pt2"
+says in-spec-leaves-message "treespec has 2 leaves, the graph signature 1 user inputs"
+rewrite "$HY" "$T/huge.pt2" models/model.json 'b.replace(b"\"sizes\": [{\"as_int\": ", b"\"sizes\": [{\"as_int\": 4611686018427387904}, {\"as_int\": ", 1).replace(b"\"strides\": [{\"as_int\": ", b"\"strides\": [{\"as_int\": 1}, {\"as_int\": ", 1)'
+expect 1 huge-sizes-verify "$BIN" verify "$T/huge.pt2"
+says huge-sizes-message "needs more than 2^63-1 elements or bytes"
+rewrite "$HY" "$T/negs.pt2" models/model.json 'b.replace(b"\"strides\": [{\"as_int\": ", b"\"strides\": [{\"as_int\": -", 1)'
+expect 1 negative-stride-verify "$BIN" verify "$T/negs.pt2"
+says negative-stride-message "/strides/0: negative value"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
