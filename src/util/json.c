@@ -610,6 +610,10 @@ static int jnumber(jparser *p, pt2c_json *v)
 			v->u.i = neg ? (int64_t)(0 - mag) : (int64_t)mag;
 			return 0;
 		}
+		/* Python reads it as an exact int, a double would round it: neither is what the writer
+		 * meant for any field PyTorch has (all int64), so it is refused, not coerced (issue 11 #9) */
+		return jfail(p, a, "integer %.*s%s is outside the 64-bit range", (int)(int_end - a > 24 ? 24 : int_end - a),
+		             d + a, int_end - a > 24 ? "..." : "");
 	}
 	v->type = PT2C_JSON_REAL;
 	if (p->raw_frame != NO_RAW) return 0; /* validated; the value is dropped */

@@ -68,8 +68,8 @@ static void test_numbers(void)
 	pt2c__arena_init(&A, NULL);
 	pt2c_json *v;
 	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(parse("[9223372036854775807, -9223372036854775808, 9223372036854775808, -9223372036854775809,"
-	              " -0, -0.0, 1E2, 1e-2, 0.5e+1, 1e400, 123456789012345678901234567890]", &v, 0, 0, &err) == 0);
+	REQUIRE(parse("[9223372036854775807, -9223372036854775808, 9223372036854775808.0, -9223372036854775809e0,"
+	              " -0, -0.0, 1E2, 1e-2, 0.5e+1, 1e400, 123456789012345678901234567890.0]", &v, 0, 0, &err) == 0);
 	CHECK_EQ_INT(v->u.items[0].type, PT2C_JSON_INT);
 	CHECK(v->u.items[0].u.i == INT64_MAX);
 	CHECK_EQ_INT(v->u.items[1].type, PT2C_JSON_INT);
@@ -86,6 +86,24 @@ static void test_numbers(void)
 	CHECK(v->u.items[8].u.d == 5.0);
 	CHECK(isinf(v->u.items[9].u.d));
 	CHECK(v->u.items[10].type == PT2C_JSON_REAL && v->u.items[10].u.d == 123456789012345678901234567890.0);
+	/* integers outside int64 are refused, not rounded to a double (issue 11 #9), in lazy spans too */
+	static const struct { const char *doc; size_t at; } big[] = {
+		{ "[9223372036854775808]", 1 },
+		{ "[1, -9223372036854775809]", 4 },
+		{ "{\"a\": 123456789012345678901234567890}", 6 },
+		{ "{\"nodes\": [0, 18446744073709551616]}", 14 },
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(big); i++) {
+		err = (pt2c_error)PT2C_ERROR_INIT;
+		CHECK_EQ_INT(parse(big[i].doc, &v, 0, 0, &err), PT2C_ECORRUPT);
+		CHECK_MSG(strstr(err.message, "outside the 64-bit range") != NULL, "%s: %s", big[i].doc, err.message);
+		CHECK_EQ_INT(err.offset, big[i].at);
+		pt2c_json_lazy lz = { "nodes", false };
+		pt2c_json_opts o = { 0, 0 };
+		err = (pt2c_error)PT2C_ERROR_INIT;
+		CHECK_EQ_INT(pt2c__json_parse_lazy(&v, big[i].doc, strlen(big[i].doc), &o, &lz, 1, &A, &err), PT2C_ECORRUPT);
+		CHECK_EQ_INT(err.offset, big[i].at);
+	}
 
 	/* non-finite tokens only with the flag */
 	CHECK_EQ_INT(parse("[NaN]", &v, 0, 0, &err), PT2C_ECORRUPT);
