@@ -52,8 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pt2c_engine_record *r = NULL;
 	if (pt2c__engine_obj_read(&r, ctx, data, size, NULL, &err) == 0 && r) {
 		/* what was read must write back, at the size announced */
-		uint64_t n = 0;
-		if (pt2c__engine_obj_write(r, pt2c__sink_count(&n), NULL) == 0 && n != pt2c__engine_obj_size(r))
+		uint64_t n = 0, sz = 0;
+		if (pt2c__engine_obj_write(r, pt2c__sink_count(&n), NULL) == 0 &&
+		    (pt2c__engine_obj_size(r, NULL, &sz) != 0 || n != sz))
 			__builtin_trap();
 		pt2c__storage_unref(r->engine);
 	}

@@ -97,7 +97,11 @@ void pt2c_module_free(pt2c_module *m);
  */
 int pt2c_module_print(pt2c_module *m, char **out, size_t *len);
 
-/** Free memory returned by pt2c (strings from the print functions). Accepts NULL. */
+/**
+ * Free memory returned by pt2c (strings from the print/summary functions, engine bytes). Accepts
+ * NULL. Such hand-outs always come from libc malloc, whatever allocator the object uses (so that
+ * one function frees them all); everything else a call allocates goes through that allocator.
+ */
 void pt2c_free(void *p);
 
 #ifdef __cplusplus

@@ -82,6 +82,12 @@ int cli_check_input(const char *path);
  * value is a usage error).
  */
 int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *out);
+/**
+ * cli_write_program after pt2c_program_lint: a program that `verify` would reject is reported as
+ * "pt2c: <in>: ...: not written" (exit 1) and nothing is written. Frees p (always).
+ */
+int cli_write_checked_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *in,
+                              const char *out);
 
 /* MARK: extra files (--extra-file NAME=PATH, repeatable; export and convert) */
 #define CLI_OPT_EXTRA_FILE { OPT_MULTI, 0, "extra-file", "NAME=PATH", \

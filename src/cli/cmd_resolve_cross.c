@@ -24,7 +24,11 @@ static int run(const opt_result *r)
 		return cli_failf(EXIT_USAGE, NULL, "resolve-cross needs -o OUT.pt2");
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_program *p = NULL;
-	int rc = pt2c_program_open(&p, in, NULL, &err);
+	/* every member that is copied is checked against its CRC first: rewriting would sign corrupt
+	 * bytes with a fresh, matching CRC (issue 11 #4) */
+	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
+	ro.flags = PT2C_READ_VERIFY_CRC;
+	int rc = pt2c_program_open(&p, in, &ro, &err);
 	if (rc)
 		return cli_fail(in, rc, &err);
 	rc = pt2c_program_resolve_cross(p, &err);
@@ -32,5 +36,5 @@ static int run(const opt_result *r)
 		pt2c_program_free(p);
 		return cli_fail(in, rc, &err);
 	}
-	return cli_write_program(&cmd_resolve_cross, r, p, out);
+	return cli_write_checked_program(&cmd_resolve_cross, r, p, in, out);
 }

@@ -265,3 +265,18 @@ int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program 
 	pt2c_program_free(p);
 	return rc ? cli_fail(out, rc, &err) : EXIT_OK;
 }
+
+int cli_write_checked_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *in,
+                              const char *out)
+{
+	pt2c_error err = PT2C_ERROR_INIT;
+	int rc = pt2c_program_lint(p, &err);
+	if (rc) {
+		pt2c_program_free(p);
+		size_t n = strlen(err.message);
+		if (n + 40 < sizeof err.message)
+			snprintf(err.message + n, sizeof err.message - n, " (%s not written)", out);
+		return cli_fail(in, rc, &err);
+	}
+	return cli_write_program(cmd, r, p, out);
+}

@@ -139,6 +139,22 @@ int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
 		if (!nf || nd->n_inputs != nf + 1)
 			return pt2c__err(err, PT2C_ECORRUPT, "cross-compile placeholder '%s' has %u record fields for ABI %u%s%s", nd->name,
 			                 nd->n_inputs - 1, abi, nf ? "" : "; supported are ", nf ? "" : pt2c__generation_abi_list());
+		/* the engine as base64 text must decode (2.13's tensor-typed engine argument is not text) */
+		const pt2c_arg *ea = &nd->inputs[1 + PT2C_EF_ENGINE].arg;
+		const char *txt = NULL;
+		uint64_t tn = 0;
+		if (ea->kind == PT2C_ARG_STRING) {
+			txt = ea->u.s;
+			tn = ea->n;
+		} else if (ea->kind == PT2C_ARG_ENGINE_B64 && ea->u.engine && ea->u.engine->engine_b64 && ea->u.engine->engine) {
+			txt = (const char *)ea->u.engine->engine->data;
+			tn = ea->u.engine->engine->nbytes;
+		}
+		size_t bad = 0;
+		if (txt && (tn > SIZE_MAX || pt2c__b64_check(txt, (size_t)tn, &bad)))
+			return pt2c__err(err, PT2C_ECORRUPT,
+			                 "cross-compile placeholder '%s': the engine (field %s) is not valid base64 (at offset %zu of %llu characters)",
+			                 nd->name, pt2c__engine_field_name(PT2C_EF_ENGINE), bad, (unsigned long long)tn);
 	}
 	return 0;
 }

@@ -174,6 +174,17 @@ int pt2c__engine_record_validate(const pt2c_engine_record *r, pt2c_error *err)
 	if (r->n_fields != want)
 		return pt2c__err(err, PT2C_ECORRUPT, "engine record of ABI %u has %u fields, expected %u", r->abi,
 		                 r->n_fields, want);
+	/* base64 engine text (kept as a view, decoded only when extracted): it must decode, or a
+	 * rewrite would copy an engine that Torch-TensorRT cannot load (issue 11 #7) */
+	if (r->engine && r->engine_b64) {
+		size_t bad = 0;
+		if (r->engine->nbytes > SIZE_MAX ||
+		    pt2c__b64_check((const char *)r->engine->data, (size_t)r->engine->nbytes, &bad))
+			return pt2c__err(err, PT2C_ECORRUPT,
+			                 "engine record field %s is not valid base64 (%s at offset %zu of %llu characters)",
+			                 FIELD_NAMES[PT2C_EF_ENGINE], r->engine->nbytes % 4 ? "length not a multiple of 4" : "bad character",
+			                 bad, (unsigned long long)r->engine->nbytes);
+	}
 	static const int FLAGS[] = { PT2C_EF_HW_COMPATIBLE, PT2C_EF_REQUIRES_OUTPUT_ALLOCATOR,
 	                             PT2C_EF_RESOURCE_ALLOCATION, PT2C_EF_NATIVE_MULTIDEVICE };
 	for (size_t i = 0; i < PT2C_ARRAY_LEN(FLAGS); i++) {

@@ -200,7 +200,7 @@ int pt2c_module_print(pt2c_module *m, char **out, size_t *len)
 	PT2C_ASSERT_ARG(m && out);
 	*out = NULL;
 	pt2c_buf b;
-	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&b, m->ctx->alloc);
 	int rc = pt2c__module_print(&b, m);
 	if (rc) {
 		pt2c__buf_free(&b);
@@ -286,7 +286,7 @@ void pt2c_program_free(pt2c_program *p)
 /* MARK: writing programs */
 
 /* The archive root PyTorch would use for `path`: its basename without the last extension. */
-static char *root_for_path(const char *path)
+static char *root_for_path(const char *path, const pt2c_allocator *alloc)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -294,14 +294,17 @@ static char *root_for_path(const char *path)
 	const char *dot = strrchr(base, '.');
 	if (dot && dot != base)
 		n = (size_t)(dot - base);
-	if (n == 0)
-		return strdup("archive");
-	char *r = malloc(n + 1);
+	const char *src = base;
+	if (n == 0) {
+		src = "archive";
+		n = strlen(src);
+	}
+	char *r = pt2c__malloc(alloc, n + 1);
 	if (!r)
 		return NULL;
 	/* zip names must stay plain: anything odd becomes '_' */
 	for (size_t i = 0; i < n; i++) {
-		char c = base[i];
+		char c = src[i];
 		r[i] = (c == '\\' || (unsigned char)c < 0x20) ? '_' : c;
 	}
 	r[n] = 0;
@@ -314,14 +317,14 @@ int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_write_options, PT2C_WRITE_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	char *root = NULL;
 	if (!opts || !opts->root) {
-		root = root_for_path(path);
+		root = root_for_path(path, p->ctx->alloc);
 		if (!root)
 			return pt2c__err_oom(err);
 	}
 	pt2c_ofile f;
 	int rc = pt2c__ofile_open(&f, path, p->ctx->alloc, err);
 	if (rc) {
-		free(root);
+		pt2c__free(p->ctx->alloc, root);
 		pt2c__err_set_file(err, path);
 		return rc;
 	}
@@ -337,7 +340,7 @@ int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write
 	else
 		pt2c__ofile_abort(&f);
 	pt2c__ofile_abort(&f); /* no-op after a successful commit; frees paths */
-	free(root);
+	pt2c__free(p->ctx->alloc, root);
 	if (rc)
 		pt2c__err_set_file(err, path);
 	return rc;
@@ -350,7 +353,7 @@ int pt2c_program_print(pt2c_program *p, char **out, size_t *len)
 	PT2C_ASSERT_ARG(p && out);
 	*out = NULL;
 	pt2c_buf b;
-	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&b, p->ctx->alloc);
 	int rc = pt2c__program_print(&b, p);
 	if (rc) {
 		pt2c__buf_free(&b);
@@ -463,7 +466,7 @@ int pt2c_archive_list(const char *path, const pt2c_read_options *opts, char **ou
 		return rc;
 	}
 	pt2c_buf b;
-	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&b, alloc);
 	for (uint32_t i = 0; i < z.n; i++) {
 		const pt2c_zip_entry *e = &z.entries[i];
 		pt2c__buf_printf(&b, "%12llu %12llu %08x ", (unsigned long long)e->data_off, (unsigned long long)e->size,

@@ -223,7 +223,7 @@ int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_
 	if (nf > PT2C_EF_MAX)
 		nf = PT2C_EF_MAX;
 	pt2c_buf b;
-	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&b, p->ctx->alloc);
 	pt2c__buf_puts(&b, "{");
 	pt2c__json_write_cstr(&b, "owner");
 	pt2c__buf_puts(&b, ": ");
@@ -339,7 +339,8 @@ static void put_device_info(pt2c_buf *b, const char *dev)
 typedef struct count_row { const char *key; uint64_t count, bytes; } count_row;
 
 /* Add (count, bytes) under key in a small table kept in the map (index into rows). */
-static int bump(pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const char *key, uint64_t bytes)
+static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const char *key,
+                uint64_t bytes)
 {
 	uint64_t idx;
 	if (pt2c__map_gets(m, key, &idx)) {
@@ -347,7 +348,7 @@ static int bump(pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const cha
 		(*rows)[idx].bytes += bytes;
 		return 0;
 	}
-	if (pt2c__grow(NULL, (void **)rows, cap, *n + 1, sizeof **rows))
+	if (pt2c__grow(alloc, (void **)rows, cap, *n + 1, sizeof **rows))
 		return PT2C_ENOMEM;
 	(*rows)[*n] = (count_row){ key, 1, bytes };
 	if (pt2c__map_put(m, key, strlen(key), *n, false, NULL))
@@ -362,8 +363,8 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 	*out = NULL;
 	pt2c_graph *g = p->mod->graph;
 	pt2c_map ops, dts;
-	pt2c__map_init(&ops, NULL);
-	pt2c__map_init(&dts, NULL);
+	pt2c__map_init(&ops, p->ctx->alloc);
+	pt2c__map_init(&dts, p->ctx->alloc);
 	count_row *op_rows = NULL, *dt_rows = NULL;
 	size_t n_op = 0, cap_op = 0, n_dt = 0, cap_dt = 0;
 	int rc = 0;
@@ -373,7 +374,7 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 		n_nodes++;
 		if (n->op != PT2C_OP_CALL_FUNCTION)
 			continue;
-		if ((rc = bump(&ops, &op_rows, &n_op, &cap_op, n->target, 0)))
+		if ((rc = bump(p->ctx->alloc, &ops, &op_rows, &n_op, &cap_op, n->target, 0)))
 			goto done;
 	}
 	for (uint32_t i = 0; i < p->mod->n_attrs; i++) {
@@ -383,12 +384,12 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 		uint64_t bytes = 0;
 		if (pt2c__meta_storage_bytes(&a->tensor.meta, &bytes, NULL) != 0)
 			bytes = 0;
-		if ((rc = bump(&dts, &dt_rows, &n_dt, &cap_dt, pt2c__dtype_name(a->tensor.meta.dtype), bytes)))
+		if ((rc = bump(p->ctx->alloc, &dts, &dt_rows, &n_dt, &cap_dt, pt2c__dtype_name(a->tensor.meta.dtype), bytes)))
 			goto done;
 	}
 
 	pt2c_buf b;
-	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&b, p->ctx->alloc);
 	size_t n_eng = pt2c_program_engine_count(p);
 	if (!json) {
 		pt2c__buf_printf(&b, "schema %lld.%lld, %u nodes, %u inputs, %u outputs\n", (long long)p->schema_major,
@@ -528,7 +529,7 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 done:
 	pt2c__map_free(&ops);
 	pt2c__map_free(&dts);
-	free(op_rows);
-	free(dt_rows);
+	pt2c__free(p->ctx->alloc, op_rows);
+	pt2c__free(p->ctx->alloc, dt_rows);
 	return rc;
 }

@@ -526,15 +526,15 @@ void pt2c__engine_split_free(pt2c_engine_split *s)
 	memset(s, 0, sizeof *s);
 }
 
-uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r)
+int pt2c__engine_obj_size(const pt2c_engine_record *r, const pt2c_allocator *alloc, uint64_t *out)
 {
-	if (!record_ok(r))
-		return 0;
+	PT2C_ASSERT_ARG(record_ok(r) && out);
+	*out = 0;
 	/* A dry run of the zip writer with data.pkl replaced by zeros of the same length. */
 	static const uint8_t zeros[65536];
 	uint64_t total = 0;
 	pt2c_zipw w;
-	pt2c__zipw_init(&w, pt2c__sink_count(&total), NULL);
+	pt2c__zipw_init(&w, pt2c__sink_count(&total), alloc);
 	w.no_crc = true;
 	uint64_t pkl = pickle_size(r);
 	int rc = pt2c__zipw_begin(&w, "archive/data.pkl", pkl);
@@ -554,5 +554,7 @@ uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r)
 	if (!rc)
 		rc = pt2c__zipw_finish(&w);
 	pt2c__zipw_free(&w);
-	return rc ? 0 : total;
+	if (!rc)
+		*out = total;
+	return rc;
 }

@@ -919,14 +919,16 @@ static int read_attrs(prd *r, pt2c_module *m, const pt2c_json *obj, const char *
 				rc = fail(r, PT2C_ECORRUPT, dm, "%s %s names a data_member outside a partitioned archive", what, fqn);
 				pop(r);
 			}
-			if (!rc) rc = need(r, v, "storage_offset", PT2C_JSON_INT, true, &so);
-			if (!rc && so && so->u.i < 0) {
-				push_key(r, "storage_offset", 14);
-				rc = fail(r, PT2C_ECORRUPT, so, "%s %s has negative storage_offset %" PRId64, what, fqn, so->u.i);
-				pop(r);
-			}
-			if (!rc && so) meta.storage_offset = pt2c__sym_int(so->u.i);
 		}
+		/* a view into the storage, for data_member and data_b64 alike (issue 11 #9: it was
+		 * ignored with data_b64, however far out of range) */
+		if (!rc) rc = need(r, v, "storage_offset", PT2C_JSON_INT, true, &so);
+		if (!rc && so && so->u.i < 0) {
+			push_key(r, "storage_offset", 14);
+			rc = fail(r, PT2C_ECORRUPT, so, "%s %s has negative storage_offset %" PRId64, what, fqn, so->u.i);
+			pop(r);
+		}
+		if (!rc && so) meta.storage_offset = pt2c__sym_int(so->u.i);
 		if (!rc && pt2c__meta_storage_bytes(&meta, &want, NULL) != 0)
 			rc = fail(r, PT2C_ECORRUPT, v, "%s %s has a size that overflows", what, fqn);
 		if (!rc && dm) {
@@ -947,7 +949,12 @@ static int read_attrs(prd *r, pt2c_module *m, const pt2c_json *obj, const char *
 			pop(r);
 		}
 		uint64_t got = st ? st->nbytes : 0;
-		if (!rc && !dm && got != want) {
+		if (!rc && !dm && so && so->u.i > 0 && got < want) {
+			push_key(r, "storage_offset", 14);
+			rc = fail(r, PT2C_ECORRUPT, so, "%s %s needs %" PRIu64 " bytes (storage_offset %" PRId64
+			          ") but its data_b64 has %" PRIu64, what, fqn, want, so->u.i, got);
+			pop(r);
+		} else if (!rc && !dm && !(so && so->u.i > 0) && got != want) {
 			if (b64) push_key(r, "data_b64", 8);
 			rc = fail(r, PT2C_ECORRUPT, b64 ? b64 : v, "%s %s has %" PRIu64 " bytes of data, its metadata needs %" PRIu64,
 			          what, fqn, got, want);

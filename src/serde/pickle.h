@@ -116,7 +116,8 @@ int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data,
  * pt2c__engine_obj_size gives the exact byte size of that blob (for the outer member header).
  */
 int pt2c__engine_obj_write(const pt2c_engine_record *r, pt2c_sink sink, const pt2c_allocator *alloc);
-uint64_t pt2c__engine_obj_size(const pt2c_engine_record *r);
+/** *out = the size of that blob: 0, PT2C_ENOMEM (the dry run's central directory, from alloc). */
+int pt2c__engine_obj_size(const pt2c_engine_record *r, const pt2c_allocator *alloc, uint64_t *out);
 
 /**
  * An engine constant cut for the parallel writer: its bytes are head ++ T ++ mid ++ tail, where T

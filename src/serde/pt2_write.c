@@ -363,11 +363,14 @@ static void file_name(char *buf, size_t cap, int g, bool opaque, uint32_t idx)
 }
 
 /* Bytes of an object member: opaque pickles as read are kept verbatim. */
-static uint64_t obj_size(const pt2c_attr *at)
+static uint64_t obj_size(const pt2c_attr *at, const pt2c_allocator *alloc)
 {
 	if (at->engine_opaque)
 		return at->blob ? at->blob->nbytes : pt2c__engine_opaque_size(at->engine);
-	return at->engine ? pt2c__engine_obj_size(at->engine) : at->blob ? at->blob->nbytes : 0;
+	uint64_t n = 0; /* for the progress total only: a failure shows again when the member is written */
+	if (at->engine && pt2c__engine_obj_size(at->engine, alloc, &n))
+		n = 0;
+	return at->engine ? n : at->blob ? at->blob->nbytes : 0;
 }
 
 static int par_engine(aw *a, const pt2c_engine_record *r, uint64_t sz, bool opaque);
@@ -413,7 +416,9 @@ static int write_group(aw *a, const pt2c_module *m, const uint32_t *file, int g,
 			if (!rc)
 				rc = end(a);
 		} else if (at->engine && !at->engine_opaque) {
-			uint64_t sz = pt2c__engine_obj_size(at->engine);
+			uint64_t sz = 0;
+			if ((rc = pt2c__engine_obj_size(at->engine, a->alloc, &sz)))
+				return aw_fail(a, rc); /* PT2C_ENOMEM: "out of memory" (issue 11 #5) */
 			if ((rc = begin(a, rel, sz)))
 				return rc;
 			if (a->par) {
@@ -507,7 +512,7 @@ static int write_all(aw *a, const pt2c_program *p)
 			continue; /* a shared file, counted at its first user */
 		next[g]++;
 		if (g == GRP_OBJS)
-			a->total += obj_size(at);
+			a->total += obj_size(at, a->alloc);
 		else if (at->tensor.storage)
 			a->total += at->tensor.storage->nbytes;
 	}

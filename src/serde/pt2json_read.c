@@ -395,6 +395,39 @@ done:
 	return rc;
 }
 
+/*
+ * A tensor whose concrete sizes, strides and offset need more than 2^63 - 1 elements or bytes
+ * (PyTorch: "Storage size calculation overflowed") is refused; symbolic dimensions are not
+ * checked (their values are not known here).
+ */
+static int check_extent(rd *r, const pt2c_json *v, const pt2c_tensor_meta *m)
+{
+	uint64_t numel = 1, last = 0, t;
+	bool ovf = false, concrete = m->storage_offset.kind == PT2C_SYM_INT;
+	for (uint32_t i = 0; i < m->ndim && concrete; i++) {
+		if (m->sizes[i].kind != PT2C_SYM_INT || m->strides[i].kind != PT2C_SYM_INT) {
+			concrete = false;
+			break;
+		}
+		uint64_t sz = (uint64_t)m->sizes[i].i, st = (uint64_t)m->strides[i].i;
+		ovf |= pt2c__mul_ovf(numel, sz, &numel);
+		if (sz)
+			ovf |= pt2c__mul_ovf(sz - 1, st, &t) || pt2c__add_ovf(last, t, &last);
+	}
+	if (!concrete)
+		return 0;
+	uint64_t bytes = 0, isz = pt2c__dtype_size(m->dtype);
+	if (!ovf && numel)
+		ovf = pt2c__add_ovf(last, (uint64_t)m->storage_offset.i + 1, &last) ||
+		      pt2c__mul_ovf(last, isz ? isz : 1, &bytes) || bytes > (uint64_t)INT64_MAX;
+	if (!ovf && numel > (uint64_t)INT64_MAX)
+		ovf = true;
+	if (ovf)
+		return FAIL(r, v, "tensor of %u dimensions needs more than 2^63-1 elements or bytes (sizes, strides and storage offset overflow)",
+		            (unsigned)m->ndim);
+	return 0;
+}
+
 static int read_meta(rd *r, const pt2c_json *v, pt2c_tensor_meta *m)
 {
 	memset(m, 0, sizeof *m);
@@ -430,7 +463,8 @@ static int read_meta(rd *r, const pt2c_json *v, pt2c_tensor_meta *m)
 	pop(r);
 	if (rc)
 		return rc;
-	if ((rc = read_sym_list(r, v, "strides", &m->strides, &nst, false)))
+	/* PyTorch has no negative strides (as_strided refuses them) */
+	if ((rc = read_sym_list(r, v, "strides", &m->strides, &nst, true)))
 		return rc;
 	if (nst != ns)
 		return FAIL(r, v, "%u strides for %u sizes", nst, ns);
@@ -454,7 +488,7 @@ static int read_meta(rd *r, const pt2c_json *v, pt2c_tensor_meta *m)
 		return rc;
 	}
 	m->layout = (uint8_t)layout;
-	return 0;
+	return check_extent(r, v, m);
 }
 
 int pt2c__json_read_meta(pt2c_ctx *ctx, const pt2c_json *v, pt2c_tensor_meta *m, pt2c_error *err)
@@ -1379,6 +1413,86 @@ static int read_str_list(rd *r, const pt2c_json *l, const char ***out, uint32_t 
 	return rc;
 }
 
+/*
+ * A treespec string (torch.utils._pytree protocol 1: `[1, node]`, node = {"type": str | null,
+ * "context": str | null, "children_spec": [node...]}, a leaf has type null and no children) is
+ * parsed far enough to check its structure and count its leaves; want >= 0: the count it must
+ * have (the root call's user inputs / outputs). `v` is the string in the document (for the
+ * position), `key` the field named in messages.
+ */
+static int check_treespec(rd *r, const pt2c_json *v, const char *key, const char *spec, int64_t want)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, r->ctx->alloc);
+	pt2c_error e = PT2C_ERROR_INIT;
+	pt2c_json *root = NULL;
+	pt2c_json_opts jo = { 0, r->jopts.max_depth };
+	const pt2c_json **stack = NULL;
+	size_t n = 0, cap = 0;
+	int64_t leaves = 0;
+	push_key(r, key);
+	int rc = pt2c__json_parse(&root, spec, strlen(spec), &jo, &a, &e);
+	if (rc == PT2C_ENOMEM) {
+		rc = pt2c__err_oom(r->err);
+		goto done;
+	}
+	if (rc) {
+		rc = FAIL(r, v, "not a treespec: %s (at byte %llu of the string)", e.message, (unsigned long long)e.offset);
+		goto done;
+	}
+	const pt2c_json *proto = pt2c__json_at(root, 0);
+	if (!pt2c__json_is(root, PT2C_JSON_ARRAY) || root->n != 2 || !pt2c__json_is(proto, PT2C_JSON_INT)) {
+		rc = FAIL(r, v, "not a treespec: expected [protocol, spec]");
+		goto done;
+	}
+	if (proto->u.i != 1) {
+		rc = FAIL(r, v, "treespec protocol %lld is not supported (1 expected)", (long long)proto->u.i);
+		goto done;
+	}
+	if (pt2c__grow(r->ctx->alloc, (void **)&stack, &cap, 1, sizeof *stack)) {
+		rc = pt2c__err_oom(r->err);
+		goto done;
+	}
+	stack[n++] = pt2c__json_at(root, 1);
+	while (n && !rc) {
+		const pt2c_json *node = stack[--n];
+		const pt2c_json *ty = pt2c__json_get(node, "type"), *cx = pt2c__json_get(node, "context");
+		const pt2c_json *ch = pt2c__json_get(node, "children_spec");
+		if (!pt2c__json_is(node, PT2C_JSON_OBJECT) || node->n != 3 || !ch || !cx || !ty ||
+		    !(pt2c__json_is(ty, PT2C_JSON_NULL) || pt2c__json_is(ty, PT2C_JSON_STRING)) ||
+		    !(pt2c__json_is(cx, PT2C_JSON_NULL) || pt2c__json_is(cx, PT2C_JSON_STRING)) ||
+		    !pt2c__json_is(ch, PT2C_JSON_ARRAY)) {
+			rc = FAIL(r, v, "not a treespec: the node at byte %llu of the string is not "
+			          "{\"type\": str|null, \"context\": str|null, \"children_spec\": [...]}",
+			          (unsigned long long)(node ? node->pos : 0));
+			break;
+		}
+		if (pt2c__json_is(ty, PT2C_JSON_NULL)) {
+			if (ch->n) {
+				rc = FAIL(r, v, "not a treespec: a leaf (type null) with %u children at byte %llu of the string",
+				          (unsigned)ch->n, (unsigned long long)node->pos);
+				break;
+			}
+			leaves++;
+			continue;
+		}
+		if (n + ch->n > cap && pt2c__grow(r->ctx->alloc, (void **)&stack, &cap, n + ch->n, sizeof *stack)) {
+			rc = pt2c__err_oom(r->err);
+			break;
+		}
+		for (uint32_t i = 0; i < ch->n; i++)
+			stack[n++] = &ch->u.items[i];
+	}
+	if (!rc && want >= 0 && leaves != want)
+		rc = FAIL(r, v, "treespec has %lld leaves, the graph signature %lld user %s", (long long)leaves,
+		          (long long)want, strcmp(key, "in_spec") == 0 ? "inputs" : "outputs");
+done:
+	pop(r);
+	pt2c__free(r->ctx->alloc, stack);
+	pt2c__arena_free(&a);
+	return rc;
+}
+
 static int read_calls(rd *r, pt2c_program *p, gst *s, const pt2c_json *l)
 {
 	int rc = want(r, l, PT2C_JSON_ARRAY, "a list");
@@ -1404,6 +1518,18 @@ static int read_calls(rd *r, pt2c_program *p, gst *s, const pt2c_json *l)
 		if ((rc = req(r, sg, "inputs", &ia)) || (rc = req(r, sg, "outputs", &oa)) ||
 		    (rc = req_intern(r, sg, "in_spec", &c->in_spec)) || (rc = req_intern(r, sg, "out_spec", &c->out_spec)))
 			goto sig_done;
+		{
+			/* the root call's specs flatten to the program's user inputs and outputs */
+			bool root = c->fqn[0] == '\0';
+			int64_t n_in = 0, n_out = 0;
+			for (uint32_t j = 0; j < p->n_inputs; j++)
+				n_in += p->inputs[j].kind == PT2C_IN_USER_INPUT || p->inputs[j].kind == PT2C_IN_CONSTANT_INPUT;
+			for (uint32_t j = 0; j < p->n_outputs; j++)
+				n_out += p->outputs[j].kind == PT2C_OUT_USER_OUTPUT;
+			if ((rc = check_treespec(r, pt2c__json_get(sg, "in_spec"), "in_spec", c->in_spec, root ? n_in : -1)) ||
+			    (rc = check_treespec(r, pt2c__json_get(sg, "out_spec"), "out_spec", c->out_spec, root ? n_out : -1)))
+				goto sig_done;
+		}
 		for (int pass = 0; pass < 2 && !rc; pass++) {
 			const pt2c_json *al = pass ? oa : ia;
 			push_key(r, pass ? "outputs" : "inputs");

@@ -89,20 +89,41 @@ typedef struct cd_loc {
 	uint64_t shift;    /* bytes prepended before the archive */
 } cd_loc;
 
-/* Find the classic EOCD scanning backwards from the end within the last 64 KiB + 22 bytes.
- * Returns its position or UINT64_MAX. A candidate counts only when its comment fits the file. */
-static uint64_t find_eocd(const uint8_t *d, size_t len)
+/*
+ * Find the classic EOCD the way Python's zipfile does (PyTorch's miniz takes the same last
+ * signature): a record with an empty comment ending the file, else the LAST signature within the
+ * last 64 KiB + 22 bytes. That candidate is the end record or there is none: skipping one whose
+ * comment runs past the end of the file (or that is cut short) to look further back would find a
+ * zip stored inside a member, an archive other readers do not see. Returns its position,
+ * UINT64_MAX when there is no signature, or reports ECORRUPT (UINT64_MAX - 1).
+ */
+static uint64_t find_eocd(const uint8_t *d, size_t len, pt2c_error *err)
 {
-	if (len < EOCD_SIZE)
+	if (len < 4)
 		return UINT64_MAX;
-	size_t last = len - EOCD_SIZE;
-	size_t first = last > EOCD_SEARCH_MAX - EOCD_SIZE ? last - (EOCD_SEARCH_MAX - EOCD_SIZE) : 0;
+	if (len >= EOCD_SIZE && pt2c__rd32le(d + len - EOCD_SIZE) == EOCD_SIG && pt2c__rd16le(d + len - 2) == 0)
+		return len - EOCD_SIZE;
+	size_t last = len - 4;
+	size_t first = len > EOCD_SEARCH_MAX ? len - EOCD_SEARCH_MAX : 0;
 	for (size_t i = last + 1; i-- > first;) {
 		if (d[i] != 0x50 || pt2c__rd32le(d + i) != EOCD_SIG)
 			continue;
+		if (len - i < EOCD_SIZE) {
+			pt2c__err_at(err, PT2C_ECORRUPT, "end of central directory", i,
+			             "truncated: end of central directory record at %zu has %zu of its %u bytes",
+			             i, len - i, (unsigned)EOCD_SIZE);
+			return UINT64_MAX - 1;
+		}
 		uint16_t clen = pt2c__rd16le(d + i + 20);
-		if ((uint64_t)i + EOCD_SIZE + clen <= len)
-			return i;
+		if ((uint64_t)i + EOCD_SIZE + clen > len) {
+			pt2c__err_at(err, PT2C_ECORRUPT, "end of central directory", i,
+			             "truncated: the end of central directory comment (%u bytes at %zu) runs %llu bytes past "
+			             "the end of the file (other zip readers would not look for an earlier record)",
+			             (unsigned)clen, i + EOCD_SIZE,
+			             (unsigned long long)((uint64_t)i + EOCD_SIZE + clen - len));
+			return UINT64_MAX - 1;
+		}
+		return i;
 	}
 	return UINT64_MAX;
 }
@@ -112,7 +133,9 @@ static uint64_t find_eocd(const uint8_t *d, size_t len)
 static int locate_cd(const uint8_t *d, size_t len, cd_loc *loc, pt2c_error *err)
 {
 	const char *where = "end of central directory";
-	uint64_t eocd = find_eocd(d, len);
+	uint64_t eocd = find_eocd(d, len, err);
+	if (eocd == UINT64_MAX - 1)
+		return PT2C_ECORRUPT;
 	if (eocd == UINT64_MAX)
 		return pt2c__err_at(err, PT2C_ECORRUPT, where, len,
 		                    "no end of central directory record in the last %u bytes (not a zip archive?)",

@@ -146,3 +146,37 @@ fail:
 		*bad_at = bad;
 	return PT2C_ECORRUPT;
 }
+
+int pt2c__b64_check(const char *src, size_t n, size_t *bad_at)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t bad = n - n % 4;
+	if (n % 4 == 0) {
+		size_t body = n >= 4 ? n - 4 : 0; /* all but the last quad: the alphabet only */
+		for (size_t i = 0; i < body; i++)
+			if (!b64_valid(s[i])) {
+				bad = i;
+				goto fail;
+			}
+		if (n == 0)
+			return 0;
+		const unsigned char *q = s + body;
+		if (!b64_valid(q[0]) || !b64_valid(q[1])) {
+			bad = body + (b64_valid(q[0]) ? 1 : 0);
+			goto fail;
+		}
+		if (q[2] == '=' ? q[3] == '=' : (b64_valid(q[2]) && (q[3] == '=' || b64_valid(q[3]))))
+			return 0;
+		bad = body + (q[2] == '=' || b64_valid(q[2]) ? 3 : 2);
+		goto fail;
+	}
+	for (size_t i = 0; i < bad; i++)
+		if (!b64_valid(s[i]) && !(s[i] == '=' && i + 2 >= bad)) {
+			bad = i;
+			break;
+		}
+fail:
+	if (bad_at)
+		*bad_at = bad;
+	return PT2C_ECORRUPT;
+}

@@ -79,8 +79,22 @@ void pt2c__err_set_file(pt2c_error *err, const char *path)
 
 void pt2c__err_set_member(pt2c_error *err, const char *member)
 {
-	if (err && err->member[0] == '\0')
+	if (!err || !member)
+		return;
+	if (err->member[0] == '\0') {
 		copy_trunc(err->member, sizeof err->member, member);
+	} else if (err->member[0] == '/') {
+		/* a JSON pointer set by the JSON reader: "<member>:<pointer>", as the readers write paths */
+		char buf[PT2C_ERROR_WHERE_MAX];
+		size_t mn = strnlen(member, sizeof buf - 2), pn = strnlen(err->member, sizeof err->member);
+		memcpy(buf, member, mn);
+		buf[mn] = ':';
+		if (pn > sizeof buf - mn - 2)
+			pn = sizeof buf - mn - 2;
+		memcpy(buf + mn + 1, err->member, pn);
+		buf[mn + 1 + pn] = '\0';
+		memcpy(err->member, buf, mn + 2 + pn);
+	}
 }
 
 /* MARK: the public error helpers of pt2c/common.h (here, not in lib: util and serde use them) */

@@ -35,7 +35,14 @@ typedef struct jframe {
 	size_t start;  /* index of the first item on the value stack */
 	uint64_t pos;  /* offset of '[' or '{' */
 	size_t count;  /* inside a lazy span: items seen (values are counted, not stored) */
+	size_t kstart; /* objects: index of the first key on the key stack */
 } jframe;
+
+/* A member key as it lies in the input: the bytes between its quotes (still escaped). */
+typedef struct jkey {
+	size_t a, b;
+	uint64_t pos; /* offset of the opening quote */
+} jkey;
 
 typedef struct jparser {
 	const char *d;
@@ -55,6 +62,8 @@ typedef struct jparser {
 	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
 	bool one_value;    /* stop after one value (element parses of a lazy span) */
 	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
+	jkey *keys;        /* keys of the open objects (lazy spans included), to refuse duplicates */
+	size_t nkeys, capkeys;
 } jparser;
 
 #define NO_RAW SIZE_MAX
@@ -142,13 +151,181 @@ static int jopen(jparser *p, bool is_obj)
 	f->start = p->nvals;
 	f->pos = p->i;
 	f->count = 0;
+	f->kstart = p->nkeys;
 	p->i++;
 	return 0;
+}
+
+static int jhex(char c);
+static size_t utf8_put(char *o, uint32_t cp);
+
+/* MARK: duplicate member keys
+ *
+ * Python's json keeps the last of two equal keys, a first-match lookup the first one: a document
+ * with a duplicate key means different things to PyTorch and to us, so it is refused. Keys are
+ * compared decoded (escapes resolved), the way Python compares them. */
+
+/* Decoded-byte iterator over a validated, escaped key d[a..b). */
+typedef struct jkit {
+	const char *d;
+	size_t i, b;
+	char buf[4];
+	size_t bn, bi;
+} jkit;
+
+/* The next decoded byte, or -1 at the end. */
+static int jkit_next(jkit *it)
+{
+	if (it->bi < it->bn) return (unsigned char)it->buf[it->bi++];
+	if (it->i >= it->b) return -1;
+	char c = it->d[it->i];
+	if (c != '\\') { it->i++; return (unsigned char)c; }
+	char e = it->d[it->i + 1];
+	it->bi = it->bn = 0;
+	switch (e) {
+	case 'b': it->i += 2; return '\b';
+	case 'f': it->i += 2; return '\f';
+	case 'n': it->i += 2; return '\n';
+	case 'r': it->i += 2; return '\r';
+	case 't': it->i += 2; return '\t';
+	case 'u': break;
+	default: it->i += 2; return (unsigned char)e;
+	}
+	uint32_t cp = 0;
+	for (int k = 0; k < 4; k++) cp = cp * 16 + (uint32_t)jhex(it->d[it->i + 2 + (size_t)k]);
+	it->i += 6;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		uint32_t lo = 0;
+		for (int k = 0; k < 4; k++) lo = lo * 16 + (uint32_t)jhex(it->d[it->i + 2 + (size_t)k]);
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		it->i += 6;
+	}
+	it->bn = utf8_put(it->buf, cp);
+	it->bi = 1;
+	return (unsigned char)it->buf[0];
+}
+
+static int jkey_cmp_in(const char *d, const jkey *x, const jkey *y)
+{
+	/* keys without escapes: plain bytes */
+	if (!memchr(d + x->a, '\\', x->b - x->a) && !memchr(d + y->a, '\\', y->b - y->a)) {
+		size_t nx = x->b - x->a, ny = y->b - y->a;
+		int c = memcmp(d + x->a, d + y->a, nx < ny ? nx : ny);
+		return c ? c : (nx < ny ? -1 : nx > ny);
+	}
+	jkit ix = { d, x->a, x->b, {0}, 0, 0 }, iy = { d, y->a, y->b, {0}, 0, 0 };
+	for (;;) {
+		int cx = jkit_next(&ix), cy = jkit_next(&iy);
+		if (cx != cy) return cx < cy ? -1 : 1;
+		if (cx < 0) return 0;
+	}
+}
+
+/* Sort keys by (decoded bytes, position): Shell sort, in place, no recursion, no global context. */
+static void jkeys_sort(const char *d, jkey *k, size_t n)
+{
+	size_t top = 1;
+	while (top < n / 3) top = 3 * top + 1; /* Knuth's gaps 1, 4, 13, 40, ... */
+	for (size_t gap = top; gap >= 1; gap /= 3) {
+		for (size_t i = gap; i < n; i++) {
+			jkey t = k[i];
+			size_t j = i;
+			for (; j >= gap; j -= gap) {
+				int c = jkey_cmp_in(d, &k[j - gap], &t);
+				if (c < 0 || (c == 0 && k[j - gap].pos < t.pos)) break;
+				k[j] = k[j - gap];
+			}
+			k[j] = t;
+		}
+	}
+}
+
+/* Append a decoded key to out[*on..cap) as an RFC 6901 reference token ("~0", "~1"), control
+ * bytes as '?'; "..." when it does not fit. */
+static void jptr_token(char *out, size_t cap, size_t *on, const char *d, const jkey *k)
+{
+	jkit it = { d, k->a, k->b, {0}, 0, 0 };
+	int c;
+	while ((c = jkit_next(&it)) >= 0) {
+		char t[2] = { (char)c, 0 };
+		size_t tn = 1;
+		if (c == '~') { t[0] = '~'; t[1] = '0'; tn = 2; }
+		else if (c == '/') { t[0] = '~'; t[1] = '1'; tn = 2; }
+		else if (c < 0x20 || c == 0x7f) t[0] = '?';
+		if (*on + tn + 4 >= cap) {
+			if (*on + 4 < cap) { memcpy(out + *on, "...", 3); *on += 3; }
+			out[*on] = 0;
+			return;
+		}
+		memcpy(out + *on, t, tn);
+		*on += tn;
+	}
+	out[*on] = 0;
+}
+
+/* The JSON pointer of the innermost open object's member `dup`, built from the frame stack. */
+static void jpointer(const jparser *p, const jkey *dup, char *out, size_t cap)
+{
+	size_t on = 0;
+	out[0] = 0;
+	for (size_t k = 0; k < p->nframes; k++) {
+		if (on + 8 >= cap) break;
+		out[on++] = '/';
+		out[on] = 0;
+		if (k + 1 == p->nframes) {
+			jptr_token(out, cap, &on, p->d, dup);
+		} else if (p->frames[k].is_obj) {
+			jptr_token(out, cap, &on, p->d, &p->keys[p->frames[k + 1].kstart - 1]);
+		} else {
+			bool raw = p->raw_frame != NO_RAW && k >= p->raw_frame;
+			size_t idx = raw ? p->frames[k].count : p->frames[k + 1].start - p->frames[k].start;
+			int w = snprintf(out + on, cap - on, "%zu", idx);
+			if (w > 0) on += (size_t)w < cap - on ? (size_t)w : cap - on - 1;
+		}
+	}
+}
+
+/* Refuse a duplicate among the keys of the innermost open object (called as it closes). */
+static int jcheck_dups(jparser *p)
+{
+	const jframe *f = &p->frames[p->nframes - 1];
+	size_t n = p->nkeys - f->kstart;
+	jkey *k = p->keys + f->kstart;
+	const jkey *dup = NULL;
+	if (n < 2) return 0;
+	if (n <= 16) {
+		for (size_t i = 1; i < n && !dup; i++)
+			for (size_t j = 0; j < i; j++)
+				if (jkey_cmp_in(p->d, &k[j], &k[i]) == 0) { dup = &k[i]; break; }
+	} else {
+		/* the keys are popped right after this check, so sorting them in place is fine */
+		jkeys_sort(p->d, k, n);
+		/* equal keys sort by position: report the earliest second occurrence */
+		for (size_t i = 1; i < n; i++)
+			if (jkey_cmp_in(p->d, &k[i - 1], &k[i]) == 0 && (!dup || k[i].pos < dup->pos)) dup = &k[i];
+	}
+	if (!dup) return 0;
+	char ptr[PT2C_ERROR_WHERE_MAX], key[64];
+	jpointer(p, dup, ptr, sizeof ptr);
+	size_t kn = 0;
+	jptr_token(key, sizeof key, &kn, p->d, dup);
+	uint32_t line, col;
+	pt2c__json_line_col(p->d, p->len, dup->pos, &line, &col);
+	/* the member is the JSON pointer; a reader prefixes its file or member name to it */
+	return pt2c__err_at(p->err, PT2C_ECORRUPT, ptr, dup->pos,
+	                    "duplicate key \"%s\" at JSON pointer %s (Python's json would keep the last value, "
+	                    "a first-match lookup the first: refused) at line %" PRIu32 " column %" PRIu32,
+	                    key, ptr, line, col);
 }
 
 /* Close the innermost container: move its items into the arena and push the container node. */
 static int jclose(jparser *p)
 {
+	if (p->frames[p->nframes - 1].is_obj) {
+		int rc = jcheck_dups(p);
+		if (rc) return rc;
+		p->nkeys = p->frames[p->nframes - 1].kstart;
+	}
 	jframe f = p->frames[--p->nframes];
 	bool raw = p->raw_frame != NO_RAW;
 	size_t count = raw ? f.count : p->nvals - f.start;
@@ -433,6 +610,10 @@ static int jnumber(jparser *p, pt2c_json *v)
 			v->u.i = neg ? (int64_t)(0 - mag) : (int64_t)mag;
 			return 0;
 		}
+		/* Python reads it as an exact int, a double would round it: neither is what the writer
+		 * meant for any field PyTorch has (all int64), so it is refused, not coerced (issue 11 #9) */
+		return jfail(p, a, "integer %.*s%s is outside the 64-bit range", (int)(int_end - a > 24 ? 24 : int_end - a),
+		             d + a, int_end - a > 24 ? "..." : "");
 	}
 	v->type = PT2C_JSON_REAL;
 	if (p->raw_frame != NO_RAW) return 0; /* validated; the value is dropped */
@@ -567,6 +748,10 @@ key:
 			}
 		}
 		if ((rc = jpush(p, &k)) != 0) return rc;
+		if (p->nkeys == p->capkeys &&
+		    pt2c__grow(p->alloc, (void **)&p->keys, &p->capkeys, p->nkeys + 1, sizeof *p->keys) != 0)
+			return pt2c__err_oom(p->err);
+		p->keys[p->nkeys++] = (jkey){ (size_t)k.pos + 1, p->i - 1, k.pos };
 	}
 	jskip_ws(p);
 	if (p->i >= p->len || p->d[p->i] != ':') return junexpected(p, "':'");
@@ -611,6 +796,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	if (end) *end = p.i;
 	pt2c__free(p.alloc, p.vals);
 	pt2c__free(p.alloc, p.frames);
+	pt2c__free(p.alloc, p.keys);
 	return rc;
 }
 

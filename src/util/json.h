@@ -8,9 +8,10 @@
  * float repr and non-finite spellings on output. jansson provides none of these four together.
  *
  * Reader contract: pure function over bytes; never reads outside [data, data+len); never recurses
- * (explicit stack); depth capped; UTF-8 validated; duplicate keys allowed (last wins on lookup is
- * NOT guaranteed: lookups return the first). Numbers: integers that fit int64 are INT, other
- * numbers REAL. With PT2C_JSON_ALLOW_NONFINITE the bare tokens NaN, Infinity, -Infinity are read
+ * (explicit stack); depth capped; UTF-8 validated; an object with two equal keys (compared decoded) is refused with
+ * PT2C_ECORRUPT naming the JSON pointer (Python's json keeps the last, a lookup here the first:
+ * such a document means two things). Numbers: integers are INT (one outside int64 is refused,
+ * not rounded to a double), numbers with a fraction or exponent REAL. With PT2C_JSON_ALLOW_NONFINITE the bare tokens NaN, Infinity, -Infinity are read
  * as REAL (Python's json accepts them).
  */
 #ifndef PT2C_JSON_H

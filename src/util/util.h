@@ -59,7 +59,8 @@ int pt2c__err_at(pt2c_error *err, int code, const char *member, uint64_t offset,
 int pt2c__err_oom(pt2c_error *err);
 /** Set err->file (truncated to fit). err may be NULL. */
 void pt2c__err_set_file(pt2c_error *err, const char *path);
-/** Set err->member if it is still empty (so inner layers win). err may be NULL. */
+/** Set err->member if it is still empty (so inner layers win); a JSON pointer already there (from
+ * the JSON reader) becomes "<member>:<pointer>". err may be NULL. */
 void pt2c__err_set_member(pt2c_error *err, const char *member);
 
 /* MARK: overflow-checked size arithmetic */
@@ -265,6 +266,8 @@ size_t pt2c__b64_decoded_len(const char *src, size_t n);
  * offset of the first bad character.
  */
 int pt2c__b64_decode(uint8_t *dst, const char *src, size_t n, size_t *bad_at);
+/** The checks of pt2c__b64_decode without decoding (no output, no allocation): 0 or PT2C_ECORRUPT, *bad_at as there. */
+int pt2c__b64_check(const char *src, size_t n, size_t *bad_at);
 
 /* MARK: CRC-32 (zlib polynomial) */
 

@@ -24,12 +24,12 @@ static void test_valid_values(void)
 	pt2c__arena_init(&A, NULL);
 	pt2c_json *v;
 	pt2c_error err = PT2C_ERROR_INIT;
-	const char *doc = " {\"a\": [1, -2, 3.5, true, false, null, \"x\"], \"b\": {}, \"c\": [], \"a\": 9}\n";
+	const char *doc = " {\"a\": [1, -2, 3.5, true, false, null, \"x\"], \"b\": {}, \"c\": [], \"d\": 9}\n";
 	REQUIRE(parse(doc, &v, 0, 0, &err) == 0);
 	CHECK_EQ_INT(v->type, PT2C_JSON_OBJECT);
 	CHECK_EQ_INT(v->n, 4);
 	CHECK_EQ_INT(v->pos, 1);
-	const pt2c_json *a = pt2c__json_get(v, "a"); /* first of the duplicate keys */
+	const pt2c_json *a = pt2c__json_get(v, "a");
 	REQUIRE(pt2c__json_is(a, PT2C_JSON_ARRAY));
 	CHECK_EQ_INT(a->n, 7);
 	CHECK_EQ_INT(a->pos, 7);
@@ -51,7 +51,7 @@ static void test_valid_values(void)
 	CHECK(pt2c__json_get(NULL, "a") == NULL);
 	CHECK(pt2c__json_get(a, "a") == NULL);
 	CHECK(pt2c__json_at(v, 0) == NULL);
-	CHECK(pt2c__json_streq(pt2c__json_key(v, 3), "a"));
+	CHECK(pt2c__json_streq(pt2c__json_key(v, 3), "d"));
 	CHECK_EQ_INT(pt2c__json_val(v, 3)->u.i, 9);
 
 	/* scalar roots */
@@ -68,8 +68,8 @@ static void test_numbers(void)
 	pt2c__arena_init(&A, NULL);
 	pt2c_json *v;
 	pt2c_error err = PT2C_ERROR_INIT;
-	REQUIRE(parse("[9223372036854775807, -9223372036854775808, 9223372036854775808, -9223372036854775809,"
-	              " -0, -0.0, 1E2, 1e-2, 0.5e+1, 1e400, 123456789012345678901234567890]", &v, 0, 0, &err) == 0);
+	REQUIRE(parse("[9223372036854775807, -9223372036854775808, 9223372036854775808.0, -9223372036854775809e0,"
+	              " -0, -0.0, 1E2, 1e-2, 0.5e+1, 1e400, 123456789012345678901234567890.0]", &v, 0, 0, &err) == 0);
 	CHECK_EQ_INT(v->u.items[0].type, PT2C_JSON_INT);
 	CHECK(v->u.items[0].u.i == INT64_MAX);
 	CHECK_EQ_INT(v->u.items[1].type, PT2C_JSON_INT);
@@ -86,6 +86,24 @@ static void test_numbers(void)
 	CHECK(v->u.items[8].u.d == 5.0);
 	CHECK(isinf(v->u.items[9].u.d));
 	CHECK(v->u.items[10].type == PT2C_JSON_REAL && v->u.items[10].u.d == 123456789012345678901234567890.0);
+	/* integers outside int64 are refused, not rounded to a double (issue 11 #9), in lazy spans too */
+	static const struct { const char *doc; size_t at; } big[] = {
+		{ "[9223372036854775808]", 1 },
+		{ "[1, -9223372036854775809]", 4 },
+		{ "{\"a\": 123456789012345678901234567890}", 6 },
+		{ "{\"nodes\": [0, 18446744073709551616]}", 14 },
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(big); i++) {
+		err = (pt2c_error)PT2C_ERROR_INIT;
+		CHECK_EQ_INT(parse(big[i].doc, &v, 0, 0, &err), PT2C_ECORRUPT);
+		CHECK_MSG(strstr(err.message, "outside the 64-bit range") != NULL, "%s: %s", big[i].doc, err.message);
+		CHECK_EQ_INT(err.offset, big[i].at);
+		pt2c_json_lazy lz = { "nodes", false };
+		pt2c_json_opts o = { 0, 0 };
+		err = (pt2c_error)PT2C_ERROR_INIT;
+		CHECK_EQ_INT(pt2c__json_parse_lazy(&v, big[i].doc, strlen(big[i].doc), &o, &lz, 1, &A, &err), PT2C_ECORRUPT);
+		CHECK_EQ_INT(err.offset, big[i].at);
+	}
 
 	/* non-finite tokens only with the flag */
 	CHECK_EQ_INT(parse("[NaN]", &v, 0, 0, &err), PT2C_ECORRUPT);
@@ -306,6 +324,51 @@ static void test_invalid(void)
 	pt2c__arena_free(&A);
 }
 
+/* Two equal keys (Python's json keeps the last, a first-match lookup the first): refused with the
+ * JSON pointer of the duplicate and its offset, in full and lazy parses alike; keys compare decoded. */
+static void dup_case(const char *doc, const char *ptr, size_t at, bool lazy_too)
+{
+	pt2c_json *v;
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(parse(doc, &v, 0, 0, &err), PT2C_ECORRUPT);
+	CHECK_MSG(strstr(err.message, "duplicate key") && strstr(err.message, ptr), "%s: %s", doc, err.message);
+	CHECK_STR(err.member, ptr);
+	CHECK_EQ_INT(err.offset, at);
+	if (!lazy_too) return;
+	pt2c_json_lazy lz[] = { { "nodes", false }, { "m", true } };
+	pt2c_error e2 = PT2C_ERROR_INIT;
+	pt2c_json_opts o = { 0, 0 };
+	CHECK_EQ_INT(pt2c__json_parse_lazy(&v, doc, strlen(doc), &o, lz, 2, &A, &e2), PT2C_ECORRUPT);
+	CHECK_STR(e2.message, err.message);
+	CHECK_STR(e2.member, ptr);
+	CHECK_EQ_INT(e2.offset, at);
+}
+
+static void test_duplicate_keys(void)
+{
+	pt2c__arena_init(&A, NULL);
+	dup_case("{\"a\": 1, \"a\": 2}", "/a", 9, true);
+	dup_case("{\"x\": {\"b\": 1, \"c\": 2, \"b\": 3}}", "/x/b", 23, true);
+	/* escapes are compared decoded: "\u0061" is "a" */
+	dup_case("{\"a\": 1, \"\\u0061\": 2}", "/a", 9, true);
+	/* inside lazy arrays and objects (never stored) */
+	dup_case("{\"nodes\": [{\"k\": 1}, {\"t\": 0, \"t\": 1}]}", "/nodes/1/t", 30, true);
+	dup_case("{\"m\": {\"p\": [], \"q/~\": {\"z\": 1, \"z\": 2}}}", "/m/q~1~0/z", 32, true);
+	/* many keys (sorted check): the duplicate among 40 */
+	char big[1024];
+	size_t o = 0;
+	o += (size_t)snprintf(big + o, sizeof big - o, "{");
+	for (int i = 0; i < 40; i++) o += (size_t)snprintf(big + o, sizeof big - o, "%s\"k%d\": %d", i ? ", " : "", i, i);
+	size_t at = o + 2;
+	snprintf(big + o, sizeof big - o, ", \"k17\": 0}");
+	dup_case(big, "/k17", at, true);
+	/* not duplicates: different bytes, same key in sibling objects, a prefix */
+	pt2c_json *v;
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(parse("{\"a\": {\"k\": 1}, \"b\": {\"k\": 2}, \"ab\": 0, \"A\": 1, \"\\u00e9\": 1, \"\\u00e8\": 2}", &v, 0, 0, &err), 0);
+	pt2c__arena_free(&A);
+}
+
 static void test_positions(void)
 {
 	pt2c__arena_init(&A, NULL);
@@ -481,6 +544,7 @@ PT2C_TEST_MAIN({
 	RUN(test_write_numbers);
 	RUN(test_write_value);
 	RUN(test_invalid);
+	RUN(test_duplicate_keys);
 	RUN(test_positions);
 	RUN(test_depth);
 	RUN(test_truncations);

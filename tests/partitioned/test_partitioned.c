@@ -397,11 +397,18 @@ static void test_malformed(void)
 		  PT2C_ECORRUPT, "/parameters/w/data_b64", "not a multiple of 4" },
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"buffers\": {\"a.b\": {\"dtype\": \"float32\", \"sizes\": [2], \"strides\": [1], \"data_b64\": \"AAAAAA==\"}}}",
 		  PT2C_ECORRUPT, "/buffers/a.b/data_b64", "buffer a.b has 4 bytes of data, its metadata needs 8" },
+		/* issue 11 #9: a storage_offset on data_b64 is a view that must fit (it was ignored) */
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\", \"storage_offset\": 1000000}}}",
+		  PT2C_ECORRUPT, "/parameters/w/storage_offset", "parameter w needs 1000001 bytes (storage_offset 1000000) but its data_b64 has 1" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\", \"storage_offset\": -1}}}",
+		  PT2C_ECORRUPT, "/parameters/w/storage_offset", "negative storage_offset -1" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\", \"storage_offset\": 18446744073709551615}}}",
+		  PT2C_ECORRUPT, "", "outside the 64-bit range" },
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"int64\", \"sizes\": [1], \"strides\": [1]}}}",
 		  PT2C_ECORRUPT, "/parameters/w", "parameter w has 0 bytes of data, its metadata needs 8" },
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\"}, "
 		  "\"w\": {\"dtype\": \"uint8\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"AA==\"}}}",
-		  PT2C_EGRAPH, "/parameters/w", "duplicate attribute w" },
+		  PT2C_ECORRUPT, "/parameters/w", "duplicate key \"w\" at JSON pointer /parameters/w" },
 		/* engine records */
 		{ "{" ENGINE6(", \"0\"") ", \"graph\": [" PH_X ", " OUT_X "]}",
 		  PT2C_ECORRUPT, "/submodules/_run_on_acc_0/engine_record", "submodule _run_on_acc_0: engine record of ABI 6 has 10 fields, expected 9" },

@@ -118,7 +118,9 @@ static void check_fixture_obj(const char *pt2, const char *json_rel, int idx, co
 		pt2c__buf_init(&out, NULL);
 		CHECK_EQ_INT(pt2c__engine_obj_write(r, pt2c__sink_buf(&out), NULL), 0);
 		CHECK_EQ_INT(out.len, blen);
-		CHECK_EQ_INT(pt2c__engine_obj_size(r), blen);
+		uint64_t osz = 0;
+		CHECK_EQ_INT(pt2c__engine_obj_size(r, NULL, &osz), 0);
+		CHECK_EQ_INT(osz, blen);
 		if (out.len == blen) {
 			size_t first = 0;
 			while (first < blen && (uint8_t)out.data[first] == blob[first])
@@ -196,7 +198,28 @@ static void test_abi8_round_trip(void)
 	pt2c_buf out;
 	pt2c__buf_init(&out, NULL);
 	CHECK_EQ_INT(pt2c__engine_obj_write(&r, pt2c__sink_buf(&out), NULL), 0);
-	CHECK_EQ_INT(pt2c__engine_obj_size(&r), out.len);
+	uint64_t osz = 0;
+	CHECK_EQ_INT(pt2c__engine_obj_size(&r, NULL, &osz), 0);
+	CHECK_EQ_INT(osz, out.len);
+	/* issue 11 #5: every allocation failure of the size's dry run is reported as PT2C_ENOMEM (it
+	 * was a size of 0, which the writer then reported as "invalid argument") */
+	test_alloc ta;
+	test_alloc_init(&ta);
+	for (long k = 0;; k++) {
+		uint64_t sz = 7;
+		test_alloc_arm(&ta, k);
+		int src = pt2c__engine_obj_size(&r, &ta.a, &sz);
+		test_alloc_disarm(&ta);
+		if (!ta.failed) {
+			CHECK_EQ_INT(src, 0);
+			CHECK_EQ_INT(sz, osz);
+			CHECK(k > 0);
+			break;
+		}
+		CHECK_EQ_INT(src, PT2C_ENOMEM);
+		CHECK_EQ_INT(sz, 0);
+	}
+	CHECK_EQ_INT(ta.live, 0);
 
 	/* The same record with the engine already in base64 writes the same bytes. */
 	pt2c_engine_record r2 = r;
@@ -350,7 +373,9 @@ static void test_huge_engine(void)
 	REQUIRE(h);
 	pt2c_sink sink = { head_write, h };
 	CHECK_EQ_INT(pt2c__engine_obj_write(&r, sink, NULL), 0);
-	CHECK_EQ_INT(pt2c__engine_obj_size(&r), h->n);
+	uint64_t hsz = 0;
+	CHECK_EQ_INT(pt2c__engine_obj_size(&r, NULL, &hsz), 0);
+	CHECK_EQ_INT(hsz, h->n);
 	/* data.pkl starts at 128 (local header with a ZIP64 extra, then FB padding), and its fourth
 	 * string is BINUNICODE8 with the 8-byte length of the text */
 	const uint8_t *pk = h->head + 128;

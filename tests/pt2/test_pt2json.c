@@ -259,9 +259,9 @@ static const char ALL_VARIANTS[] =
 	"{\"gradient_to_parameter\": {\"arg\": {\"name\": \"a1\"}, \"parameter_name\": \"w\"}}, "
 	"{\"gradient_to_user_input\": {\"arg\": {\"name\": \"a1\"}, \"user_input_name\": \"x\"}}, "
 	"{\"parameter_mutation\": {\"arg\": {\"name\": \"a1\"}, \"parameter_name\": \"w\"}}]}, "
-	"\"module_call_graph\": [{\"fqn\": \"\", \"signature\": {\"inputs\": [{\"as_tensor\": {\"name\": \"x\"}}], \"outputs\": [], \"in_spec\": \"[1, {\\\"type\\\": null}]\", \"out_spec\": \"x\", \"forward_arg_names\": null}}, "
+	"\"module_call_graph\": [{\"fqn\": \"\", \"signature\": {\"inputs\": [{\"as_tensor\": {\"name\": \"x\"}}], \"outputs\": [], \"in_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}, {\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}, {\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}]}]\", \"out_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}, {\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}]}]\", \"forward_arg_names\": null}}, "
 	"{\"fqn\": \"sub\", \"signature\": null}, "
-	"{\"fqn\": \"sub2\", \"signature\": {\"inputs\": [], \"outputs\": [], \"in_spec\": \"a\", \"out_spec\": \"b\", \"forward_arg_names\": [\"x\", \"n\"]}}], "
+	"{\"fqn\": \"sub2\", \"signature\": {\"inputs\": [], \"outputs\": [], \"in_spec\": \"[1, {\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}]\", \"out_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": []}]\", \"forward_arg_names\": [\"x\", \"n\"]}}], "
 	"\"metadata\": {\"custom\": \"{\\\"k\\\": 1}\"}, \"treespec_namedtuple_fields\": {\"__main__.P\": {\"field_names\": [\"a\", \"b\"]}}}, "
 	"\"opset_version\": {\"aten\": 10, \"test\": 1}, \"range_constraints\": {\"s0\": {\"min_val\": 2, \"max_val\": null}, \"u0\": {\"min_val\": null, \"max_val\": 9}}, "
 	"\"schema_version\": {\"major\": 8, \"minor\": 17}, \"verifiers\": [\"ATEN\"], \"torch_version\": \"2.11.0\", \"guards_code\": [\"L['x'].size()[0] == 4\"]}";
@@ -417,7 +417,27 @@ static void test_errors(void)
 		{ "{\"user_input\": {\"arg\": {\"as_tensor\": {\"name\": \"x\"}}}}", "{\"user_input\": {\"arg\": {\"as_tensor\": {\"name\": \"y\"}}}}",
 		  PT2C_EGRAPH, "models/model.json:/graph_module/signature/input_specs/5", "undefined value 'y'" },
 		{ "{\"min_val\": 2, \"max_val\": null}", "{\"min_val\": 2}", PT2C_ECORRUPT, "models/model.json:/range_constraints/s0/max_val",
-		  "'max_val'" },
+		  "'max_val'" },		/* issue 11 #7: sizes of 2^62 float32 elements, a negative stride */
+		{ "\"sizes\": [{\"as_int\": 2}], \"requires_grad\": false", "\"sizes\": [{\"as_int\": 4611686018427387904}], \"requires_grad\": false",
+		  PT2C_ECORRUPT, "models/model.json:/graph_module/graph/", "needs more than 2^63-1 elements or bytes" },
+		{ "\"strides\": [{\"as_int\": 1}]", "\"strides\": [{\"as_int\": -1}]", PT2C_ECORRUPT, "models/model.json:/graph_module/graph/",
+		  "negative value -1" },
+		/* issue 11 #7: garbage treespecs, and leaf counts that differ from the user inputs / outputs */
+		{ "\"in_spec\": \"[1, {", "\"in_spec\": \"garbage\", \"x\": \"[1, {", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "not a treespec" },
+		{ "\"in_spec\": \"[1, {", "\"in_spec\": \"[2, {", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "protocol 2" },
+		{ "\"in_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\"", "\"in_spec\": \"[1, {\\\"typo\\\": \\\"builtins.tuple\\\"", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "not a treespec: the node at byte 4" },
+		{ "\"children_spec\\\": []}, {\\\"type\\\": null", "\"children_spec\\\": [{\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}]}, {\\\"type\\\": null", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "a leaf (type null) with 1 children" },
+		{ "\"children_spec\\\": []}, {\\\"type\\\": null", "\"children_spec\\\": []}, 5, {\\\"type\\\": null", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "not a treespec" },
+		{ "\"children_spec\\\": []}]}]\", \"out_spec\"", "\"children_spec\\\": []}, {\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}]}]\", \"out_spec\"", PT2C_ECORRUPT,
+		  "models/model.json:/graph_module/module_call_graph/0/signature/in_spec", "treespec has 4 leaves, the graph signature 3 user inputs" },
+		{ "\"out_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{",
+		  "\"out_spec\": \"[1, {\\\"type\\\": \\\"builtins.tuple\\\", \\\"context\\\": \\\"null\\\", \\\"children_spec\\\": [{\\\"type\\\": null, \\\"context\\\": null, \\\"children_spec\\\": []}, {",
+		  PT2C_ECORRUPT, "models/model.json:/graph_module/module_call_graph/0/signature/out_spec", "treespec has 3 leaves, the graph signature 2 user outputs" },
 	};
 	for (size_t i = 0; i < 2 * PT2C_ARRAY_LEN(C); i++) {
 		g_lazy = i >= PT2C_ARRAY_LEN(C); /* the same errors from both readers */

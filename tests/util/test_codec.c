@@ -138,7 +138,13 @@ static void test_b64_rejects(void)
 		int rc = pt2c__b64_decode(dst, enc, n, &bad);
 		CHECK_MSG(rc == PT2C_ECORRUPT, "case %zu \"%s\": rc %d", i, enc, rc);
 		CHECK_MSG(bad == cases[i].bad_at, "case %zu \"%s\": bad_at %zu, want %zu", i, enc, bad, cases[i].bad_at);
+		/* the check without output agrees with the decoder */
+		bad = 12345;
+		CHECK_MSG(pt2c__b64_check(enc, n, &bad) == PT2C_ECORRUPT && bad == cases[i].bad_at, "check case %zu \"%s\": bad_at %zu", i, enc, bad);
 	}
+	static const char *const good[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYmFy", "Zm9vYg==", "+/+/" };
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(good); i++)
+		CHECK_MSG(pt2c__b64_check(good[i], strlen(good[i]), NULL) == 0, "check \"%s\"", good[i]);
 	CHECK(pt2c__b64_decoded_len("Zg=", 3) == SIZE_MAX);
 	/* An embedded NUL is a bad character, not the end of the input. */
 	uint8_t dst[8];

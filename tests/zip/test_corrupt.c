@@ -531,6 +531,52 @@ static void test_eocd_search_window(void)
 	free(base);
 }
 
+/*
+ * Issue 11 #1: a zip stored inside a member, and an end record whose comment length runs past the
+ * end of the file. Python's zipfile (and PyTorch's miniz) take the last end record and see the
+ * outer archive; skipping that record to look further back found the inner one. Refused now.
+ */
+static void test_eocd_comment_past_end_does_not_find_inner_zip(void)
+{
+	size_t ilen;
+	uint8_t *inner = base_archive(&ilen);
+	REQUIRE(inner);
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c_zipw w;
+	pt2c__zipw_init(&w, pt2c__sink_buf(&b), NULL);
+	int rc = pt2c__zipw_add(&w, "out/inner.zip", inner, ilen);
+	rc = rc ? rc : pt2c__zipw_add(&w, "out/x", "abc", 3);
+	rc = rc ? rc : pt2c__zipw_finish(&w);
+	pt2c__zipw_free(&w);
+	size_t len = 0;
+	uint8_t *d = rc ? NULL : (uint8_t *)pt2c__buf_detach(&b, &len);
+	if (rc) pt2c__buf_free(&b);
+	REQUIRE(d);
+	/* intact: the outer archive, two members */
+	pt2c_zip z;
+	pt2c_error err = PT2C_ERROR_INIT;
+	REQUIRE(pt2c__zip_parse(&z, d, len, NULL, NULL, &err) == 0);
+	CHECK_EQ_INT(z.n, 2);
+	pt2c__zip_free(&z);
+	/* the outer end record's comment length runs 500 bytes past the end */
+	wr16(d + len - 2, 500);
+	EXPECT(d, len, 0, PT2C_ECORRUPT, "end of central directory", "runs 500 bytes past the end of the file");
+	err = (pt2c_error)PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__zip_parse(&z, d, len, NULL, NULL, &err), PT2C_ECORRUPT);
+	CHECK_EQ_INT(err.offset, len - 22);
+	/* a signature in the last 21 bytes (an end record cut short): Python's zipfile refuses it too */
+	wr16(d + len - 2, 0);
+	uint8_t *t = malloc(len + 10);
+	REQUIRE(t);
+	memcpy(t, d, len);
+	memcpy(t + len, "PK\x05\x06\0\0\0\0\0\0", 10);
+	EXPECT(t, len + 10, 0, PT2C_ECORRUPT, "end of central directory", "truncated");
+	free(t);
+	free(d);
+	free(inner);
+}
+
 /* MARK: allocation failures */
 
 typedef struct failing {
@@ -629,5 +675,6 @@ PT2C_TEST_MAIN({
 	RUN(test_single_byte_flips_never_crash);
 	RUN(test_classic_archive_and_zip64_extra_fields);
 	RUN(test_eocd_search_window);
+	RUN(test_eocd_comment_past_end_does_not_find_inner_zip);
 	RUN(test_allocation_failures_are_clean);
 })
