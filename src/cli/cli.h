@@ -70,6 +70,13 @@ extern bool cli_quiet;
 void cli_progress(uint64_t done, uint64_t total, void *payload);
 void cli_progress_end(void);
 
+/**
+ * The -o value of command `cmd`: missing or empty is a usage error; an existing path that is not a
+ * regular file (a device node such as /dev/stdout or /dev/null, a FIFO, a folder) is refused, since
+ * writing a temporary file and renaming it into place would replace the node (issue 11 #2).
+ * Returns 0 or the exit code, having reported the problem.
+ */
+int cli_check_output(const char *cmd, const char *out);
 /** 0 if `path` can be read; else reports "pt2c: <path>: <strerror>" and returns EXIT_IO. */
 int cli_check_input(const char *path);
 

@@ -19,12 +19,13 @@ const cli_command cmd_convert = {
 
 static int run(const opt_result *r)
 {
+	int rc0;
 	const char *in = r->positional[0];
 	if (cli_check_input(in))
 		return EXIT_IO;
 	const char *out = r->value[cli_opt(&cmd_convert, "output")];
-	if (!out)
-		return cli_failf(EXIT_USAGE, NULL, "convert needs -o OUT.pt2");
+	if ((rc0 = cli_check_output("convert", out)))
+		return rc0;
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_program *p = NULL;
 	/* every member that is copied is checked against its CRC first: rewriting would sign corrupt

@@ -66,27 +66,27 @@ static int run(const opt_result *r)
 		size_t len = 0;
 		rc = pt2c_program_engine_bytes(p, i, &bytes, &len, &err);
 		if (rc) {
-			status = cli_fail(in, rc, &err);
+			status = cli_fail(in, rc, &err); /* PT2C_ENOMEM: exit 4 */
 			break;
 		}
 		snprintf(path, sizeof path, "%s/%s.engine", dir, base);
 		int e = cli_write_file(path, bytes, len);
 		pt2c_free(bytes);
 		if (e) {
-			status = cli_failf(EXIT_IO, path, "cannot write: %s", strerror(e));
+			status = cli_failf(e == ENOMEM ? EXIT_NOMEM : EXIT_IO, path, "cannot write: %s", strerror(e));
 			break;
 		}
 		char *json = NULL;
 		size_t jlen = 0;
-		if (pt2c_program_engine_record_json(p, i, &json, &jlen) != 0) {
-			status = cli_failf(EXIT_NOMEM, in, "out of memory");
+		if ((rc = pt2c_program_engine_record_json(p, i, &json, &jlen)) != 0) {
+			status = cli_failf(cli_exit_code(rc), in, "%s", pt2c_strerror(rc));
 			break;
 		}
 		snprintf(path, sizeof path, "%s/%s.json", dir, base);
 		e = cli_write_file(path, json, jlen);
 		pt2c_free(json);
 		if (e) {
-			status = cli_failf(EXIT_IO, path, "cannot write: %s", strerror(e));
+			status = cli_failf(e == ENOMEM ? EXIT_NOMEM : EXIT_IO, path, "cannot write: %s", strerror(e));
 			break;
 		}
 		if (!cli_quiet)

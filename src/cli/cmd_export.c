@@ -22,12 +22,13 @@ const cli_command cmd_export = {
 
 static int run(const opt_result *r)
 {
+	int rc0;
 	const char *in = r->positional[0];
 	if (cli_check_input(in))
 		return EXIT_IO;
 	const char *out = r->value[cli_opt(&cmd_export, "output")];
-	if (!out)
-		return cli_failf(EXIT_USAGE, NULL, "export needs -o OUT.pt2");
+	if ((rc0 = cli_check_output("export", out)))
+		return rc0;
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_module *m = NULL;
 	int rc = pt2c_module_open(&m, in, NULL, &err);

@@ -11,6 +11,8 @@
 #endif
 #endif
 
+#include <signal.h>
+
 #include "cli.h"
 
 extern const cli_command cmd_export, cmd_inspect, cmd_verify, cmd_resolve_cross, cmd_engines, cmd_convert;
@@ -43,6 +45,9 @@ int main(int argc, char **argv)
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
+	/* over the file size limit a write fails with EFBIG (reported, the temporary file removed)
+	 * instead of the process dying by SIGXFSZ with the temporary file left behind */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -234,6 +235,24 @@ int cli_write_file(const char *path, const void *data, size_t len)
 		return e;
 	}
 	free(tmp);
+	return 0;
+}
+
+int cli_check_output(const char *cmd, const char *out)
+{
+	if (!out)
+		return cli_failf(EXIT_USAGE, NULL, "%s needs -o OUT.pt2", cmd);
+	if (!out[0])
+		return cli_failf(EXIT_USAGE, NULL, "%s: -o needs a file name, got an empty one", cmd);
+	struct stat st;
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		const char *kind = S_ISDIR(st.st_mode) ? "a folder" : S_ISCHR(st.st_mode) ? "a character device"
+		                 : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a FIFO"
+		                 : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+		return cli_failf(EXIT_USAGE, out,
+		                 "is %s: pt2c writes a temporary file and renames it into place, which would replace it; "
+		                 "give the path of a regular file", kind);
+	}
 	return 0;
 }
 

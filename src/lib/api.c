@@ -3,6 +3,7 @@
  * buffers to the pure cores in serde/ and export/. I/O lives here and in util/file.c only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,15 +48,15 @@ int pt2c__hand_out(pt2c_buf *b, char **out, size_t *len)
 int pt2c_module_parse_json(pt2c_module **out, const char *data, size_t len, const pt2c_allocator *alloc,
                            pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out);
+	PT2C_ASSERT_ARG_ERR(out, err);
 	*out = NULL;
-	PT2C_ASSERT_ARG(data || len == 0);
+	PT2C_ASSERT_ARG_ERR(data || len == 0, err);
 	return pt2c__partitioned_json_read(out, data, len, alloc, err);
 }
 
 int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && path);
+	PT2C_ASSERT_ARG_ERR(out && path, err);
 	*out = NULL;
 	pt2c_mapped m;
 	int rc = pt2c__map_path(&m, path, alloc, err);
@@ -95,7 +96,7 @@ static int mapping_storage(pt2c_mapped *map, const pt2c_allocator *alloc, pt2c_s
 
 int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && path);
+	PT2C_ASSERT_ARG_ERR(out && path, err);
 	*out = NULL;
 	pt2c_mapped map;
 	int rc = pt2c__map_path(&map, path, alloc, err);
@@ -138,9 +139,9 @@ static void release_member(void *p)
 int pt2c_module_build(pt2c_module **out, const char *json, size_t json_len, const pt2c_member_source *members,
                       size_t n_members, const pt2c_allocator *alloc, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out);
+	PT2C_ASSERT_ARG_ERR(out, err);
 	*out = NULL;
-	PT2C_ASSERT_ARG((json || json_len == 0) && (members || n_members == 0));
+	PT2C_ASSERT_ARG_ERR((json || json_len == 0) && (members || n_members == 0), err);
 	int rc = 0;
 	size_t made = 0;
 	const char **names = NULL;
@@ -241,7 +242,7 @@ static int open_mapped(pt2c_program **out, pt2c_mapped *map, const pt2c_read_opt
 
 int pt2c_program_open(pt2c_program **out, const char *path, const pt2c_read_options *opts, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && path);
+	PT2C_ASSERT_ARG_ERR(out && path, err);
 	*out = NULL;
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_mapped map;
@@ -255,7 +256,7 @@ int pt2c_program_open(pt2c_program **out, const char *path, const pt2c_read_opti
 
 int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *opts, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && fd >= 0);
+	PT2C_ASSERT_ARG_ERR(out && fd >= 0, err);
 	*out = NULL;
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_mapped map;
@@ -268,7 +269,7 @@ int pt2c_program_open_fd(pt2c_program **out, int fd, const pt2c_read_options *op
 int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, const pt2c_read_options *opts,
                        pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && (data || len == 0));
+	PT2C_ASSERT_ARG_ERR(out && (data || len == 0), err);
 	*out = NULL;
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	pt2c_pt2_read_opts ro;
@@ -313,7 +314,7 @@ static char *root_for_path(const char *path, const pt2c_allocator *alloc)
 
 int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write_options *opts, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p && path);
+	PT2C_ASSERT_ARG_ERR(p && path, err);
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_write_options, PT2C_WRITE_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	char *root = NULL;
 	if (!opts || !opts->root) {
@@ -335,10 +336,17 @@ int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write
 	wo.payload = opts ? opts->payload : NULL;
 	wo.threads = opts && opts->version >= 2 ? opts->threads : 0; /* version 1: the default */
 	rc = pt2c__pt2_write_par(p, pt2c__psink_ofile(&f), &wo, err);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = pt2c__ofile_commit(&f, err);
-	else
+	} else {
+		if (rc == PT2C_EIO && f.os_errno && err && !strstr(err->message, strerror(f.os_errno))) {
+			/* name the cause (ENOSPC, EFBIG, EDQUOT...) and where the file stopped (issue 11 #8) */
+			size_t n = strlen(err->message);
+			snprintf(err->message + n, sizeof err->message - n, ": %s (after %llu bytes of the temporary file)",
+			         strerror(f.os_errno), (unsigned long long)f.offset);
+		}
 		pt2c__ofile_abort(&f);
+	}
 	pt2c__ofile_abort(&f); /* no-op after a successful commit; frees paths */
 	pt2c__free(p->ctx->alloc, root);
 	if (rc)
@@ -364,13 +372,13 @@ int pt2c_program_print(pt2c_program *p, char **out, size_t *len)
 
 int pt2c_program_lint(pt2c_program *p, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p);
+	PT2C_ASSERT_ARG_ERR(p, err);
 	return pt2c__program_lint(p, err);
 }
 
 int pt2c_program_resolve_cross(pt2c_program *p, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p);
+	PT2C_ASSERT_ARG_ERR(p, err);
 	return pt2c__program_resolve_cross(p, err);
 }
 
@@ -378,7 +386,7 @@ int pt2c_program_resolve_cross(pt2c_program *p, pt2c_error *err)
 
 int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_options *opts, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(out && module && *module);
+	PT2C_ASSERT_ARG_ERR(out && module && *module, err);
 	*out = NULL;
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_export_options, PT2C_EXPORT_OPTIONS_VERSION, err)) {
 		pt2c_module_free(*module); /* consumed on failure too */
@@ -409,7 +417,7 @@ int pt2c_export(pt2c_program **out, pt2c_module **module, const pt2c_export_opti
 
 int pt2c_program_set_target(pt2c_program *p, const char *target, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p && target);
+	PT2C_ASSERT_ARG_ERR(p && target, err);
 	const pt2c_generation *gen = NULL;
 	int rc = pt2c__generation_resolve(target, &gen, err);
 	return rc ? rc : pt2c__program_set_target(p, gen, err);
@@ -417,31 +425,31 @@ int pt2c_program_set_target(pt2c_program *p, const char *target, pt2c_error *err
 
 int pt2c_module_inline_engines(pt2c_module *m, int cross_compile, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(m);
+	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__pass_inline_engines(m, cross_compile != 0, err);
 }
 
 int pt2c_module_inline_fallbacks(pt2c_module *m, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(m);
+	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__pass_inline_fallbacks(m, err);
 }
 
 int pt2c_module_remove_unused_submodules(pt2c_module *m, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(m);
+	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__pass_remove_unused_submodules(m, err);
 }
 
 int pt2c_module_eliminate_dead_code(pt2c_module *m, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(m);
+	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__pass_dce(m, err);
 }
 
 int pt2c_module_lint(pt2c_module *m, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(m);
+	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__module_lint(m, err);
 }
 
@@ -449,7 +457,7 @@ int pt2c_module_lint(pt2c_module *m, pt2c_error *err)
 
 int pt2c_archive_list(const char *path, const pt2c_read_options *opts, char **out, size_t *len, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(path && out);
+	PT2C_ASSERT_ARG_ERR(path && out, err);
 	*out = NULL;
 	if (PT2C__CHECK_OPTIONS(opts, pt2c_read_options, PT2C_READ_OPTIONS_VERSION, err)) return PT2C_EINVALID;
 	const pt2c_allocator *alloc = opts ? opts->alloc : NULL;

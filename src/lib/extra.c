@@ -87,7 +87,7 @@ static int reserve(pt2c_program *p, uint32_t need)
 
 int pt2c_program_set_extra_file(pt2c_program *p, const char *name, const void *data, size_t len, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p && (data || len == 0));
+	PT2C_ASSERT_ARG_ERR(p && (data || len == 0), err);
 	int rc = pt2c_extra_file_name_check(name, err);
 	if (rc)
 		return rc;
@@ -121,7 +121,7 @@ int pt2c_program_set_extra_file(pt2c_program *p, const char *name, const void *d
 
 int pt2c_program_remove_extra_file(pt2c_program *p, const char *name, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p && name);
+	PT2C_ASSERT_ARG_ERR(p && name, err);
 	uint32_t at = 0;
 	if (!find_extra(p, name, &at))
 		return pt2c__err(err, PT2C_ENOTFOUND, "no extra file '%s'", name);

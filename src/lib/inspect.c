@@ -122,7 +122,7 @@ int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out)
 
 int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(p && out && len);
+	PT2C_ASSERT_ARG_ERR(p && out && len, err);
 	*out = NULL;
 	*len = 0;
 	engine_ref r;

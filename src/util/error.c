@@ -32,6 +32,13 @@ static void set_message(pt2c_error *err, const char *fmt, va_list ap)
 			*c = ' ';
 }
 
+int pt2c__err_invalid_arg(pt2c_error *err, const char *expr)
+{
+	if (err)
+		err->file[0] = '\0';
+	return pt2c__err(err, PT2C_EINVALID, "invalid argument: %s", expr);
+}
+
 int pt2c__err(pt2c_error *err, int code, const char *fmt, ...)
 {
 	if (!err)

@@ -290,9 +290,9 @@ static int jcheck_dups(jparser *p)
 {
 	const jframe *f = &p->frames[p->nframes - 1];
 	size_t n = p->nkeys - f->kstart;
+	if (n < 2) return 0;
 	jkey *k = p->keys + f->kstart;
 	const jkey *dup = NULL;
-	if (n < 2) return 0;
 	if (n <= 16) {
 		for (size_t i = 1; i < n && !dup; i++)
 			for (size_t j = 0; j < i; j++)

@@ -19,12 +19,18 @@
 
 /* MARK: assertions for API misuse (never for input bytes) */
 
+/* PT2C_ASSERT_ARG_ERR(x, err): the same, for functions that take a pt2c_error: err gets
+ * "invalid argument: <x>" (file and member cleared), so no earlier call's message is left there. */
 #ifdef NDEBUG
 #define PT2C_ASSERT_ARG(x) do { if (!(x)) return PT2C_EINVALID; } while (0)
+#define PT2C_ASSERT_ARG_ERR(x, err) do { if (!(x)) return pt2c__err_invalid_arg((err), #x); } while (0)
 #else
 #include <assert.h>
 #define PT2C_ASSERT_ARG(x) do { assert(x); if (!(x)) return PT2C_EINVALID; } while (0)
+#define PT2C_ASSERT_ARG_ERR(x, err) do { assert(x); if (!(x)) return pt2c__err_invalid_arg((err), #x); } while (0)
 #endif
+/** Fill err with "invalid argument: <expr>" (file cleared too); returns PT2C_EINVALID. err may be NULL. */
+int pt2c__err_invalid_arg(pt2c_error *err, const char *expr);
 
 #define PT2C_UNUSED(x) ((void)(x))
 #define PT2C_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -121,5 +121,35 @@ rewrite "$HY" "$T/negs.pt2" models/model.json 'b.replace(b"\"strides\": [{\"as_i
 expect 1 negative-stride-verify "$BIN" verify "$T/negs.pt2"
 says negative-stride-message "/strides/0: negative value"
 
+# --- #8: -o "" is a usage error (it aborted in the Debug build) ---
+for c in export convert resolve-cross; do
+	src=$HY; [ $c = export ] && src=$FIX/no_engine.partitioned.json
+	expect 2 "empty-output-$c" "$BIN" $c -q "$src" -o ""
+	says "empty-output-$c-message" "-o needs a file name"
+done
+
+# --- #2: outputs that are not regular files are refused (a device node was replaced) ---
+expect 2 output-dev-null "$BIN" convert -q "$HY" -o /dev/null
+says output-dev-null-message "is a character device"
+[ -c /dev/null ] && ok output-dev-null-still-a-device || bad output-dev-null-still-a-device
+mkdir -p "$T/adir"
+expect 2 output-folder "$BIN" export -q "$FIX/no_engine.partitioned.json" -o "$T/adir"
+says output-folder-message "is a folder"
+if command -v mkfifo >/dev/null; then
+	mkfifo "$T/fifo"
+	expect 2 output-fifo "$BIN" convert -q "$HY" -o "$T/fifo"
+	[ -p "$T/fifo" ] && ok output-fifo-kept || bad output-fifo-kept
+	rm -f "$T/fifo"
+fi
+no_tmp "$T" not-regular-outputs
+
+# --- #3/#8: over the file size limit: EFBIG named, exit 3, no temporary file (was SIGXFSZ) ---
+mkdir -p "$T/fs"
+( ulimit -f 8; "$BIN" convert -q "$HY" -o "$T/fs/out.pt2" ) >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 3 ] && ok efbig-exit || bad "efbig-exit (exit $rc): $(head -c 300 "$T/err")"
+says efbig-message "File too large"
+absent efbig-no-output "$T/fs/out.pt2"
+no_tmp "$T/fs" efbig
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -113,7 +113,27 @@ static void test_export_options_version(void)
 	pt2c_program_free(p);
 }
 
+/* issue 11: API misuse fills err with "invalid argument: <expr>" instead of leaving the previous
+ * call's message there (release builds only: a Debug build asserts first) */
+static void test_assert_arg_fills_err(void)
+{
+#ifdef NDEBUG
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	CHECK(pt2c_program_open(&p, "/nonexistent/x.pt2", NULL, &err) != 0); /* leaves a message and a file */
+	CHECK(err.message[0] && err.file[0]);
+	CHECK_EQ_INT(pt2c_program_open(&p, NULL, NULL, &err), PT2C_EINVALID);
+	CHECK_STR(err.message, "invalid argument: out && path");
+	CHECK_STR(err.file, "");
+	CHECK_EQ_INT(err.code, PT2C_EINVALID);
+	CHECK_EQ_INT(pt2c_program_write(NULL, "x.pt2", NULL, &err), PT2C_EINVALID);
+	CHECK_STR(err.message, "invalid argument: p && path");
+	CHECK_EQ_INT(pt2c_program_open(&p, NULL, NULL, NULL), PT2C_EINVALID); /* err may be NULL */
+#endif
+}
+
 PT2C_TEST_MAIN({
+	RUN(test_assert_arg_fills_err);
 	RUN(test_init_functions);
 	RUN(test_read_options_version);
 	RUN(test_write_options_version);
