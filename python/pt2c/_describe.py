@@ -109,15 +109,12 @@ def from_exported_program(ep):
     # unlifting leaves get_attr nodes in front of the user inputs: placeholders come first here
     anchor = next((n for n in g.nodes if n.op != "placeholder"), None)
     if anchor is not None:
-        for ph in [n for n in g.nodes if n.op == "placeholder"]:
-            seen_anchor = False
-            for m in g.nodes:
-                if m is anchor:
-                    seen_anchor = True
-                if m is ph:
-                    break
-            if seen_anchor:
-                anchor.prepend(ph)
+        behind = False
+        for n in list(g.nodes):  # one pass: each placeholder behind the anchor moves just before it
+            if n is anchor:
+                behind = True
+            elif behind and n.op == "placeholder":
+                anchor.prepend(n)
     execute = torch.ops.tensorrt.execute_engine.default if hasattr(torch.ops.tensorrt, "execute_engine") else None
     k = 0
     for n in list(g.nodes):

@@ -597,17 +597,26 @@ done:
 	return rc;
 }
 
+/* The writer state both entry points start from; PT2C_EINVALID for a root with a slash. */
+static int aw_start(aw *a, const pt2c_program *p, const pt2c_pt2_write_opts *opts, pt2c_error *err)
+{
+	memset(a, 0, sizeof *a);
+	a->alloc = p->ctx ? p->ctx->alloc : NULL;
+	a->err = err;
+	a->opts = opts;
+	a->root = opts && opts->root && opts->root[0] ? opts->root : "archive";
+	if (strchr(a->root, '/') || strchr(a->root, '\\'))
+		return pt2c__err(err, PT2C_EINVALID, "archive root '%s' must not contain a slash", a->root);
+	return 0;
+}
+
 int pt2c__pt2_write(const pt2c_program *p, pt2c_sink sink, const pt2c_pt2_write_opts *opts, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && p->mod && p->mod->graph && sink.write);
 	aw a;
-	memset(&a, 0, sizeof a);
-	a.alloc = p->ctx ? p->ctx->alloc : NULL;
-	a.err = err;
-	a.opts = opts;
-	a.root = opts && opts->root && opts->root[0] ? opts->root : "archive";
-	if (strchr(a.root, '/') || strchr(a.root, '\\'))
-		return pt2c__err(err, PT2C_EINVALID, "archive root '%s' must not contain a slash", a.root);
+	int src = aw_start(&a, p, opts, err);
+	if (src)
+		return src;
 	pt2c__zipw_init(&a.w, sink, a.alloc);
 	int rc = write_all(&a, p);
 	pt2c__zipw_free(&a.w);
@@ -1099,13 +1108,9 @@ int pt2c__pt2_write_par(const pt2c_program *p, pt2c_psink out, const pt2c_pt2_wr
 {
 	PT2C_ASSERT_ARG(p && p->mod && p->mod->graph && out.pwrite);
 	aw a;
-	memset(&a, 0, sizeof a);
-	a.alloc = p->ctx ? p->ctx->alloc : NULL;
-	a.err = err;
-	a.opts = opts;
-	a.root = opts && opts->root && opts->root[0] ? opts->root : "archive";
-	if (strchr(a.root, '/') || strchr(a.root, '\\'))
-		return pt2c__err(err, PT2C_EINVALID, "archive root '%s' must not contain a slash", a.root);
+	int src = aw_start(&a, p, opts, err);
+	if (src)
+		return src;
 	par q;
 	memset(&q, 0, sizeof q);
 	q.out = out;
