@@ -131,6 +131,9 @@ size_t pt2c_program_engine_count(pt2c_program *p);
 int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out);
 /**
  * Raw engine bytes of engine i (decoded from base64 if stored so).
+ * For an engine held as a custom object (not a cross-compile placeholder) this only reads the
+ * program: such calls may run on one handle from several threads at once (the Python loader
+ * decodes all engines of a program that way), as long as nothing modifies the program meanwhile.
  * @param out  receives malloc'd bytes the caller frees with pt2c_free()
  */
 int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);

@@ -281,11 +281,28 @@ def _resolve_placeholders(ep):
     return ep
 
 
-def load(path, *, extra_files=None):
-    """torch.export.load(path) with Torch-TensorRT's runtime imported when installed and the
-    cross-compile placeholders of a cross-compiled file replaced by execute_engine calls, so that
-    `pt2c.load(path).module()(*inputs)` runs. extra_files: as torch.export.load's."""
-    import torch
+def load(path, *, extra_files=None, fast=None):
+    """What torch.export.load(path, extra_files=extra_files) returns, loaded fast, with
+    Torch-TensorRT's runtime imported when installed and the cross-compile placeholders of a
+    cross-compiled file replaced by execute_engine calls, so that `pt2c.load(path).module()(*inputs)`
+    runs.
+
+    fast: None (default) -- pt2c's loader (archive mapped, weights over the mapping, engine objects
+    built from their raw bytes, schema converted without per-object reflection, then PyTorch's
+    own ExportedProgramDeserializer: docs/python.md), or torch.export.load where the archive
+    needs it (legacy layouts, AOTInductor packages, several models); True -- pt2c's loader or an
+    error saying why not; False -- torch.export.load."""
+    import torch  # noqa: F401
     _ensure_runtime()
-    ep = torch.export.load(os.fspath(path), extra_files=extra_files)
+    path = os.fspath(path)
+    ep = None
+    if fast is not False:
+        from . import _load
+        try:
+            ep = _load.load(path, extra_files)
+        except _load._Fallback as e:
+            if fast:
+                raise Error(f"{path}: the fast loader cannot read this archive: {e}") from None
+    if ep is None:
+        ep = torch.export.load(path, extra_files=extra_files)
     return _resolve_placeholders(ep)

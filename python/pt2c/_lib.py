@@ -145,6 +145,16 @@ def raise_for(rc, err, what=""):
                 err.file.decode("utf-8", "replace"), err.member.decode("utf-8", "replace"), off)
 
 
+def archive_list(path):
+    """pt2c_archive_list: "<data offset> <size> <crc32 hex> <name>" a line, central-directory order."""
+    out, n, err = ctypes.c_void_p(), ctypes.c_size_t(), _CError.new()
+    raise_for(lib.pt2c_archive_list(fs(path), None, ctypes.byref(out), ctypes.byref(n), ctypes.byref(err)), err)
+    try:
+        return ctypes.string_at(out, n.value).decode("utf-8", "surrogateescape")
+    finally:
+        lib.pt2c_free(out)
+
+
 def take_string(ptr, n):
     """Copy a string the library handed out, then free it."""
     try:
