@@ -160,6 +160,27 @@ class Files(unittest.TestCase):
             self.assertEqual(g.read(), raw)
         self.assertEqual(es[0]["record"]["output_binding_names"], "output_0%output_1")
 
+    def test_fast_loader_archive_map(self):
+        """pt2c.load's archive view (no torch needed): every member's bytes at the offset the C
+        library lists are the bytes Python's zipfile reads, under PyTorchFileReader's names."""
+        import zipfile
+        from pt2c import _load
+        for f in PT2S:
+            a = _load._Archive(f)
+            with zipfile.ZipFile(f) as z:
+                infos = z.infolist()
+                top = infos[0].filename.split("/", 1)[0] + "/"
+                self.assertEqual(sorted(a.names()), sorted(i.filename[len(top):] for i in infos), f)
+                for i in infos:
+                    self.assertEqual(a.read_bytes(i.filename[len(top):]), z.read(i), (f, i.filename))
+            self.assertEqual(a.read_string("archive_format"), "pt2", f)
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.pt2")
+            with open(bad, "wb") as out:
+                out.write(b"PK\x03\x04 not an archive")
+            with self.assertRaises(pt2c.Error):
+                _load._Archive(bad)
+
     def test_program_text_is_cli(self):
         for f in PT2S:
             self.assertEqual(pt2c.program_text(f), cli("inspect", "--graph", f).decode(), f)
