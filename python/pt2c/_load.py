@@ -98,7 +98,9 @@ class _Converters:
         if any(n in ("type", "_type", "create", "value") for n in names):
             return lambda data: self.slow(cls, data)
         nones = dict.fromkeys(names)
-        tag = self.union_tag
+        # one _UnionTag a field name, shared by the objects of this class (upstream makes one an
+        # object; a tag is an immutable str compared and hashed by its text)
+        tags = {k: self.union_tag(k, cls) for k in names}
         new = object.__new__
 
         def conv(data):
@@ -114,7 +116,7 @@ class _Converters:
                 d = obj.__dict__
                 d.update(nones)
                 d[k] = c(v)
-                obj._type = tag(k, cls)
+                obj._type = tags[k]
                 return obj
         return conv
 
