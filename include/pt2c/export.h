@@ -52,7 +52,7 @@ int pt2c_module_remove_unused_submodules(pt2c_module *m, pt2c_error *err);
 /** Remove nodes whose values are unused (placeholders, output and effectful nodes stay). */
 int pt2c_module_eliminate_dead_code(pt2c_module *m, pt2c_error *err);
 /** Check def-before-use, unique names, resolvable targets; reports the first violation. */
-int pt2c_module_lint(pt2c_module *m, pt2c_error *err);
+int pt2c_module_lint(const pt2c_module *m, pt2c_error *err);
 
 #ifdef __cplusplus
 }

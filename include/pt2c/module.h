@@ -95,7 +95,7 @@ void pt2c_module_free(pt2c_module *m);
  * lines), followed by each fallback segment's graph.
  * @param out  receives a NUL-terminated string the caller frees with pt2c_free()
  */
-int pt2c_module_print(pt2c_module *m, char **out, size_t *len);
+int pt2c_module_print(const pt2c_module *m, char **out, size_t *len);
 
 /**
  * Free memory returned by pt2c (strings from the print/summary functions, engine bytes). Accepts

@@ -98,7 +98,7 @@ void pt2c_program_free(pt2c_program *p);
  * "Graph signature:" (# inputs / # outputs with kinds and targets) and "Range constraints:".
  * @param out  NUL-terminated string, freed with pt2c_free()
  */
-int pt2c_program_print(pt2c_program *p, char **out, size_t *len);
+int pt2c_program_print(const pt2c_program *p, char **out, size_t *len);
 
 /**
  * Check the program: graph lint (def before use, unique names, one output node), signature
@@ -106,7 +106,7 @@ int pt2c_program_print(pt2c_program *p, char **out, size_t *len);
  * with the right kind, engine records valid.
  * @return 0 or PT2C_EGRAPH / PT2C_ECORRUPT with the first violation in err
  */
-int pt2c_program_lint(pt2c_program *p, pt2c_error *err);
+int pt2c_program_lint(const pt2c_program *p, pt2c_error *err);
 
 /**
  * Replace Torch-TensorRT cross-compile placeholders (no_op_placeholder_for_execute_engine) by
@@ -126,16 +126,16 @@ typedef struct pt2c_engine_info {
 } pt2c_engine_info;
 
 /** Number of engines. */
-size_t pt2c_program_engine_count(pt2c_program *p);
+size_t pt2c_program_engine_count(const pt2c_program *p);
 /** Describe engine i (strings borrowed from the program). */
-int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out);
+int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *out);
 /**
  * Raw engine bytes of engine i (decoded from base64 if stored so).
  * @param out  receives malloc'd bytes the caller frees with pt2c_free()
  */
-int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);
+int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);
 /** Record fields of engine i as a JSON object text (engine field replaced by its byte size). */
-int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_t *len);
+int pt2c_program_engine_record_json(const pt2c_program *p, size_t i, char **out, size_t *len);
 
 /**
  * A summary of the program for people (`json` = 0) or machines (`json` != 0): signature, node
@@ -143,7 +143,7 @@ int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_
  * extra files with their sizes (text: only when there are some; JSON: always, "extra_files").
  * @param out  NUL-terminated string, freed with pt2c_free()
  */
-int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len);
+int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *len);
 
 /*
  * Extra files: the `extra/<name>` records of an archive, what torch.export.save(ep, f,

@@ -20,7 +20,7 @@ static void unref_storage(void *payload)
  * argument names a lifted uint8 buffer/constant whose bytes are the raw engine. *out is a view
  * of the attribute's storage (no copy).
  */
-int pt2c__cross_engine_from_tensor(pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
+int pt2c__cross_engine_from_tensor(const pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
                                    pt2c_error *err)
 {
 	*out = NULL;

@@ -138,7 +138,7 @@ static int print_fx_graph(pt2c_buf *b, pt2c_graph *g)
 	return 0;
 }
 
-int pt2c__module_print(pt2c_buf *b, pt2c_module *m)
+int pt2c__module_print(pt2c_buf *b, const pt2c_module *m)
 {
 	PT2C_ASSERT_ARG(b && m && m->graph);
 	int rc = print_fx_graph(b, m->graph);

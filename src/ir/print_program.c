@@ -603,7 +603,7 @@ static int print_gm(pt2c_buf *b, pt2c_graph *g, const char *name, int level, int
 	return rc;
 }
 
-int pt2c__program_print(pt2c_buf *b, pt2c_program *p)
+int pt2c__program_print(pt2c_buf *b, const pt2c_program *p)
 {
 	PT2C_ASSERT_ARG(b && p && p->mod && p->mod->graph);
 	pt2c_graph *g = p->mod->graph;
