@@ -1,4 +1,8 @@
+#define _GNU_SOURCE /* dladdr */
 #include "harness.h"
+
+#include <dlfcn.h>
+#include <execinfo.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -81,6 +85,39 @@ bool file_exists(const char *path)
 
 /* MARK: the failing allocator */
 
+/*
+ * With PT2C_OOM_SITES=FILE set, every refused allocation appends its call stack to FILE as
+ * "<object file> <offset> <offset> ..." (return addresses relative to the object's load
+ * address), for tools/oom_sites.py to map to source lines and count the distinct sites.
+ */
+static void record_site(void)
+{
+	static int enabled = -1;
+	static FILE *out;
+	if (enabled < 0) {
+		const char *path = getenv("PT2C_OOM_SITES");
+		out = path && *path ? fopen(path, "a") : NULL;
+		enabled = out != NULL;
+	}
+	if (!enabled)
+		return;
+	void *frames[24];
+	int n = backtrace(frames, 24);
+	Dl_info info;
+	if (n <= 0 || !dladdr(frames[0], &info) || !info.dli_fname)
+		return;
+	char exe[4096];
+	fprintf(out, "%s", realpath(info.dli_fname, exe) ? exe : info.dli_fname);
+	for (int i = 1; i < n; i++) {
+		Dl_info fi;
+		if (!dladdr(frames[i], &fi) || !fi.dli_fname || strcmp(fi.dli_fname, info.dli_fname) != 0)
+			break;
+		fprintf(out, " %#lx", (unsigned long)((uintptr_t)frames[i] - (uintptr_t)fi.dli_fbase));
+	}
+	fputc('\n', out);
+	fflush(out);
+}
+
 static bool ta_refuse(test_alloc *t)
 {
 	if (!t->armed)
@@ -88,6 +125,7 @@ static bool ta_refuse(test_alloc *t)
 	long k = t->calls++;
 	if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
 		t->failed++;
+		record_site();
 		return true;
 	}
 	return false;

@@ -863,28 +863,6 @@ static void test_unsupported_kinds(void)
 	pt2c__module_free(m);
 }
 
-typedef struct failing_alloc {
-	long left; /* allocations that still succeed */
-} failing_alloc;
-
-static void *f_malloc(void *c, size_t n)
-{
-	failing_alloc *f = c;
-	return f->left-- > 0 ? malloc(n) : NULL;
-}
-
-static void *f_realloc(void *c, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing_alloc *f = c;
-	return f->left-- > 0 ? realloc(p, n) : NULL;
-}
-
-static void f_free(void *c, void *p)
-{
-	(void)c;
-	free(p);
-}
 
 /* Fail the N-th allocation for every N: always ENOMEM, no leak (ASan), no reference left on backing. */
 static void test_archive_read_out_of_memory(void)
@@ -896,11 +874,13 @@ static void test_archive_read_out_of_memory(void)
 	pt2c__module_free(m0);
 	pt2c_storage *backing = NULL;
 	REQUIRE(pt2c__storage_new(NULL, (const uint8_t *)arch.data, arch.len, NULL, NULL, &backing) == 0);
-	failing_alloc fa;
-	pt2c_allocator a = { f_malloc, f_realloc, f_free, &fa };
+	test_alloc fa; /* the harness's failing allocator */
+	test_alloc_init(&fa);
+	fa.fail_all = true; /* every allocation after the first failure fails too */
+	const pt2c_allocator a = fa.a;
 	long limit;
 	for (limit = 0; limit < 100000; limit++) {
-		fa.left = limit;
+		test_alloc_arm(&fa, limit);
 		pt2c_module *m = (pt2c_module *)1;
 		pt2c_error err = PT2C_ERROR_INIT;
 		int rc = pt2c__partitioned_archive_read(&m, (const uint8_t *)arch.data, arch.len, backing, &a, &err);
@@ -908,7 +888,7 @@ static void test_archive_read_out_of_memory(void)
 			REQUIRE(m != NULL);
 			CHECK_EQ_INT(m->graph->n_live, 5);
 			CHECK(backing->refcount > 1);
-			fa.left = 1 << 30;
+			test_alloc_disarm(&fa);
 			pt2c__module_free(m);
 			CHECK_EQ_INT(backing->refcount, 1);
 			break;
@@ -918,6 +898,7 @@ static void test_archive_read_out_of_memory(void)
 		CHECK_MSG(backing->refcount == 1, "allocation %ld: backing refcount %u", limit, backing->refcount);
 	}
 	CHECK(limit > 10 && limit < 100000);
+	CHECK_EQ_INT(fa.live, 0);
 	pt2c__storage_unref(backing);
 	pt2c__buf_free(&arch);
 }
