@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -118,17 +119,30 @@ static void record_site(void)
 	fflush(out);
 }
 
+/* One lock for every test allocator: library calls may allocate from their worker threads. */
+static pthread_mutex_t ta_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool ta_refuse(test_alloc *t)
 {
-	if (!t->armed)
-		return false;
-	long k = t->calls++;
-	if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
-		t->failed++;
-		record_site();
-		return true;
+	pthread_mutex_lock(&ta_lock);
+	bool refuse = false;
+	if (t->armed) {
+		long k = t->calls++;
+		if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
+			t->failed++;
+			record_site();
+			refuse = true;
+		}
 	}
-	return false;
+	pthread_mutex_unlock(&ta_lock);
+	return refuse;
+}
+
+static void ta_count(test_alloc *t, long d)
+{
+	pthread_mutex_lock(&ta_lock);
+	t->live += d;
+	pthread_mutex_unlock(&ta_lock);
 }
 
 static void *ta_malloc(void *ctx, size_t n)
@@ -138,7 +152,7 @@ static void *ta_malloc(void *ctx, size_t n)
 		return NULL;
 	void *p = malloc(n ? n : 1);
 	if (p)
-		t->live++;
+		ta_count(t, 1);
 	return p;
 }
 
@@ -154,7 +168,7 @@ static void *ta_realloc(void *ctx, void *p, size_t old_n, size_t n)
 		memcpy(q, p, old_n < n ? old_n : n);
 		free(p);
 	} else {
-		t->live++;
+		ta_count(t, 1);
 	}
 	return q;
 }
@@ -163,7 +177,7 @@ static void ta_free(void *ctx, void *p)
 {
 	test_alloc *t = ctx;
 	if (p)
-		t->live--;
+		ta_count(t, -1);
 	free(p);
 }
 

@@ -351,6 +351,12 @@ static int c_program_write(holder *h, pt2c_error *err)
 	wo.threads = 1; /* the test allocator counts on one thread */
 	return pt2c_program_write(h->p, written_path(), &wo, err);
 }
+static int c_program_write_par(holder *h, pt2c_error *err)
+{
+	pt2c_write_options wo = PT2C_WRITE_OPTIONS_INIT;
+	wo.threads = 3; /* the parallel writer: its allocations are made on the calling thread */
+	return pt2c_program_write(h->p, written_path(), &wo, err);
+}
 static int c_set_target(holder *h, pt2c_error *err) { return pt2c_program_set_target(h->p, h->c->arg, err); }
 static int c_resolve_cross(holder *h, pt2c_error *err) { return pt2c_program_resolve_cross(h->p, err); }
 static int c_program_lint(holder *h, pt2c_error *err) { return pt2c_program_lint(h->p, err); }
@@ -446,6 +452,8 @@ static const api_case CASES[] = {
 	/* programs */
 	{ "program_write", HYBRID_NORMAL, START_PROGRAM, c_program_write, NULL, 0 },
 	{ "program_write cross", HYBRID_CROSS, START_PROGRAM, c_program_write, NULL, 0 },
+	{ "program_write 3 threads", HYBRID_NORMAL, START_PROGRAM, c_program_write_par, NULL, 0 },
+	{ "program_write 3 threads cross", HYBRID_CROSS, START_PROGRAM, c_program_write_par, NULL, 0 },
 	{ "program_write 2.13", HYBRID_NORMAL, START_PROGRAM, c_program_write, "2.13", 0 },
 	{ "program_write cross 2.13", HYBRID_CROSS, START_PROGRAM, c_program_write, "2.13", 0 },
 	{ "program_write tensor engine", TENSOR_ENGINE, START_PROGRAM, c_program_write, NULL, 0 },
