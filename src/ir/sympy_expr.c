@@ -310,19 +310,21 @@ void pt2c__sympy_print(pt2c_buf *b, const char *expr)
 	}
 	/* the parser is big (a fixed node table), keep it off small stacks */
 	ex_parser *ps = pt2c__malloc(b->alloc, sizeof *ps);
-	if (ps) {
-		ps->s = expr;
-		ps->end = expr + strlen(expr);
-		ps->n = 0;
-		int root = ex_parse(ps, 0);
-		ex_ws(ps);
-		if (root >= 0 && ps->s == ps->end) {
-			ex_print(b, ps, root, false);
-			pt2c__free(b->alloc, ps);
-			return;
-		}
-		pt2c__free(b->alloc, ps);
+	if (!ps) {
+		/* a failure, not the raw text instead (that printed srepr text with success) */
+		if (!b->err)
+			b->err = PT2C_ENOMEM;
+		return;
 	}
-	pt2c__buf_puts(b, expr);
+	ps->s = expr;
+	ps->end = expr + strlen(expr);
+	ps->n = 0;
+	int root = ex_parse(ps, 0);
+	ex_ws(ps);
+	if (root >= 0 && ps->s == ps->end)
+		ex_print(b, ps, root, false);
+	else
+		pt2c__buf_puts(b, expr); /* what does not parse is shown as written */
+	pt2c__free(b->alloc, ps);
 }
 
