@@ -1,4 +1,9 @@
+#define _GNU_SOURCE /* dladdr */
 #include "harness.h"
+
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -81,16 +86,63 @@ bool file_exists(const char *path)
 
 /* MARK: the failing allocator */
 
+/*
+ * With PT2C_OOM_SITES=FILE set, every refused allocation appends its call stack to FILE as
+ * "<object file> <offset> <offset> ..." (return addresses relative to the object's load
+ * address), for tools/oom_sites.py to map to source lines and count the distinct sites.
+ */
+static void record_site(void)
+{
+	static int enabled = -1;
+	static FILE *out;
+	if (enabled < 0) {
+		const char *path = getenv("PT2C_OOM_SITES");
+		out = path && *path ? fopen(path, "a") : NULL;
+		enabled = out != NULL;
+	}
+	if (!enabled)
+		return;
+	void *frames[24];
+	int n = backtrace(frames, 24);
+	Dl_info info;
+	if (n <= 0 || !dladdr(frames[0], &info) || !info.dli_fname)
+		return;
+	char exe[4096];
+	fprintf(out, "%s", realpath(info.dli_fname, exe) ? exe : info.dli_fname);
+	for (int i = 1; i < n; i++) {
+		Dl_info fi;
+		if (!dladdr(frames[i], &fi) || !fi.dli_fname || strcmp(fi.dli_fname, info.dli_fname) != 0)
+			break;
+		fprintf(out, " %#lx", (unsigned long)((uintptr_t)frames[i] - (uintptr_t)fi.dli_fbase));
+	}
+	fputc('\n', out);
+	fflush(out);
+}
+
+/* One lock for every test allocator: library calls may allocate from their worker threads. */
+static pthread_mutex_t ta_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool ta_refuse(test_alloc *t)
 {
-	if (!t->armed)
-		return false;
-	long k = t->calls++;
-	if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
-		t->failed++;
-		return true;
+	pthread_mutex_lock(&ta_lock);
+	bool refuse = false;
+	if (t->armed) {
+		long k = t->calls++;
+		if (t->fail_at >= 0 && (k == t->fail_at || (t->fail_all && k > t->fail_at))) {
+			t->failed++;
+			record_site();
+			refuse = true;
+		}
 	}
-	return false;
+	pthread_mutex_unlock(&ta_lock);
+	return refuse;
+}
+
+static void ta_count(test_alloc *t, long d)
+{
+	pthread_mutex_lock(&ta_lock);
+	t->live += d;
+	pthread_mutex_unlock(&ta_lock);
 }
 
 static void *ta_malloc(void *ctx, size_t n)
@@ -100,7 +152,7 @@ static void *ta_malloc(void *ctx, size_t n)
 		return NULL;
 	void *p = malloc(n ? n : 1);
 	if (p)
-		t->live++;
+		ta_count(t, 1);
 	return p;
 }
 
@@ -116,7 +168,7 @@ static void *ta_realloc(void *ctx, void *p, size_t old_n, size_t n)
 		memcpy(q, p, old_n < n ? old_n : n);
 		free(p);
 	} else {
-		t->live++;
+		ta_count(t, 1);
 	}
 	return q;
 }
@@ -125,7 +177,7 @@ static void ta_free(void *ctx, void *p)
 {
 	test_alloc *t = ctx;
 	if (p)
-		t->live--;
+		ta_count(t, -1);
 	free(p);
 }
 

@@ -53,6 +53,7 @@ bool file_exists(const char *path);
  *   }
  *
  * Its realloc always moves the block (like a debug allocator), so stale pointers show up under ASan.
+ * It may be called from several threads (one lock); read its counters once the call returned.
  */
 #include "pt2c/common.h"
 

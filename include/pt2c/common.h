@@ -6,13 +6,25 @@
  * that receives the code, a one-line message, and where the problem is (file, archive member,
  * byte offset or JSON pointer). Filling an error never allocates, so out-of-memory is reported too.
  *
+ * Every function documents the codes it returns. Two hold everywhere and are not repeated:
+ * PT2C_EINVALID for API misuse (a NULL where a pointer is required, an options struct of an
+ * unknown version; err then says "invalid argument: <expression>"), and PT2C_ENOMEM when an
+ * allocation fails. Whatever fails, the object a call was made on is left exactly as it was
+ * (tests/lib/test_api_oom.c fails every allocation of every call in turn and compares), unless
+ * the function says it consumes or frees it.
+ *
  * Ownership rule (whole library): an object returned through `**out` belongs to the caller, who
  * frees it with the matching pt2c_<type>_free(), which accepts NULL. On failure every `*out` is
  * set to NULL. A pointer returned directly is borrowed from its parent and stays valid until the
- * parent is modified or freed.
+ * parent is modified or freed. Strings and bytes handed out (the print and summary functions,
+ * engine bytes, archive listings) are freed with pt2c_free().
+ *
+ * Memory: every allocation a call makes goes through the allocator the object was made with
+ * (pt2c_allocator; NULL = the C library), hand-outs included.
  *
  * Thread-safety: distinct handles may be used from distinct threads; one handle must not be used
- * from two threads at once. There is no global mutable state.
+ * from two threads at once, not even by functions taking it `const` (some cache strings in it).
+ * There is no global mutable state; the functions of this header are safe from any thread.
  */
 #ifndef PT2C_COMMON_H
 #define PT2C_COMMON_H
@@ -63,18 +75,28 @@ typedef struct pt2c_error {
 
 #define PT2C_ERROR_INIT { 0, {0}, {0}, {0}, UINT64_MAX }
 
-/** A short static name for an error code ("corrupt input", ...). Never NULL. */
+/**
+ * A short static name for an error code ("corrupt input", ...; "unknown error" for a code that is
+ * not one of PT2C_E*). Never NULL, never fails, never allocates.
+ */
 const char *pt2c_strerror(int code);
 
 /**
- * Write "<file>: <member>: <message> (at byte N)" into buf (parts that are empty are left out).
- * @return the number of characters that the full text needs, like snprintf.
+ * Write "<file>: <member>: <message> (at byte N)" into buf (parts that are empty are left out; an
+ * empty message is replaced by pt2c_strerror(err->code); err NULL gives ""). Truncates like
+ * snprintf and NUL-terminates when size > 0. Never allocates.
+ * @return the number of characters that the full text needs, like snprintf (never negative).
  */
 int pt2c_error_format(const pt2c_error *err, char *buf, size_t size);
 
 /**
- * A custom allocator. Every callback receives `ctx`. `realloc` receives the old size.
- * NULL where an allocator is expected means the C library's malloc/realloc/free.
+ * A custom allocator. Every callback receives `ctx`. `realloc` receives the old size and may be
+ * NULL (then malloc + copy + free). NULL where an allocator is expected means the C library's
+ * malloc/realloc/free. The struct is read when an object is made and copied into strings handed
+ * out; `ctx` must stay valid until every object and hand-out made with it is freed. The callbacks
+ * run on the thread that made the pt2c call (pt2c_program_write's worker threads do not allocate;
+ * pt2c_free calls `free` on the thread that calls it): an allocator shared by handles that are
+ * used from several threads must be thread-safe.
  */
 typedef struct pt2c_allocator {
 	void *(*malloc)(void *ctx, size_t size);
@@ -83,7 +105,7 @@ typedef struct pt2c_allocator {
 	void *ctx;
 } pt2c_allocator;
 
-/** The library version as "MAJOR.MINOR.PATCH". */
+/** The library version as "MAJOR.MINOR.PATCH" (a static string). Never fails. */
 const char *pt2c_version(void);
 
 #ifdef __cplusplus

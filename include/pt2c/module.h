@@ -4,7 +4,9 @@
  *
  * A module is an opaque handle owning its graph, attributes and submodules. Weight and engine
  * bytes are either owned by the module (decoded from JSON) or borrowed from a mapped file that the
- * module keeps mapped until it is freed.
+ * module keeps mapped until it is freed. Every allocation for a module goes through the allocator
+ * it was made with. Thread-safety and the codes every call may return (PT2C_EINVALID for misuse,
+ * PT2C_ENOMEM): pt2c/common.h.
  */
 #ifndef PT2C_MODULE_H
 #define PT2C_MODULE_H
@@ -22,22 +24,32 @@ typedef struct pt2c_module pt2c_module;
  * ../shared/fixtures/torch-2.11/README.md).
  * @param out    receives the module (caller frees with pt2c_module_free); NULL on failure
  * @param data   JSON text; not referenced after the call returns
- * @param alloc  allocator or NULL for libc
- * @return 0, PT2C_ECORRUPT (malformed JSON or structure; err names the JSON path and byte offset),
- *         PT2C_EUNSUPPORTED, PT2C_EGRAPH (dangling reference, duplicate name), PT2C_ENOMEM
+ * @param alloc  allocator or NULL for libc; the module keeps using it (see pt2c_allocator)
+ * @param err    optional; filled on failure
+ * @return 0; PT2C_ECORRUPT (malformed JSON or structure; err names the JSON path and byte
+ *         offset); PT2C_EUNSUPPORTED (well-formed, but a feature pt2c does not handle);
+ *         PT2C_EGRAPH (dangling reference, duplicate name); PT2C_ENOMEM; PT2C_EINVALID (out
+ *         NULL, data NULL with len > 0). On failure *out is NULL and nothing is left allocated.
  */
 int pt2c_module_parse_json(pt2c_module **out, const char *data, size_t len, const pt2c_allocator *alloc,
                            pt2c_error *err);
 
-/** Like pt2c_module_parse_json, reading the file at `path` (err->file is set). Also PT2C_EIO. */
+/**
+ * Like pt2c_module_parse_json, reading the file at `path` (mapped during the call only; err->file
+ * is set on failure). Also PT2C_ENOTFOUND (no such file) and PT2C_EIO (the file cannot be read).
+ */
 int pt2c_module_load_json(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
 
 /**
  * Open a partitioned module from `path`: a partitioned-module archive (docs/partitioned-format.md;
  * mapped, weights and engines stay in the mapping, which the module keeps alive) or the JSON form
  * (recognised by its first byte). err->file is set on failure.
- * @return 0, PT2C_EIO, PT2C_ENOTFOUND (no such file), PT2C_ECORRUPT, PT2C_EUNSUPPORTED,
- *         PT2C_EGRAPH, PT2C_ENOMEM
+ * @param alloc  allocator or NULL for libc (modules take an allocator where programs take
+ *               pt2c_read_options: a module has no other read option)
+ * @return 0; PT2C_ENOTFOUND (no such file); PT2C_EIO (cannot open, map or read it);
+ *         PT2C_ECORRUPT (malformed archive, JSON or member; err names the member, JSON pointer
+ *         and byte offset); PT2C_EUNSUPPORTED; PT2C_EGRAPH; PT2C_ENOMEM; PT2C_EINVALID (out or
+ *         path NULL). On failure *out is NULL, the mapping is released, nothing stays allocated.
  */
 int pt2c_module_open(pt2c_module **out, const char *path, const pt2c_allocator *alloc, pt2c_error *err);
 
@@ -77,7 +89,7 @@ typedef struct pt2c_member_source {
  * that module.json and those members (one writer, two doors).
  * @param out    receives the module (pt2c_module_free); NULL on failure
  * @param alloc  allocator or NULL for libc
- * @return 0, PT2C_EINVALID (a member without name or bytes, two members of one name, an engine
+ * @return 0, PT2C_EINVALID (out NULL; a member without name or bytes, two members of one name, an engine
  *         given as a pull callback is PT2C_EUNSUPPORTED), PT2C_ECORRUPT (malformed JSON or
  *         structure; a named member that is missing; a view that does not fit its member; err
  *         names "module.json:<JSON pointer>" and the byte offset), PT2C_EUNSUPPORTED,
@@ -87,20 +99,28 @@ typedef struct pt2c_member_source {
 int pt2c_module_build(pt2c_module **out, const char *json, size_t json_len, const pt2c_member_source *members,
                       size_t n_members, const pt2c_allocator *alloc, pt2c_error *err);
 
-/** Free a module and everything it owns. Accepts NULL. */
+/**
+ * Free a module and everything it owns (a mapping it holds is released; release callbacks of
+ * pt2c_module_build run once no program uses the member either). Accepts NULL. Never fails.
+ */
 void pt2c_module_free(pt2c_module *m);
 
 /**
  * Print the module as torch.fx does ("graph():" and "%x : [num_users=1] = placeholder[target=x]"
- * lines), followed by each fallback segment's graph.
- * @param out  receives a NUL-terminated string the caller frees with pt2c_free()
+ * lines), followed by each fallback segment's graph. Read-only (the module is not changed).
+ * @param out  receives a NUL-terminated string the caller frees with pt2c_free() (allocated
+ *             through the module's allocator); NULL on failure
+ * @param len  optional; receives the string's length (without the NUL) on success
+ * @return 0, PT2C_ENOMEM, PT2C_EINVALID (m or out NULL)
  */
-int pt2c_module_print(pt2c_module *m, char **out, size_t *len);
+int pt2c_module_print(const pt2c_module *m, char **out, size_t *len);
 
 /**
- * Free memory returned by pt2c (strings from the print/summary functions, engine bytes). Accepts
- * NULL. Such hand-outs always come from libc malloc, whatever allocator the object uses (so that
- * one function frees them all); everything else a call allocates goes through that allocator.
+ * Free memory handed out by pt2c (strings from the print, summary, record and listing functions,
+ * engine bytes). Accepts NULL; anything else must be such a hand-out, freed once. A hand-out was
+ * allocated through the allocator of the object (or options) that made it and records a copy of
+ * that allocator, so this goes back to it, also after the object is freed. Never fails. May be
+ * called from any thread (the allocator's `free` runs on it).
  */
 void pt2c_free(void *p);
 

@@ -77,28 +77,32 @@ def engine_bytes(path, index):
         return p.engine_bytes(index)
 
 
-def export(src, dst, *, cross_compile=False, target=None, extra_files=None):
+def export(src, dst, *, cross_compile=False, target=None, extra_files=None, threads=0):
     """Partitioned-module archive or JSON form -> .pt2 (what `pt2c export` does). target: the
     Torch-TensorRT generation to write ("2.5" ... "2.13", "head"; docs/generations.md), default
-    the engine records' own; extra_files: {name: str or UTF-8 bytes}."""
+    the engine records' own; extra_files: {name: str or UTF-8 bytes}; threads: threads that
+    write (0 = one per online CPU, 1 = none besides the caller; the bytes are the same)."""
+    _lib.check_threads(threads)
     prog = _lib.Module.open(src).export(cross_compile, target)
     try:
         if extra_files:
             prog.set_extra_files(extra_files)
-        prog.write(dst)
+        prog.write(dst, threads=threads)
     finally:
         prog.close()
 
 
-def convert(src, dst, *, target=None, extra_files=None):
+def convert(src, dst, *, target=None, extra_files=None, threads=0):
     """Read a .pt2 and write it again in PyTorch 2.11's layout (what `pt2c convert` does),
-    optionally as another Torch-TensorRT generation and with extra files added or replaced."""
+    optionally as another Torch-TensorRT generation and with extra files added or replaced.
+    threads: as for export()."""
+    _lib.check_threads(threads)
     with _lib.Program.open(src, verify_crc=True) as p:
         if target:
             p.set_target(target)
         if extra_files:
             p.set_extra_files(extra_files)
-        p.write(dst)
+        p.write(dst, threads=threads)
 
 
 def extra_files(path):
@@ -107,12 +111,13 @@ def extra_files(path):
         return p.extra_files()
 
 
-def resolve_cross(src, dst):
+def resolve_cross(src, dst, *, threads=0):
     """Turn a cross-compiled .pt2 (no_op placeholders) into one that runs execute_engine on lifted
-    engine objects (what `pt2c resolve-cross` does)."""
+    engine objects (what `pt2c resolve-cross` does). threads: as for export()."""
+    _lib.check_threads(threads)
     with _lib.Program.open(src, verify_crc=True) as p:
         p.resolve_cross()
-        p.write(dst)
+        p.write(dst, threads=threads)
 
 
 # ---------------------------------------------------------------- modules (torch)
@@ -195,7 +200,7 @@ def _describe_module(module, target=None):
     return d.module_json(doc), members
 
 
-def save(module, path, *, cross_compile=False, extra_files=None, progress=None, target=None):
+def save(module, path, *, cross_compile=False, extra_files=None, progress=None, target=None, threads=0):
     """Write a Torch-TensorRT compiled module as a .pt2 archive in one call: what
     `torch_tensorrt.save(module, path, output_format="exported_program", retrace=False)` does,
     without its defects, its intermediate copies or a second copy of the model in memory.
@@ -206,6 +211,9 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     cross_compile: engines become no_op_placeholder_for_execute_engine calls (the Windows flow).
     extra_files: {name: str or bytes} stored as torch.export.save(extra_files=) does.
     progress: callable(done_bytes, total_bytes), called now and then while writing.
+    threads: threads that checksum, encode and write (0 = one per online CPU, 1 = none besides
+        the caller); the file's bytes do not depend on it. CUDA weights are still copied to the
+        host on the calling thread only.
     target: the Torch-TensorRT release that will load the file ("2.5" ... "2.13", "head";
         docs/generations.md): engine records, engine objects and placeholders in its form.
         Default: the engine records' own generation. Python-runtime engine modules need it
@@ -213,13 +221,14 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     Raises SaveError naming the submodule for modules it cannot write, Error for anything else;
     never leaves a partial file.
     """
+    _lib.check_threads(threads)
     js, members = _describe_module(module, target)
     src = _Sources(members)
     prog = _lib.Module.build(js, src.array, src.n, src).export(cross_compile, target)
     try:
         if extra_files:
             prog.set_extra_files(extra_files)
-        prog.write(path, progress)
+        prog.write(path, progress, threads)
     except Error as e:
         if src.errors:
             raise e from src.errors[0]

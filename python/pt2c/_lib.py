@@ -55,8 +55,21 @@ class ReadOptions(ctypes.Structure):
 
 
 class WriteOptions(ctypes.Structure):
+    """pt2c_write_options, version 2 (include/pt2c/program.h): `threads` 0 = one per online CPU."""
     _fields_ = [("version", ctypes.c_uint), ("root", ctypes.c_char_p), ("progress", PROGRESS_FN),
-                ("payload", ctypes.c_void_p)]
+                ("payload", ctypes.c_void_p), ("threads", ctypes.c_uint)]
+
+
+WRITE_OPTIONS_VERSION = 2
+
+
+def check_threads(threads):
+    """The `threads=` argument: a non-negative int (0 = one per online CPU, 1 = no other thread)."""
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int, not {type(threads).__name__}")
+    if threads < 0 or threads > 0xFFFFFFFF:
+        raise ValueError(f"threads must be 0 (one per CPU) or a positive count, not {threads}")
+    return threads
 
 
 class ExportOptions(ctypes.Structure):
@@ -189,7 +202,10 @@ class Program:
     def __exit__(self, *exc):
         self.close()
 
-    def write(self, path, progress=None):
+    def write(self, path, progress=None, threads=0):
+        """Write the program at `path` (atomically); `threads` as pt2c_write_options.threads:
+        0 = one per online CPU, 1 = no other thread; the bytes do not depend on it."""
+        threads = check_threads(threads)
         cb = PROGRESS_FN(0)
         if progress is not None:
             def _progress(done, total, _payload):
@@ -198,7 +214,7 @@ class Program:
                 except Exception:  # a broken progress callback must not break the write
                     pass
             cb = PROGRESS_FN(_progress)
-        opts = WriteOptions(1, None, cb, None)
+        opts = WriteOptions(WRITE_OPTIONS_VERSION, None, cb, None, threads)
         err = _CError.new()
         raise_for(lib.pt2c_program_write(self.h, fs(path), ctypes.byref(opts), ctypes.byref(err)), err)
 

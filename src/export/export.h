@@ -61,7 +61,7 @@ int pt2c__pass_inline_engines_nocompact(pt2c_module *m, bool cross_compile, pt2c
 int pt2c__pass_inline_fallbacks_nocompact(pt2c_module *m, pt2c_error *err);
 int pt2c__pass_dce_nocompact(pt2c_module *m, pt2c_error *err);
 int pt2c__pass_remove_unused_submodules(pt2c_module *m, pt2c_error *err);
-int pt2c__module_lint(pt2c_module *m, pt2c_error *err);
+int pt2c__module_lint(const pt2c_module *m, pt2c_error *err);
 
 /**
  * Helper shared by the passes: for every value v, head[v] starts a chain (through next[node]) of
@@ -92,13 +92,13 @@ int pt2c__export_module(pt2c_program **out, pt2c_module **m, bool cross_compile,
 /** Load side: replace no_op_placeholder_for_execute_engine nodes by engine objects. */
 int pt2c__program_resolve_cross(pt2c_program *p, pt2c_error *err);
 /** Signature/graph consistency check for programs. */
-int pt2c__program_lint(pt2c_program *p, pt2c_error *err);
+int pt2c__program_lint(const pt2c_program *p, pt2c_error *err);
 
 /**
  * Raw engine bytes of a tensor-typed serialized_engine argument `a` of placeholder nd (a lifted
  * contiguous uint8 buffer or constant): *out is a new view of its storage. PT2C_ECORRUPT otherwise.
  */
-int pt2c__cross_engine_from_tensor(pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
+int pt2c__cross_engine_from_tensor(const pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
                                    pt2c_error *err);
 
 /* MARK: file generations (generation.c, docs/generations.md) */

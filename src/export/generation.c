@@ -62,8 +62,15 @@ static uint32_t placeholder_abi(const pt2c_node *nd)
 	return pt2c__engine_fields_for_abi(abi) ? abi : 0;
 }
 
-static int placeholder_upgrade(pt2c_program *p, uint32_t id, const pt2c_generation *gen, pt2c_error *err)
+/*
+ * The argument list placeholder `id` gets for generation `gen`, made in the arena (*out_n = 0:
+ * it has it already). Changes nothing: the caller adopts it once every placeholder's is made.
+ */
+static int placeholder_prepare(pt2c_program *p, uint32_t id, const pt2c_generation *gen, pt2c_named_arg **out,
+                               uint32_t *out_n, pt2c_error *err)
 {
+	*out = NULL;
+	*out_n = 0;
 	pt2c_graph *g = p->mod->graph;
 	pt2c_ctx *ctx = p->ctx;
 	const pt2c_node *nd = &g->nodes[id];
@@ -98,10 +105,12 @@ static int placeholder_upgrade(pt2c_program *p, uint32_t id, const pt2c_generati
 		in[k].arg.u.s = f == PT2C_EF_ALIASED_IO ? "" : "0"; /* upstream's defaults, as for engine records */
 		in[k].arg.n = f == PT2C_EF_ALIASED_IO ? 0 : 1;
 	}
-	if (pt2c__node_set_inputs(g, id, in, n))
-		return pt2c__err_oom(err);
+	*out = in;
+	*out_n = n;
 	return 0;
 }
+
+typedef struct placeholder_args { uint32_t id, n; pt2c_named_arg *in; } placeholder_args;
 
 int pt2c__program_set_target(pt2c_program *p, const pt2c_generation *gen, pt2c_error *err)
 {
@@ -127,14 +136,54 @@ int pt2c__program_set_target(pt2c_program *p, const pt2c_generation *gen, pt2c_e
 				                 nd->name, abi, gen->name, gen->abi);
 		}
 	}
+	/*
+	 * Everything that can fail before anything changes (issue 11: a failure on the second
+	 * engine left the first one upgraded): the strings the record upgrades use are interned
+	 * (interning them again then finds them), every placeholder's new arguments are made.
+	 */
+	char num[8];
+	int nn = snprintf(num, sizeof num, "%u", gen->abi);
+	if (!pt2c__ctx_intern(p->ctx, num, (size_t)nn) || !pt2c__ctx_interns(p->ctx, "0"))
+		return pt2c__err_oom(err);
+	for (uint32_t i = 0; i < m->n_attrs; i++) {
+		const pt2c_engine_record *r = m->attrs[i].engine;
+		if (r && !pt2c__engine_fields_for_abi(r->abi))
+			return pt2c__err(err, PT2C_EINVALID, "engine '%s' has unknown record ABI %u; supported are %s", m->attrs[i].fqn,
+			                 r->abi, pt2c__generation_abi_list());
+	}
+	uint32_t n_ph = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		if (nd->op == PT2C_OP_CALL_FUNCTION && nd->target && strcmp(nd->target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0)
+			n_ph++;
+	}
+	placeholder_args *ph = NULL;
+	if (n_ph && !(ph = pt2c__calloc(p->ctx->alloc, n_ph, sizeof *ph)))
+		return pt2c__err_oom(err);
+	uint32_t k = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		if (nd->op == PT2C_OP_CALL_FUNCTION && nd->target && strcmp(nd->target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0) {
+			ph[k].id = id;
+			int rc = placeholder_prepare(p, id, gen, &ph[k].in, &ph[k].n, err);
+			k++;
+			if (rc) {
+				pt2c__free(p->ctx->alloc, ph);
+				return rc;
+			}
+		}
+	}
+	/* from here on nothing fails */
 	for (uint32_t i = 0; i < m->n_attrs; i++) {
 		pt2c_attr *at = &m->attrs[i];
 		if (!at->engine)
 			continue;
 		uint32_t before = at->engine->abi;
-		int rc = pt2c__engine_record_upgrade(at->engine, gen->abi, p->ctx, err);
-		if (rc)
+		int rc = pt2c__engine_record_upgrade(at->engine, gen->abi, p->ctx, err); /* checked and interned above */
+		if (rc) {
+			pt2c__free(p->ctx->alloc, ph);
 			return rc;
+		}
 		if (at->engine_opaque != gen->opaque || at->engine->abi != before) {
 			/* the pickle as read no longer matches: written anew from the record */
 			pt2c__storage_unref(at->blob);
@@ -142,14 +191,10 @@ int pt2c__program_set_target(pt2c_program *p, const pt2c_generation *gen, pt2c_e
 			at->engine_opaque = gen->opaque;
 		}
 	}
-	PT2C_GRAPH_FOREACH(g, id) {
-		const pt2c_node *nd = &g->nodes[id];
-		if (nd->op == PT2C_OP_CALL_FUNCTION && nd->target && strcmp(nd->target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0) {
-			int rc = placeholder_upgrade(p, id, gen, err);
-			if (rc)
-				return rc;
-		}
-	}
+	for (uint32_t i = 0; i < n_ph; i++)
+		if (ph[i].n)
+			pt2c__node_adopt_inputs(g, ph[i].id, ph[i].in, ph[i].n);
+	pt2c__free(p->ctx->alloc, ph);
 	return 0;
 }
 

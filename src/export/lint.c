@@ -13,8 +13,8 @@ static bool resolve_target(const pt2c_node *n, void *payload)
 	return true;
 }
 
-int pt2c__module_lint(pt2c_module *m, pt2c_error *err)
+int pt2c__module_lint(const pt2c_module *m, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(m && m->graph);
-	return pt2c__graph_lint(m->graph, resolve_target, m, err);
+	return pt2c__graph_lint(m->graph, resolve_target, (void *)m, err); /* payload only read */
 }

@@ -25,7 +25,7 @@ static const char *in_kind_name(int k)
 	}
 }
 
-int pt2c__program_lint(pt2c_program *p, pt2c_error *err)
+int pt2c__program_lint(const pt2c_program *p, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && p->mod && p->mod->graph);
 	pt2c_module *m = p->mod;

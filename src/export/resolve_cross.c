@@ -20,7 +20,7 @@ static void unref_storage(void *payload)
  * argument names a lifted uint8 buffer/constant whose bytes are the raw engine. *out is a view
  * of the attribute's storage (no copy).
  */
-int pt2c__cross_engine_from_tensor(pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
+int pt2c__cross_engine_from_tensor(const pt2c_program *p, const pt2c_node *nd, const pt2c_arg *a, pt2c_storage **out,
                                    pt2c_error *err)
 {
 	*out = NULL;
@@ -224,10 +224,30 @@ int pt2c__program_resolve_cross(pt2c_program *p, pt2c_error *err)
 	PT2C_GRAPH_FOREACH(g, id)
 		if (g->nodes[id].op == PT2C_OP_CALL_FUNCTION && g->nodes[id].target &&
 		    strcmp(g->nodes[id].target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0) ids[n++] = id;
+	/*
+	 * All or nothing (issue 11): a failure on the second placeholder, or in the compaction,
+	 * used to leave the first one resolved. The module's undo record puts the graph and the
+	 * attributes back; the input specs are replaced (never edited in place), so the old array
+	 * is kept. Compaction rewrites argument trees only once it cannot fail any more.
+	 */
+	pt2c_module_undo u;
+	if (pt2c__module_save(p->mod, &u)) {
+		pt2c__free(a, ids);
+		return pt2c__err_oom(err);
+	}
+	pt2c_input_spec *inputs = p->inputs;
+	uint32_t n_inputs = p->n_inputs;
 	int rc = 0;
 	for (uint32_t i = 0; i < n && !rc; i++) rc = resolve_one(p, ids[i], err);
 	pt2c__free(a, ids);
 	if (!rc) rc = pt2c__program_compact(p, err);
-	if (!rc) rc = pt2c__pass_remove_unused_submodules(p->mod, err);
+	if (!rc) rc = pt2c__pass_remove_unused_submodules(p->mod, err); /* a program has no submodules: cannot fail */
+	if (rc) {
+		pt2c__module_restore(p->mod, &u);
+		p->inputs = inputs;
+		p->n_inputs = n_inputs;
+	} else {
+		pt2c__module_undo_free(p->mod, &u);
+	}
 	return rc;
 }

@@ -771,9 +771,9 @@ int pt2c__program_compact(pt2c_program *p, pt2c_error *err);
 /* MARK: printing (what PyTorch users read) */
 
 /** torch.fx listing: "%x : [num_users=1] = placeholder[target=x]" ... plus submodules. */
-int pt2c__module_print(pt2c_buf *b, pt2c_module *m);
+int pt2c__module_print(pt2c_buf *b, const pt2c_module *m);
 /** "ExportedProgram:" with the forward() body, "Graph signature:" and "Range constraints:". */
-int pt2c__program_print(pt2c_buf *b, pt2c_program *p);
+int pt2c__program_print(pt2c_buf *b, const pt2c_program *p);
 /** "f32[2, 3, 8, 8]" style type of a tensor meta. */
 void pt2c__meta_print(pt2c_buf *b, const pt2c_tensor_meta *m);
 

@@ -3,6 +3,8 @@
  * buffers to the pure cores in serde/ and export/. I/O lives here and in util/file.c only.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,41 @@
 #include "util/util.h"
 #include "lib/lib.h"
 
-/* MARK: strings handed to callers */
+/* MARK: strings and bytes handed to callers */
+
+/*
+ * A hand-out (freed with pt2c_free, which knows no allocator) carries a copy of the allocator
+ * that made it in a header just before the bytes, so it comes from the object's allocator like
+ * every other allocation and goes back to it. The copy (not a pointer) keeps pt2c_free valid
+ * after the object, and the options struct that named the allocator, are gone.
+ */
+typedef union hand_out_hdr {
+	struct {
+		pt2c_allocator alloc; /* alloc.malloc NULL: the C library */
+	} h;
+	max_align_t align;
+} hand_out_hdr;
+
+void *pt2c__hand_out_alloc(const pt2c_allocator *alloc, size_t n)
+{
+	if (n > SIZE_MAX - sizeof(hand_out_hdr) - 1)
+		return NULL;
+	hand_out_hdr *hdr = pt2c__malloc(alloc, sizeof *hdr + n + 1);
+	if (!hdr)
+		return NULL;
+	memset(hdr, 0, sizeof *hdr);
+	if (alloc && alloc->malloc)
+		hdr->h.alloc = *alloc;
+	return hdr + 1;
+}
 
 void pt2c_free(void *p)
 {
-	free(p);
+	if (!p)
+		return;
+	hand_out_hdr *hdr = (hand_out_hdr *)p - 1;
+	pt2c_allocator a = hdr->h.alloc;
+	pt2c__free(a.malloc ? &a : NULL, hdr);
 }
 
 int pt2c__hand_out(pt2c_buf *b, char **out, size_t *len)
@@ -28,7 +60,7 @@ int pt2c__hand_out(pt2c_buf *b, char **out, size_t *len)
 		pt2c__buf_free(b);
 		return PT2C_ENOMEM;
 	}
-	char *s = malloc(b->len + 1);
+	char *s = pt2c__hand_out_alloc(b->alloc, b->len);
 	if (!s) {
 		pt2c__buf_free(b);
 		return PT2C_ENOMEM;
@@ -196,7 +228,7 @@ void pt2c_module_free(pt2c_module *m)
 		pt2c__module_free(m);
 }
 
-int pt2c_module_print(pt2c_module *m, char **out, size_t *len)
+int pt2c_module_print(const pt2c_module *m, char **out, size_t *len)
 {
 	PT2C_ASSERT_ARG(m && out);
 	*out = NULL;
@@ -356,7 +388,7 @@ int pt2c_program_write(const pt2c_program *p, const char *path, const pt2c_write
 
 /* MARK: printing, checking, rewriting */
 
-int pt2c_program_print(pt2c_program *p, char **out, size_t *len)
+int pt2c_program_print(const pt2c_program *p, char **out, size_t *len)
 {
 	PT2C_ASSERT_ARG(p && out);
 	*out = NULL;
@@ -370,7 +402,7 @@ int pt2c_program_print(pt2c_program *p, char **out, size_t *len)
 	return pt2c__hand_out(&b, out, len);
 }
 
-int pt2c_program_lint(pt2c_program *p, pt2c_error *err)
+int pt2c_program_lint(const pt2c_program *p, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG_ERR(p, err);
 	return pt2c__program_lint(p, err);
@@ -447,7 +479,7 @@ int pt2c_module_eliminate_dead_code(pt2c_module *m, pt2c_error *err)
 	return pt2c__pass_dce(m, err);
 }
 
-int pt2c_module_lint(pt2c_module *m, pt2c_error *err)
+int pt2c_module_lint(const pt2c_module *m, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG_ERR(m, err);
 	return pt2c__module_lint(m, err);

@@ -35,7 +35,7 @@ static bool placeholder_field(const pt2c_node *n, uint32_t i, const char **p, si
 }
 
 /* Walk attributes then placeholder nodes; fill `out` with the i-th engine. Returns the count. */
-static size_t find_engines(pt2c_program *p, size_t want, engine_ref *out)
+static size_t find_engines(const pt2c_program *p, size_t want, engine_ref *out)
 {
 	size_t k = 0;
 	const pt2c_module *m = p->mod;
@@ -64,63 +64,76 @@ static size_t find_engines(pt2c_program *p, size_t want, engine_ref *out)
 	return k;
 }
 
-size_t pt2c_program_engine_count(pt2c_program *p)
+size_t pt2c_program_engine_count(const pt2c_program *p)
 {
 	return p ? find_engines(p, SIZE_MAX, NULL) : 0;
 }
 
-/* Interned copy of a field view, so the info strings are NUL-terminated and live with p. */
-static const char *field_str(pt2c_program *p, const char *s, size_t n)
+/*
+ * Interned copy of a field view, so the info strings are NUL-terminated and live with p (the
+ * program's string table grows: a logical, not a visible, change). NULL when out of memory.
+ */
+static const char *field_str(const pt2c_program *p, const char *s, size_t n)
 {
-	const char *r = pt2c__ctx_intern(p->ctx, s ? s : "", s ? n : 0);
-	return r ? r : "";
+	return pt2c__ctx_intern(p->ctx, s ? s : "", s ? n : 0);
 }
 
-int pt2c_program_engine_info(pt2c_program *p, size_t i, pt2c_engine_info *out)
+int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *out)
 {
 	PT2C_ASSERT_ARG(p && out);
 	engine_ref r;
 	if (i >= find_engines(p, i, &r))
 		return PT2C_ENOTFOUND;
-	memset(out, 0, sizeof *out);
+	pt2c_engine_info info;
+	memset(&info, 0, sizeof info);
 	if (r.rec) {
 		const pt2c_engine_record *e = r.rec;
-		out->owner = r.attr->fqn;
-		out->abi = e->abi;
-		out->name = field_str(p, e->fields[PT2C_EF_NAME].p, e->fields[PT2C_EF_NAME].n);
-		out->device = field_str(p, e->fields[PT2C_EF_DEVICE].p, e->fields[PT2C_EF_DEVICE].n);
-		out->platform = field_str(p, e->fields[PT2C_EF_PLATFORM].p, e->fields[PT2C_EF_PLATFORM].n);
+		info.owner = r.attr->fqn;
+		info.abi = e->abi;
+		info.name = field_str(p, e->fields[PT2C_EF_NAME].p, e->fields[PT2C_EF_NAME].n);
+		info.device = field_str(p, e->fields[PT2C_EF_DEVICE].p, e->fields[PT2C_EF_DEVICE].n);
+		info.platform = field_str(p, e->fields[PT2C_EF_PLATFORM].p, e->fields[PT2C_EF_PLATFORM].n);
 		uint64_t nb = e->engine ? e->engine->nbytes : 0;
 		if (e->engine_b64 && e->engine)
 			nb = pt2c__b64_decoded_len((const char *)e->engine->data, (size_t)e->engine->nbytes);
-		out->engine_bytes = nb == SIZE_MAX ? 0 : nb;
-		return 0;
+		info.engine_bytes = nb == SIZE_MAX ? 0 : nb;
+	} else {
+		const pt2c_node *n = r.node;
+		const char *s;
+		size_t len;
+		info.owner = n->name;
+		if (placeholder_field(n, PT2C_EF_ABI, &s, &len)) {
+			const char *abi = field_str(p, s, len);
+			if (!abi)
+				return PT2C_ENOMEM;
+			info.abi = (unsigned)strtoul(abi, NULL, 10);
+		}
+		info.name = placeholder_field(n, PT2C_EF_NAME, &s, &len) ? field_str(p, s, len) : "";
+		info.device = placeholder_field(n, PT2C_EF_DEVICE, &s, &len) ? field_str(p, s, len) : "";
+		info.platform = placeholder_field(n, PT2C_EF_PLATFORM, &s, &len) ? field_str(p, s, len) : "";
+		if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
+			const pt2c_engine_record *e = n->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
+			info.engine_bytes = e && e->engine ? e->engine->nbytes : 0;
+		} else if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_TENSOR) {
+			pt2c_storage *st = NULL; /* 2.13+ tensor-typed engine */
+			int trc = pt2c__cross_engine_from_tensor(p, n, &n->inputs[1 + PT2C_EF_ENGINE].arg, &st, NULL);
+			if (trc == PT2C_ENOMEM)
+				return trc;
+			if (trc == 0)
+				info.engine_bytes = st->nbytes;
+			pt2c__storage_unref(st);
+		} else if (placeholder_field(n, PT2C_EF_ENGINE, &s, &len)) {
+			size_t nb = pt2c__b64_decoded_len(s, len);
+			info.engine_bytes = nb == SIZE_MAX ? 0 : nb;
+		}
 	}
-	const pt2c_node *n = r.node;
-	const char *s;
-	size_t len;
-	out->owner = n->name;
-	if (placeholder_field(n, PT2C_EF_ABI, &s, &len))
-		out->abi = (unsigned)strtoul(field_str(p, s, len), NULL, 10);
-	out->name = placeholder_field(n, PT2C_EF_NAME, &s, &len) ? field_str(p, s, len) : "";
-	out->device = placeholder_field(n, PT2C_EF_DEVICE, &s, &len) ? field_str(p, s, len) : "";
-	out->platform = placeholder_field(n, PT2C_EF_PLATFORM, &s, &len) ? field_str(p, s, len) : "";
-	if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
-		const pt2c_engine_record *e = n->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
-		out->engine_bytes = e && e->engine ? e->engine->nbytes : 0;
-	} else if (n->n_inputs > 1 + PT2C_EF_ENGINE && n->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_TENSOR) {
-		pt2c_storage *st = NULL; /* 2.13+ tensor-typed engine */
-		if (pt2c__cross_engine_from_tensor(p, n, &n->inputs[1 + PT2C_EF_ENGINE].arg, &st, NULL) == 0)
-			out->engine_bytes = st->nbytes;
-		pt2c__storage_unref(st);
-	} else if (placeholder_field(n, PT2C_EF_ENGINE, &s, &len)) {
-		size_t nb = pt2c__b64_decoded_len(s, len);
-		out->engine_bytes = nb == SIZE_MAX ? 0 : nb;
-	}
+	if (!info.name || !info.device || !info.platform)
+		return PT2C_ENOMEM; /* *out untouched */
+	*out = info;
 	return 0;
 }
 
-int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
+int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG_ERR(p && out && len, err);
 	*out = NULL;
@@ -164,19 +177,19 @@ int pt2c_program_engine_bytes(pt2c_program *p, size_t i, uint8_t **out, size_t *
 		size_t dn = pt2c__b64_decoded_len(b64, b64_len);
 		if (dn == SIZE_MAX)
 			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu: base64 length %zu is not a multiple of 4", i, b64_len);
-		uint8_t *buf = malloc(dn ? dn : 1);
+		uint8_t *buf = pt2c__hand_out_alloc(p->ctx->alloc, dn);
 		if (!buf)
 			return pt2c__err_oom(err);
 		size_t bad = 0;
 		if (pt2c__b64_decode(buf, b64, b64_len, &bad) != 0) {
-			free(buf);
+			pt2c_free(buf);
 			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, bad, "engine %zu: invalid base64 at character %zu", i, bad);
 		}
 		*out = buf;
 		*len = dn;
 		return 0;
 	}
-	uint8_t *buf = malloc(n ? n : 1);
+	uint8_t *buf = pt2c__hand_out_alloc(p->ctx->alloc, n);
 	if (!buf) {
 		pt2c__storage_unref(tensor_st);
 		return pt2c__err_oom(err);
@@ -203,7 +216,7 @@ static void record_field_json(pt2c_buf *b, const engine_ref *r, uint32_t i)
 	pt2c__json_write_str(b, s ? s : "", s ? n : 0);
 }
 
-int pt2c_program_engine_record_json(pt2c_program *p, size_t i, char **out, size_t *len)
+int pt2c_program_engine_record_json(const pt2c_program *p, size_t i, char **out, size_t *len)
 {
 	PT2C_ASSERT_ARG(p && out);
 	*out = NULL;
@@ -253,7 +266,7 @@ static const char *const out_kind_names[] = {
 };
 
 /* Name of the value an input/output spec refers to ("" when it is a literal). */
-static const char *spec_arg_name(pt2c_program *p, const pt2c_arg *a)
+static const char *spec_arg_name(const pt2c_program *p, const pt2c_arg *a)
 {
 	uint32_t ref = pt2c__arg_ref(a);
 	if (ref == PT2C_NONE || ref >= p->mod->graph->n_values)
@@ -262,7 +275,7 @@ static const char *spec_arg_name(pt2c_program *p, const pt2c_arg *a)
 }
 
 /* ", \"dtype\": \"float32\", \"shape\": [2, \"s77\"], \"device\": \"cuda:0\"" of a tensor argument's value. */
-static void put_tensor_fields(pt2c_buf *b, pt2c_program *p, const pt2c_arg *a)
+static void put_tensor_fields(pt2c_buf *b, const pt2c_program *p, const pt2c_arg *a)
 {
 	uint32_t ref = pt2c__arg_ref(a);
 	if (ref == PT2C_NONE || ref >= p->mod->graph->n_values)
@@ -357,7 +370,7 @@ static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size
 	return 0;
 }
 
-int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
+int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *len)
 {
 	PT2C_ASSERT_ARG(p && out);
 	*out = NULL;
@@ -424,7 +437,11 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 		pt2c__buf_printf(&b, "engines: %zu\n", n_eng);
 		for (size_t i = 0; i < n_eng; i++) {
 			pt2c_engine_info e;
-			if (pt2c_program_engine_info(p, i, &e) == 0)
+			if ((rc = pt2c_program_engine_info(p, i, &e)) == PT2C_ENOMEM) {
+				pt2c__buf_free(&b);
+				goto done;
+			}
+			if (rc == 0)
 				pt2c__buf_printf(&b, "  %s: name=%s abi=%u platform=%s device=%s bytes=%llu\n", e.owner, e.name,
 				                 e.abi, e.platform, e.device, (unsigned long long)e.engine_bytes);
 		}
@@ -491,7 +508,11 @@ int pt2c_program_summary(pt2c_program *p, int json, char **out, size_t *len)
 		pt2c__buf_puts(&b, "}, \"engines\": [");
 		for (size_t i = 0; i < n_eng; i++) {
 			pt2c_engine_info e;
-			if (pt2c_program_engine_info(p, i, &e) != 0)
+			if ((rc = pt2c_program_engine_info(p, i, &e)) == PT2C_ENOMEM) {
+				pt2c__buf_free(&b);
+				goto done;
+			}
+			if (rc != 0)
 				continue;
 			pt2c__buf_puts(&b, i ? ", {\"owner\": " : "{\"owner\": ");
 			pt2c__json_write_cstr(&b, e.owner);

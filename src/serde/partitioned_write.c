@@ -32,6 +32,7 @@ typedef struct wctx {
 	pt2c_buf *b;
 	bool members;
 	const pt2c_storage **sts; /* distinct storages in member order; the map's keys point into it */
+	const pt2c_allocator *alloc; /* the module's */
 	uint32_t n_st;
 	pt2c_map st_index;        /* pointer bytes -> index */
 } wctx;
@@ -58,10 +59,10 @@ static int collect_storages(wctx *w, const pt2c_module *m)
 	size_t total = m->n_attrs;
 	for (uint32_t s = 0; s < m->n_subs; s++)
 		if (m->subs[s].kind == PT2C_SUB_FALLBACK && m->subs[s].fallback) total += m->subs[s].fallback->n_attrs;
-	pt2c__map_init(&w->st_index, NULL);
+	pt2c__map_init(&w->st_index, w->alloc);
 	w->n_st = 0;
 	/* sized once: map keys point into this array */
-	w->sts = total ? pt2c__calloc(NULL, total, sizeof *w->sts) : NULL;
+	w->sts = total ? pt2c__calloc(w->alloc, total, sizeof *w->sts) : NULL;
 	if (total && !w->sts) return PT2C_ENOMEM;
 	int rc = add_storages(w, m);
 	for (uint32_t s = 0; s < m->n_subs && !rc; s++)
@@ -72,7 +73,7 @@ static int collect_storages(wctx *w, const pt2c_module *m)
 static void free_storages(wctx *w)
 {
 	pt2c__map_free(&w->st_index);
-	pt2c__free(NULL, w->sts);
+	pt2c__free(w->alloc, w->sts);
 	w->sts = NULL;
 }
 
@@ -548,6 +549,7 @@ int pt2c__partitioned_json_write(pt2c_buf *b, const pt2c_module *m, bool members
 	PT2C_ASSERT_ARG(b && m && m->graph);
 	wctx w;
 	memset(&w, 0, sizeof w);
+	w.alloc = m->ctx->alloc;
 	w.b = b;
 	w.members = members;
 	int rc = members ? collect_storages(&w, m) : 0;
@@ -575,12 +577,13 @@ int pt2c__partitioned_archive_write(const pt2c_module *m, pt2c_sink sink, pt2c_e
 	PT2C_ASSERT_ARG(m && m->graph && sink.write);
 	wctx w;
 	memset(&w, 0, sizeof w);
+	w.alloc = m->ctx->alloc; /* every allocation through the module's allocator */
 	pt2c_buf json;
-	pt2c__buf_init(&json, NULL);
+	pt2c__buf_init(&json, w.alloc);
 	w.b = &json;
 	w.members = true;
 	pt2c_zipw z;
-	pt2c__zipw_init(&z, sink, NULL);
+	pt2c__zipw_init(&z, sink, w.alloc);
 	char name[300];
 	int rc = collect_storages(&w, m);
 	if (!rc) rc = write_doc(&w, m);

@@ -1,39 +1,19 @@
 /*
  * test_oom.c -- fail the N-th allocation of read -> export (both modes) -> resolve for every N
- * until the run succeeds: each failure must come back as a clean PT2C_ENOMEM (sanitizer builds
- * also prove nothing leaks or is freed twice on those paths).
+ * until the run succeeds: each failure must come back as a clean PT2C_ENOMEM and nothing may leak
+ * (the harness's allocator counts live blocks; sanitizer builds also catch double frees).
  */
 #include "export_test_util.h"
 
-typedef struct failing { long left; long calls; } failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	f->calls++;
-	if (f->left >= 0 && f->left-- == 0) return NULL;
-	return malloc(n ? n : 1);
-}
-
-static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing *f = ctx;
-	f->calls++;
-	if (f->left >= 0 && f->left-- == 0) return NULL;
-	return realloc(p, n ? n : 1);
-}
-
-static void f_free(void *ctx, void *p) { (void)ctx; free(p); }
-
-/* One full run with the allocator failing at allocation `fail_at` (-1: never). Returns the rc. */
+/* One full run with allocation `fail_at` failing (-1: never). Returns the rc; nothing may leak. */
 static int run(const char *json, size_t len, bool cross, long fail_at, long *calls)
 {
-	failing f = { fail_at, 0 };
-	pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+	test_alloc ta; /* the harness's failing allocator */
+	test_alloc_init(&ta);
+	test_alloc_arm(&ta, fail_at);
 	pt2c_module *m = NULL;
 	pt2c_error err = PT2C_ERROR_INIT;
-	int rc = pt2c__partitioned_json_read(&m, json, len, &a, &err);
+	int rc = pt2c__partitioned_json_read(&m, json, len, &ta.a, &err);
 	if (!rc) {
 		pt2c_program *p = NULL;
 		rc = pt2c__export_module(&p, &m, cross, NULL, &err);
@@ -41,7 +21,9 @@ static int run(const char *json, size_t len, bool cross, long fail_at, long *cal
 		if (!rc && cross) rc = pt2c__program_resolve_cross(p, &err);
 		pt2c__program_free(p);
 	}
-	if (calls) *calls = f.calls;
+	test_alloc_disarm(&ta);
+	CHECK_MSG(ta.live == 0, "failing allocation %ld: %ld blocks leaked", fail_at, ta.live);
+	if (calls) *calls = ta.calls;
 	return rc;
 }
 

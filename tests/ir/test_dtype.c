@@ -150,6 +150,37 @@ static void test_meta(void)
 	pt2c__ctx_unref(ctx);
 }
 
+/* The expression parser's memory failing: the buffer fails (it printed the srepr text instead). */
+static void test_expr_print_oom(void)
+{
+	pt2c_sym s = { PT2C_SYM_EXPR, PT2C_HINT_NONE, 0, 0.0, "Mul(Integer(2), Symbol('s0', positive=True, integer=True))" };
+	pt2c_tensor_meta m;
+	memset(&m, 0, sizeof m);
+	m.dtype = PT2C_DTYPE_INT64;
+	m.ndim = 1;
+	m.sizes = &s;
+	test_alloc ta;
+	test_alloc_init(&ta);
+	long k = 0;
+	for (;; k++) {
+		pt2c_buf b;
+		pt2c__buf_init(&b, &ta.a);
+		test_alloc_arm(&ta, k);
+		pt2c__meta_print(&b, &m);
+		pt2c__buf_cstr(&b);
+		test_alloc_disarm(&ta);
+		if (!ta.failed) {
+			CHECK(b.err == 0 && b.data && strcmp(b.data, "i64[2*s0]") == 0);
+			pt2c__buf_free(&b);
+			break;
+		}
+		CHECK_MSG(b.err == PT2C_ENOMEM, "failing allocation %ld: buffer error %d", k, b.err);
+		pt2c__buf_free(&b);
+	}
+	CHECK(k >= 2); /* the buffer and the parser */
+	CHECK_EQ_INT(ta.live, 0);
+}
+
 /* sympy 1.14: srepr(e) and str(e) for expressions of the kind torch puts in shapes. */
 static void test_expr_print(void)
 {
@@ -251,4 +282,5 @@ PT2C_TEST_MAIN({
 	RUN(test_symbol_name);
 	RUN(test_meta);
 	RUN(test_expr_print);
+	RUN(test_expr_print_oom);
 })

@@ -151,36 +151,6 @@ static void test_random_graphs(void)
 	CHECK(n_lint_ok > 0 && n_lint_bad > 0 && n_compact_ok > 0 && n_compact_bad > 0);
 }
 
-typedef struct failing { long budget, live; } failing;
-
-static void *f_malloc(void *c, size_t n)
-{
-	failing *f = c;
-	if (f->budget-- <= 0)
-		return NULL;
-	void *p = malloc(n);
-	f->live += p != NULL;
-	return p;
-}
-
-static void *f_realloc(void *c, void *p, size_t old_n, size_t n)
-{
-	failing *f = c;
-	(void)old_n;
-	if (f->budget-- <= 0)
-		return NULL;
-	void *q = realloc(p, n);
-	f->live += q && !p;
-	return q;
-}
-
-static void f_free(void *c, void *p)
-{
-	failing *f = c;
-	f->live -= p != NULL;
-	free(p);
-}
-
 /* Printers under allocation failure: ENOMEM or the full text, and nothing leaked. */
 static void test_print_oom(void)
 {
@@ -212,8 +182,11 @@ static void test_print_oom(void)
 	int successes = 0;
 	for (long budget = 0; budget < 200 && successes < 2; budget++) {
 		for (int which = 0; which < 2; which++) {
-			failing f = { budget, 0 };
-			pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+			test_alloc f; /* the harness's failing allocator: allocation `budget` and every later one fail */
+			test_alloc_init(&f);
+			f.fail_all = true;
+			test_alloc_arm(&f, budget);
+			const pt2c_allocator a = f.a;
 			pt2c_buf b;
 			pt2c__buf_init(&b, &a);
 			int rc = which ? pt2c__module_print(&b, p->mod) : pt2c__program_print(&b, p);

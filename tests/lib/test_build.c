@@ -258,33 +258,6 @@ static void test_pull_failure_leaves_nothing(void)
 	parts_free(&pp);
 }
 
-/* A failing allocator: fail the n-th allocation. */
-typedef struct failing { long countdown; long allocs, frees; } failing;
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	if (f->countdown == 0) return NULL;
-	if (f->countdown > 0) f->countdown--;
-	void *p = malloc(n ? n : 1);
-	if (p) f->allocs++;
-	return p;
-}
-static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing *f = ctx;
-	if (f->countdown == 0) return NULL;
-	if (f->countdown > 0) f->countdown--;
-	void *q = realloc(p, n ? n : 1);
-	if (q && !p) f->allocs++;
-	return q;
-}
-static void f_free(void *ctx, void *p)
-{
-	if (p) ((failing *)ctx)->frees++;
-	free(p);
-}
-
 /* Every allocation failure in pt2c_module_build: ENOMEM, nothing leaked, releases exactly once. */
 static void test_build_oom(void)
 {
@@ -301,11 +274,14 @@ static void test_build_oom(void)
 			pp.src[j].ctx = &pr[j];
 			pp.src[j].release = release_cb;
 		}
-		failing fa = { k, 0, 0 };
-		pt2c_allocator al = { f_malloc, f_realloc, f_free, &fa };
+		test_alloc fa; /* the harness's failing allocator */
+		test_alloc_init(&fa);
+		fa.fail_all = true; /* every allocation after the first failure fails too */
+		test_alloc_arm(&fa, k);
 		pt2c_error err = PT2C_ERROR_INIT;
 		pt2c_module *m = NULL;
-		int rc = pt2c_module_build(&m, pp.json, pp.json_len, pp.src, pp.n, &al, &err);
+		int rc = pt2c_module_build(&m, pp.json, pp.json_len, pp.src, pp.n, &fa.a, &err);
+		test_alloc_disarm(&fa);
 		if (rc == 0) {
 			done = true;
 			CHECK(m != NULL);
@@ -315,7 +291,7 @@ static void test_build_oom(void)
 			CHECK_EQ_INT(rc, PT2C_ENOMEM);
 			CHECK(m == NULL);
 		}
-		CHECK_EQ_INT(fa.allocs, fa.frees);
+		CHECK_EQ_INT(fa.live, 0);
 		for (size_t j = 0; j < pp.n; j++) CHECK_EQ_INT(pr[j].released, 1);
 	}
 	CHECK(done);

@@ -3,19 +3,19 @@
  * through the allocator given at open (they used plain malloc/strdup, so the failing-allocator
  * loops never reached them): every allocation of summary, print, engine record JSON and write
  * is counted by the test allocator, and failing each one in turn gives PT2C_ENOMEM, no output and
- * no leak; hand-outs (freed with pt2c_free) stay libc.
+ * no leak; the hand-outs (freed with pt2c_free) come from that allocator too.
  */
 #include <stdlib.h>
 
 #include "harness.h"
 #include "pt2c.h"
 
-typedef int (*text_call)(pt2c_program *p, char **out, size_t *len);
-static int summary_text(pt2c_program *p, char **o, size_t *n) { return pt2c_program_summary(p, 0, o, n); }
-static int summary_json(pt2c_program *p, char **o, size_t *n) { return pt2c_program_summary(p, 1, o, n); }
-static int record_json(pt2c_program *p, char **o, size_t *n) { return pt2c_program_engine_record_json(p, 0, o, n); }
+typedef int (*text_call)(const pt2c_program *p, char **out, size_t *len);
+static int summary_text(const pt2c_program *p, char **o, size_t *n) { return pt2c_program_summary(p, 0, o, n); }
+static int summary_json(const pt2c_program *p, char **o, size_t *n) { return pt2c_program_summary(p, 1, o, n); }
+static int record_json(const pt2c_program *p, char **o, size_t *n) { return pt2c_program_engine_record_json(p, 0, o, n); }
 
-static void each_failure(test_alloc *ta, pt2c_program *p, const char *what, text_call call)
+static void each_failure(test_alloc *ta, const pt2c_program *p, const char *what, text_call call)
 {
 	char *ref = NULL;
 	size_t ref_len = 0;

@@ -7,6 +7,7 @@
  * must fail with the documented code and a member/JSON path naming the culprit.
  */
 #include "harness.h"
+#include "pt2c.h"
 #include "serde/serde.h"
 
 #include <math.h>
@@ -863,28 +864,6 @@ static void test_unsupported_kinds(void)
 	pt2c__module_free(m);
 }
 
-typedef struct failing_alloc {
-	long left; /* allocations that still succeed */
-} failing_alloc;
-
-static void *f_malloc(void *c, size_t n)
-{
-	failing_alloc *f = c;
-	return f->left-- > 0 ? malloc(n) : NULL;
-}
-
-static void *f_realloc(void *c, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing_alloc *f = c;
-	return f->left-- > 0 ? realloc(p, n) : NULL;
-}
-
-static void f_free(void *c, void *p)
-{
-	(void)c;
-	free(p);
-}
 
 /* Fail the N-th allocation for every N: always ENOMEM, no leak (ASan), no reference left on backing. */
 static void test_archive_read_out_of_memory(void)
@@ -896,11 +875,13 @@ static void test_archive_read_out_of_memory(void)
 	pt2c__module_free(m0);
 	pt2c_storage *backing = NULL;
 	REQUIRE(pt2c__storage_new(NULL, (const uint8_t *)arch.data, arch.len, NULL, NULL, &backing) == 0);
-	failing_alloc fa;
-	pt2c_allocator a = { f_malloc, f_realloc, f_free, &fa };
+	test_alloc fa; /* the harness's failing allocator */
+	test_alloc_init(&fa);
+	fa.fail_all = true; /* every allocation after the first failure fails too */
+	const pt2c_allocator a = fa.a;
 	long limit;
 	for (limit = 0; limit < 100000; limit++) {
-		fa.left = limit;
+		test_alloc_arm(&fa, limit);
 		pt2c_module *m = (pt2c_module *)1;
 		pt2c_error err = PT2C_ERROR_INIT;
 		int rc = pt2c__partitioned_archive_read(&m, (const uint8_t *)arch.data, arch.len, backing, &a, &err);
@@ -908,7 +889,7 @@ static void test_archive_read_out_of_memory(void)
 			REQUIRE(m != NULL);
 			CHECK_EQ_INT(m->graph->n_live, 5);
 			CHECK(backing->refcount > 1);
-			fa.left = 1 << 30;
+			test_alloc_disarm(&fa);
 			pt2c__module_free(m);
 			CHECK_EQ_INT(backing->refcount, 1);
 			break;
@@ -918,8 +899,83 @@ static void test_archive_read_out_of_memory(void)
 		CHECK_MSG(backing->refcount == 1, "allocation %ld: backing refcount %u", limit, backing->refcount);
 	}
 	CHECK(limit > 10 && limit < 100000);
+	CHECK_EQ_INT(fa.live, 0);
 	pt2c__storage_unref(backing);
 	pt2c__buf_free(&arch);
+}
+
+/* The writer under allocation failure (it used libc, not the module's allocator, for its tables). */
+static void *pw_setup(void *ctx, const pt2c_allocator *a)
+{
+	(void)ctx;
+	pt2c_module *m = NULL;
+	pt2c_error err = PT2C_ERROR_INIT;
+	if (pt2c_module_load_json(&m, shared_path("fixtures/torch-2.11/hybrid_gated_fallback.partitioned.json"), a, &err))
+		return NULL;
+	pt2c_buf *out = calloc(1, sizeof *out);
+	if (!out) {
+		pt2c__module_free(m);
+		return NULL;
+	}
+	pt2c__buf_init(out, NULL);
+	void **st = calloc(2, sizeof *st);
+	if (!st) {
+		free(out);
+		pt2c__module_free(m);
+		return NULL;
+	}
+	st[0] = m;
+	st[1] = out;
+	return st;
+}
+
+static int pw_step(void *ctx, void *state)
+{
+	(void)ctx;
+	void **st = state;
+	pt2c_buf *out = st[1];
+	pt2c__buf_free(out);
+	pt2c__buf_init(out, NULL);
+	pt2c_error err = PT2C_ERROR_INIT;
+	int rc = pt2c__partitioned_archive_write(st[0], pt2c__sink_buf(out), &err);
+	if (rc) { /* what reached the sink before a failure is the caller's to drop (files: removed) */
+		pt2c__buf_free(out);
+		pt2c__buf_init(out, NULL);
+	}
+	return rc && err.code != rc ? PT2C_EINVALID : rc;
+}
+
+/* The module as printed, then the archive written (its size and bytes summed) on success. */
+static char *pw_show(void *ctx, void *state)
+{
+	(void)ctx;
+	void **st = state;
+	char *text = NULL;
+	size_t len = 0;
+	if (pt2c_module_print(st[0], &text, &len)) return NULL;
+	const pt2c_buf *out = st[1];
+	uint64_t sum = 0;
+	for (size_t i = 0; i < out->len; i++) sum = sum * 31 + (uint8_t)out->data[i];
+	char *s = malloc(len + 64);
+	if (s) snprintf(s, len + 64, "%s\narchive %zu %016llx\n", text, out->len, (unsigned long long)sum);
+	pt2c_free(text);
+	return s;
+}
+
+static void pw_teardown(void *ctx, void *state)
+{
+	(void)ctx;
+	void **st = state;
+	pt2c__module_free(st[0]);
+	pt2c__buf_free(st[1]);
+	free(st[1]);
+	free(st);
+}
+
+static void test_archive_write_out_of_memory(void)
+{
+	test_oom_case c = { "partitioned archive write", pw_setup, pw_step, pw_show, pw_teardown, NULL, 0 };
+	CHECK(test_oom_state_unchanged(&c) > 3); /* the storage table, its index, the JSON, the zip writer */
 }
 
 typedef struct failing_sink {
@@ -1028,6 +1084,7 @@ PT2C_TEST_MAIN({
 	RUN(test_describe_spellings);
 	RUN(test_unsupported_kinds);
 	RUN(test_archive_read_out_of_memory);
+	RUN(test_archive_write_out_of_memory);
 	RUN(test_archive_write_sink_failure);
 	RUN(test_large_round_trip);
 })

@@ -471,28 +471,6 @@ static void test_truncated_prefixes_fail_cleanly(void)
 	free(d);
 }
 
-typedef struct failing_alloc {
-	long left; /* allocations that still succeed */
-} failing_alloc;
-
-static void *f_malloc(void *c, size_t n)
-{
-	failing_alloc *f = c;
-	return f->left-- > 0 ? malloc(n) : NULL;
-}
-
-static void *f_realloc(void *c, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing_alloc *f = c;
-	return f->left-- > 0 ? realloc(p, n) : NULL;
-}
-
-static void f_free(void *c, void *p)
-{
-	(void)c;
-	free(p);
-}
 
 /* Fail the N-th allocation for every N until the read succeeds: always ENOMEM, never a leak (ASan). */
 static void test_out_of_memory_at_every_allocation(void)
@@ -500,18 +478,20 @@ static void test_out_of_memory_at_every_allocation(void)
 	size_t n;
 	uint8_t *d = read_file(shared_path("fixtures/torch-2.11/hybrid_gated_fallback.partitioned.json"), &n);
 	REQUIRE(d);
-	failing_alloc fa;
-	pt2c_allocator a = { f_malloc, f_realloc, f_free, &fa };
+	test_alloc fa; /* the harness's failing allocator */
+	test_alloc_init(&fa);
+	fa.fail_all = true; /* every allocation after the first failure fails too */
+	const pt2c_allocator a = fa.a;
 	long limit;
 	for (limit = 0; limit < 100000; limit++) {
-		fa.left = limit;
+		test_alloc_arm(&fa, limit);
 		pt2c_module *m = (pt2c_module *)1;
 		pt2c_error err = PT2C_ERROR_INIT;
 		int rc = pt2c__partitioned_json_read(&m, (const char *)d, n, &a, &err);
 		if (rc == 0) {
 			REQUIRE(m != NULL);
 			CHECK_EQ_INT(m->graph->n_live, 5);
-			fa.left = 1 << 30; /* freeing must not need memory */
+			test_alloc_disarm(&fa); /* freeing must not need memory */
 			pt2c__module_free(m);
 			break;
 		}
@@ -519,6 +499,7 @@ static void test_out_of_memory_at_every_allocation(void)
 		CHECK(m == NULL);
 	}
 	CHECK(limit > 10 && limit < 100000);
+	CHECK_EQ_INT(fa.live, 0);
 	free(d);
 }
 

@@ -206,27 +206,12 @@ static void test_set_remove_identical(void)
 	pt2c_program_free(p);
 }
 
-typedef struct failing { long left; } failing;
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	if (f->left >= 0 && f->left-- == 0) return NULL;
-	return malloc(n ? n : 1);
-}
-static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
-{
-	(void)old;
-	failing *f = ctx;
-	if (f->left >= 0 && f->left-- == 0) return NULL;
-	return realloc(p, n ? n : 1);
-}
-static void f_free(void *ctx, void *p) { (void)ctx; free(p); }
-
 /* Every allocation of set_extra_file failing in turn: ENOMEM and the program as it was. */
 static void test_oom_leaves_program(void)
 {
-	failing f = { -1 };
-	pt2c_allocator al = { f_malloc, f_realloc, f_free, &f };
+	test_alloc f; /* the harness's failing allocator */
+	test_alloc_init(&f);
+	const pt2c_allocator al = f.a;
 	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
 	ro.alloc = &al;
 	pt2c_program *p = open_fixture("mlp_bn", &ro);
@@ -242,9 +227,9 @@ static void test_oom_leaves_program(void)
 		int done = 0;
 		for (long k = 0; k < 50 && !done; k++) {
 			size_t before = pt2c_program_extra_file_count(p);
-			f.left = k;
+			test_alloc_arm(&f, k);
 			int rc = pt2c_program_set_extra_file(p, names[w], "new", 3, &err);
-			f.left = -1;
+			test_alloc_disarm(&f);
 			if (rc == 0) {
 				done = 1;
 				break;
@@ -259,6 +244,7 @@ static void test_oom_leaves_program(void)
 	CHECK(extra_is(p, 1, "k1", "new"));
 	CHECK(extra_is(p, 4, "a-new-name-not-interned-yet", "new"));
 	pt2c_program_free(p);
+	CHECK_EQ_INT(f.live, 0);
 }
 
 PT2C_TEST_MAIN({

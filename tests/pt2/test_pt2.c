@@ -783,32 +783,6 @@ static void test_opaque_custom_object(void)
 
 /* MARK: allocation failures */
 
-typedef struct failing { long left; long count; } failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	if (f->left-- == 0)
-		return NULL;
-	f->count++;
-	return malloc(n);
-}
-
-static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
-{
-	failing *f = ctx;
-	(void)old;
-	if (f->left-- == 0)
-		return NULL;
-	return realloc(p, n);
-}
-
-static void f_free(void *ctx, void *p)
-{
-	(void)ctx;
-	free(p);
-}
-
 /* Fail the N-th allocation for every N of read + write: each run fails cleanly or succeeds. */
 static void test_allocation_failures(void)
 {
@@ -818,13 +792,16 @@ static void test_allocation_failures(void)
 		REQUIRE(s);
 		bool done = false;
 		for (long n = 0; n < 200000 && !done; n++) {
-			failing f = { n, 0 };
-			pt2c_allocator al = { f_malloc, f_realloc, f_free, &f };
+			test_alloc f; /* the harness's failing allocator */
+			test_alloc_init(&f);
+			test_alloc_arm(&f, n);
+			const pt2c_allocator al = f.a;
 			pt2c_program *p = NULL;
 			pt2c_error err = PT2C_ERROR_INIT;
 			int rc = pt2c__pt2_read(&p, s->data, (size_t)s->nbytes, s, NULL, &al, &err);
 			if (rc) {
 				CHECK_MSG(rc == PT2C_ENOMEM && p == NULL, "%s: failing allocation %ld gave %d (%s)", names[k], n, rc, err.message);
+				CHECK_EQ_INT(f.live, 0);
 				continue;
 			}
 			pt2c_buf b;
@@ -839,6 +816,7 @@ static void test_allocation_failures(void)
 			}
 			pt2c__buf_free(&b);
 			pt2c__program_free(p);
+			CHECK_EQ_INT(f.live, 0);
 		}
 		CHECK(done);
 		pt2c__storage_unref(s);

@@ -209,6 +209,43 @@ class Files(unittest.TestCase):
             pt2c.export(os.path.join(FIX, "mlp_bn.txt"), target)
         self.assertFalse(os.path.exists(target))
 
+    def test_threads_reach_the_write_options(self):
+        """threads= is passed as pt2c_write_options version 2; the bytes are the CLI's at any count."""
+        from pt2c import _lib
+        seen = []
+        real = _lib.lib.pt2c_program_write
+
+        def spy(prog, path, opts, err):
+            o = opts._obj if hasattr(opts, "_obj") else opts.contents
+            seen.append((o.version, o.threads))
+            return real(prog, path, opts, err)
+
+        _lib.lib.pt2c_program_write = spy
+        try:
+            part = os.path.join(FIX, "hybrid_gated_fallback.partitioned.json")
+            cross = os.path.join(FIX, "hybrid_gated_fallback.cross.pt2")
+            for n in (0, 1, 3):
+                a, b = self.out(f"x{n}.pt2"), self.out(f"y{n}") + f"/x{n}.pt2"
+                os.makedirs(os.path.dirname(b), exist_ok=True)
+                pt2c.export(part, a, threads=n)
+                cli("export", part, "-o", b, *(["--threads", str(n)] if n else []))
+                self.same_file(a, b)
+                pt2c.convert(cross, a, threads=n)
+                cli("convert", cross, "-o", b, *(["--threads", str(n)] if n else []))
+                self.same_file(a, b)
+                pt2c.resolve_cross(cross, a, threads=n)
+                cli("resolve-cross", cross, "-o", b, *(["--threads", str(n)] if n else []))
+                self.same_file(a, b)
+        finally:
+            _lib.lib.pt2c_program_write = real
+        self.assertEqual(seen, [(2, n) for n in (0, 1, 3) for _ in range(3)])
+        for bad, exc in ((-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)):
+            with self.assertRaises(exc):
+                pt2c.convert(cross, self.out("bad.pt2"), threads=bad)
+            with self.assertRaises(exc):
+                pt2c.save(None, self.out("bad.pt2"), threads=bad)  # checked before torch is needed
+        self.assertFalse(os.path.exists(self.out("bad.pt2")))
+
     def test_torch_free_import(self):
         r = subprocess.run([sys.executable, "-c", "import sys, pt2c; pt2c.inspect(sys.argv[1]); "
                             "print('torch' in sys.modules)", PT2S[0]], capture_output=True, text=True)

@@ -7,62 +7,15 @@
 #include "harness.h"
 #include "util/util.h"
 
-/* MARK: an allocator that fails the N-th call and counts live blocks */
+/* MARK: the harness's failing allocator, failing the fail_at-th call (1-based; 0 = never) */
 
-typedef struct failing_alloc {
-	long calls;     /* malloc + realloc calls so far */
-	long fail_at;   /* 1-based call number that fails; 0 = never */
-	long live;      /* blocks currently allocated */
-	bool fail_all;  /* once failed, keep failing */
-} failing_alloc;
-
-static bool fa_should_fail(failing_alloc *fa)
-{
-	fa->calls++;
-	if (fa->fail_at && (fa->calls == fa->fail_at || (fa->fail_all && fa->calls > fa->fail_at)))
-		return true;
-	return false;
-}
-
-static void *fa_malloc(void *ctx, size_t n)
-{
-	failing_alloc *fa = ctx;
-	if (fa_should_fail(fa))
-		return NULL;
-	void *p = malloc(n);
-	if (p)
-		fa->live++;
-	return p;
-}
-
-static void *fa_realloc(void *ctx, void *p, size_t old_n, size_t new_n)
-{
-	failing_alloc *fa = ctx;
-	if (fa_should_fail(fa))
-		return NULL;
-	/* Always move, like a debug allocator, so stale pointers show up under ASan. */
-	void *q = malloc(new_n);
-	if (!q)
-		return NULL;
-	memcpy(q, p, old_n < new_n ? old_n : new_n);
-	free(p);
-	return q;
-}
-
-static void fa_free(void *ctx, void *p)
-{
-	failing_alloc *fa = ctx;
-	if (p)
-		fa->live--;
-	free(p);
-}
+typedef test_alloc failing_alloc;
 
 static pt2c_allocator fa_make(failing_alloc *fa, long fail_at)
 {
-	memset(fa, 0, sizeof *fa);
-	fa->fail_at = fail_at;
-	pt2c_allocator a = { fa_malloc, fa_realloc, fa_free, fa };
-	return a;
+	test_alloc_init(fa);
+	test_alloc_arm(fa, fail_at ? fail_at - 1 : -1);
+	return fa->a;
 }
 
 /* MARK: allocation */

@@ -579,46 +579,6 @@ static void test_eocd_comment_past_end_does_not_find_inner_zip(void)
 
 /* MARK: allocation failures */
 
-typedef struct failing {
-	int left; /* allocations before the failure; -1 = never fail */
-	int live;
-} failing;
-
-static void *f_malloc(void *ctx, size_t n)
-{
-	failing *f = ctx;
-	if (f->left == 0)
-		return NULL;
-	if (f->left > 0)
-		f->left--;
-	void *p = malloc(n);
-	if (p)
-		f->live++;
-	return p;
-}
-
-static void *f_realloc(void *ctx, void *p, size_t old, size_t n)
-{
-	failing *f = ctx;
-	PT2C_UNUSED(old);
-	if (f->left == 0)
-		return NULL;
-	if (f->left > 0)
-		f->left--;
-	void *q = realloc(p, n);
-	if (q && !p)
-		f->live++;
-	return q;
-}
-
-static void f_free(void *ctx, void *p)
-{
-	failing *f = ctx;
-	if (p)
-		f->live--;
-	free(p);
-}
-
 static void test_allocation_failures_are_clean(void)
 {
 	size_t len;
@@ -626,8 +586,11 @@ static void test_allocation_failures_are_clean(void)
 	REQUIRE(data);
 	bool done = false;
 	for (int k = 0; k < 100 && !done; k++) {
-		failing f = { k, 0 };
-		pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+		test_alloc f; /* the harness's failing allocator: allocation k and every later one fail */
+		test_alloc_init(&f);
+		f.fail_all = true;
+		test_alloc_arm(&f, k);
+		const pt2c_allocator a = f.a;
 		pt2c_zip z;
 		pt2c_error err = PT2C_ERROR_INIT;
 		int rc = pt2c__zip_parse(&z, data, len, NULL, &a, &err);
@@ -645,8 +608,11 @@ static void test_allocation_failures_are_clean(void)
 	/* Writer: every failure surfaces as PT2C_ENOMEM, and free releases everything. */
 	done = false;
 	for (int k = 0; k < 200 && !done; k++) {
-		failing f = { k, 0 };
-		pt2c_allocator a = { f_malloc, f_realloc, f_free, &f };
+		test_alloc f; /* the harness's failing allocator: allocation k and every later one fail */
+		test_alloc_init(&f);
+		f.fail_all = true;
+		test_alloc_arm(&f, k);
+		const pt2c_allocator a = f.a;
 		uint64_t count = 0;
 		pt2c_zipw w;
 		pt2c__zipw_init(&w, pt2c__sink_count(&count), &a);
