@@ -402,6 +402,44 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+void pt2c__text_escape(pt2c_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			pt2c__buf_putc(b, (char)c);
+			i++;
+			continue;
+		}
+		const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+		if (e) {
+			pt2c__buf_puts(b, e);
+			i++;
+			continue;
+		}
+		size_t k = c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
+		/* C1 controls (U+0080..U+009F) and the bidirectional overrides and isolates
+		 * (U+202A..U+202E, U+2066..U+2069) reorder or recolour a terminal like C0 controls */
+		bool ctl = (k == 2 && c == 0xc2 && u[i + 1] < 0xa0) ||
+		           (k == 3 && c == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
+		                                    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)));
+		if (k && !ctl) {
+			pt2c__buf_put(b, s + i, k);
+			i += k;
+			continue;
+		}
+		size_t m = k ? k : 1; /* escape the whole control sequence, or the one invalid byte */
+		for (size_t j = 0; j < m; j++) {
+			char x[4] = { '\\', 'x', hex[u[i + j] >> 4], hex[u[i + j] & 15] };
+			pt2c__buf_put(b, x, 4);
+		}
+		i += m;
+	}
+}
+
 size_t pt2c__utf8_invalid_at(const void *p, size_t n)
 {
 	const unsigned char *s = p;
