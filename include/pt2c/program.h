@@ -3,8 +3,10 @@
  * PyTorch 2.11 writes them and torch.export.load reads them).
  *
  * Reading maps the archive: weights, constants and engines stay in the mapping (no copy) and the
- * program keeps the mapping alive until pt2c_program_free. Writing streams to "<path>.tmp.XXXXXX"
- * in the target folder and renames it into place only when complete.
+ * program keeps the mapping alive until pt2c_program_free: a file truncated while mapped makes
+ * the next access fault (SIGBUS; the pt2c command reports it). Writing streams to
+ * "<path>.tmp.<pid>.XXXXXX" in the target folder and renames it into place only when complete
+ * (see pt2c/common.h for the temporary files).
  */
 #ifndef PT2C_PROGRAM_H
 #define PT2C_PROGRAM_H
