@@ -91,11 +91,13 @@ char *pt2c__tmp_template(const char *path, const pt2c_allocator *alloc)
  * FREE, FILLING (its owner copies a path in), READY (the path is a temporary file in flight),
  * UNLINKING (a handler is removing it) or GONE (removed by a handler; the owner frees the slot).
  */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal handlers need lock-free atomic ints");
 enum { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_UNLINKING, SLOT_GONE };
 #define SLOTS 64
 #define SLOT_PATH 4096
 static struct {
 	atomic_int state;
+	pid_t owner; /* a child made by fork() inherits the slots: it leaves its parent's files alone */
 	char path[SLOT_PATH];
 } slots[SLOTS];
 
@@ -109,6 +111,7 @@ static int tmpreg_add(const char *tmp_path)
 		if (!atomic_compare_exchange_strong(&slots[i].state, &expect, SLOT_FILLING))
 			continue;
 		memcpy(slots[i].path, tmp_path, n + 1);
+		slots[i].owner = getpid();
 		atomic_store(&slots[i].state, SLOT_READY);
 		return i;
 	}
@@ -132,13 +135,18 @@ void pt2c__tmpreg_drop(int slot)
 
 void pt2c__tmpreg_unlink_all(void)
 {
-	/* async-signal-safe: lock-free atomics and unlink only */
+	/* async-signal-safe: lock-free atomics, getpid and unlink only */
+	pid_t self = getpid();
 	for (int i = 0; i < SLOTS; i++) {
 		int expect = SLOT_READY;
 		if (!atomic_compare_exchange_strong(&slots[i].state, &expect, SLOT_UNLINKING))
 			continue;
-		(void)unlink(slots[i].path);
-		atomic_store(&slots[i].state, SLOT_GONE);
+		if (slots[i].owner == self) {
+			(void)unlink(slots[i].path);
+			atomic_store(&slots[i].state, SLOT_GONE);
+		} else {
+			atomic_store(&slots[i].state, SLOT_READY);
+		}
 	}
 }
 

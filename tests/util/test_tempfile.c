@@ -112,6 +112,15 @@ static void test_registry_unlinks_files_in_flight(void)
 	CHECK(f.tmp_slot >= 0);
 	CHECK_EQ_INT(count_entries(), 1);
 	pt2c__ofile_write(&f, "abc", 3);
+	/* a child made by fork() inherits the registry, not the files: it leaves them alone */
+	pid_t c = fork();
+	if (c == 0) {
+		pt2c_temp_files_remove();
+		_exit(0);
+	}
+	int ws;
+	REQUIRE(c > 0 && waitpid(c, &ws, 0) == c);
+	CHECK_EQ_INT(count_entries(), 1);
 	pt2c_temp_files_remove(); /* what the CLI's signal handler calls */
 	CHECK_EQ_INT(count_entries(), 0);
 	/* the write in progress then fails at its rename, and says so */
