@@ -24,7 +24,8 @@
  *
  * Thread-safety: distinct handles may be used from distinct threads; one handle must not be used
  * from two threads at once, not even by functions taking it `const` (some cache strings in it).
- * There is no global mutable state; the functions of this header are safe from any thread.
+ * The only global mutable state is the lock-free registry of the temporary files of writes in
+ * progress (see pt2c_temp_files_remove); the functions of this header are safe from any thread.
  */
 #ifndef PT2C_COMMON_H
 #define PT2C_COMMON_H
@@ -107,6 +108,30 @@ typedef struct pt2c_allocator {
 
 /** The library version as "MAJOR.MINOR.PATCH" (a static string). Never fails. */
 const char *pt2c_version(void);
+
+/*
+ * Output files. Every writer (pt2c_program_write, pt2c_module_write, pt2c_file_write, ...) writes
+ * to "<stem>.tmp.<pid>.XXXXXX" in the output's folder and renames it into place when complete
+ * (<stem> is the output's file name, shortened with a hash when the temporary name would not fit
+ * 255 bytes). Before it creates its own, a writer removes the stale temporary files of the same
+ * output: exactly that pattern, regular files of the effective user, whose <pid> no longer runs.
+ */
+
+/**
+ * Remove the temporary files of every write in progress in this process. Async-signal-safe:
+ * meant for a SIGINT/SIGTERM/SIGHUP handler that then ends the process (the pt2c command does
+ * this). A write that goes on afterwards fails at its rename (PT2C_EIO). Thread-safe. At most 64
+ * writes in progress at once, with temporary paths shorter than 4096 bytes, are known to it.
+ */
+void pt2c_temp_files_remove(void);
+
+/**
+ * Write data[0..len) to `path` the way archives are written: a temporary file in the same
+ * folder (mode 0666 less the umask), fsync, rename. A previous `path` stays untouched on failure.
+ * @return 0; PT2C_EINVALID (path NULL or empty, data NULL with len > 0); PT2C_ENOMEM; PT2C_EIO
+ *         (err names the cause, e.g. "No space left on device"). Thread-safe.
+ */
+int pt2c_file_write(const char *path, const void *data, size_t len, pt2c_error *err);
 
 #ifdef __cplusplus
 }

@@ -3,12 +3,13 @@
  * PyTorch 2.11 writes them and torch.export.load reads them).
  *
  * Reading maps the archive: weights, constants and engines stay in the mapping (no copy) and the
- * program keeps the mapping alive until pt2c_program_free. Writing streams to "<path>.tmp.XXXXXX"
- * in the target folder and renames it into place only when complete. Every allocation for a
- * program goes through the allocator of its read options (programs made by pt2c_export: the
- * module's). Thread-safety and the codes every call may return (PT2C_EINVALID for misuse,
- * PT2C_ENOMEM): pt2c/common.h. Functions taking a `const pt2c_program *` do not change what the
- * program holds or writes.
+ * program keeps the mapping alive until pt2c_program_free: a file truncated while mapped makes
+ * the next access fault (SIGBUS; the pt2c command reports it). Writing streams to
+ * "<path>.tmp.<pid>.XXXXXX" in the target folder and renames it into place only when complete
+ * (see pt2c/common.h for the temporary files). Every allocation for a program goes through the
+ * allocator of its read options (programs made by pt2c_export: the module's). Thread-safety and
+ * the codes every call may return (PT2C_EINVALID for misuse, PT2C_ENOMEM): pt2c/common.h.
+ * Functions taking a `const pt2c_program *` do not change what the program holds or writes.
  */
 #ifndef PT2C_PROGRAM_H
 #define PT2C_PROGRAM_H

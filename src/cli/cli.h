@@ -105,7 +105,20 @@ int cli_write_checked_program(const cli_command *cmd, const opt_result *r, pt2c_
  */
 int cli_apply_extra_files(const cli_command *cmd, const opt_result *r, pt2c_program *p);
 
-/** Write a whole file atomically (temp file + rename). Returns 0 or errno. */
-int cli_write_file(const char *path, const void *data, size_t len);
+/**
+ * Print s to f for a terminal: printable ASCII and valid UTF-8 as they are; backslash, newline,
+ * tab, CR as \\, \n, \t, \r; other control characters (C0, DEL, C1, bidirectional overrides)
+ * and invalid UTF-8 as \xHH (the rules of `inspect`'s text output).
+ */
+void cli_put_escaped(FILE *f, const char *s);
+
+/* MARK: signals (signals.c) */
+/** Install the handlers: temporary files removed on SIGINT/SIGTERM/SIGHUP/SIGQUIT (then the
+ * default action), SIGBUS from a shrunk input reported (exit EXIT_IO), SIGXFSZ ignored. */
+void cli_signals_install(void);
+/** The input file that a SIGBUS names (cli_check_input sets it). */
+void cli_set_input(const char *path);
+/** Whether a progress bar is on the current line (async-signal-safe read). */
+bool cli_progress_drawn(void);
 
 #endif

@@ -11,8 +11,6 @@
 #endif
 #endif
 
-#include <signal.h>
-
 #include "cli.h"
 
 extern const cli_command cmd_export, cmd_inspect, cmd_verify, cmd_resolve_cross, cmd_engines, cmd_convert;
@@ -30,7 +28,9 @@ static void usage(FILE *f)
 		fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\n'pt2c <command> --help' describes a command.\n\n"
 	           "exit status: 0 success; 1 bad input (corrupt, unsupported or inconsistent; verify found\n"
-	           "problems); 2 bad command line; 3 I/O error; 4 out of memory.\n"
+	           "problems); 2 bad command line; 3 I/O error (also: an input file changed while being\n"
+	           "read); 4 out of memory; killed by SIGINT/SIGTERM/SIGHUP/SIGQUIT: that signal's status,\n"
+	           "after the temporary output file is removed.\n"
 	           "Errors are printed on stderr as 'pt2c: <file>: <member>: <message>'.\n");
 }
 
@@ -45,9 +45,7 @@ int main(int argc, char **argv)
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
-	/* over the file size limit a write fails with EFBIG (reported, the temporary file removed)
-	 * instead of the process dying by SIGXFSZ with the temporary file left behind */
-	signal(SIGXFSZ, SIG_IGN);
+	cli_signals_install();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -441,9 +441,18 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 				pt2c__buf_free(&b);
 				goto done;
 			}
-			if (rc == 0)
-				pt2c__buf_printf(&b, "  %s: name=%s abi=%u platform=%s device=%s bytes=%llu\n", e.owner, e.name,
-				                 e.abi, e.platform, e.device, (unsigned long long)e.engine_bytes);
+			if (rc != 0)
+				continue;
+			/* names and strings of the record are untrusted: control characters escaped */
+			pt2c__buf_puts(&b, "  ");
+			pt2c__text_escape(&b, e.owner);
+			pt2c__buf_puts(&b, ": name=");
+			pt2c__text_escape(&b, e.name);
+			pt2c__buf_printf(&b, " abi=%u platform=", e.abi);
+			pt2c__text_escape(&b, e.platform);
+			pt2c__buf_puts(&b, " device=");
+			pt2c__text_escape(&b, e.device);
+			pt2c__buf_printf(&b, " bytes=%llu\n", (unsigned long long)e.engine_bytes);
 		}
 		if (p->n_ranges) {
 			pt2c__buf_puts(&b, "range constraints:\n");

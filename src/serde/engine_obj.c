@@ -29,16 +29,32 @@ static void unref_backing(void *payload)
 
 /* MARK: reading */
 
-/* Parse the blob's zip and pickle; *top is the pickled object (in arena). z must be freed. */
+/*
+ * Parse the blob's zip and pickle; *top is the pickled object (in arena). z must be freed.
+ * *pkl_at receives where data.pkl's bytes start in the blob once the zip is read (UINT64_MAX
+ * before): errors found in the pickle are moved by it (pkl_error_to_blob), so that their offsets
+ * count from the start of the blob, the archive member that holds it, not of the nested pickle.
+ */
 static int load_blob(pt2c_py **top, pt2c_zip *z, const uint8_t *data, size_t len, pt2c_arena *arena,
-                     const pt2c_allocator *alloc, pt2c_error *err)
+                     const pt2c_allocator *alloc, uint64_t *pkl_at, pt2c_error *err)
 {
+	*pkl_at = UINT64_MAX;
 	pt2c_zip_opts opts;
 	memset(&opts, 0, sizeof opts);
 	int rc = pt2c__zip_parse(z, data, len, &opts, alloc, err);
 	if (rc)
 		return rc;
+	const pt2c_zip_entry *e = pt2c__zip_find_in_root(z, "data.pkl");
+	if (e)
+		*pkl_at = e->data_off;
 	return pt2c__pickle_parse_data_pkl(top, z, arena, err);
+}
+
+/* An error at an offset of the nested data.pkl: make it an offset of the blob. */
+static void pkl_error_to_blob(pt2c_error *err, uint64_t pkl_at)
+{
+	if (err && pkl_at != UINT64_MAX && err->offset != UINT64_MAX && err->offset <= UINT64_MAX - pkl_at)
+		err->offset += pkl_at;
 }
 
 int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data, size_t len, pt2c_error *err)
@@ -50,7 +66,8 @@ int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data,
 	pt2c_arena arena;
 	pt2c__arena_init(&arena, ctx->alloc);
 	pt2c_py *o = NULL;
-	int rc = load_blob(&o, &z, data, len, &arena, ctx->alloc, err);
+	uint64_t pkl_at;
+	int rc = load_blob(&o, &z, data, len, &arena, ctx->alloc, &pkl_at, err);
 	/* The class is the callable at the bottom of BUILD(NEWOBJ(GLOBAL, ...), state) and kin. */
 	for (int depth = 0; !rc && o && o->type != PT2C_PY_GLOBAL; depth++) {
 		if (depth > 16 || (o->type != PT2C_PY_BUILD && o->type != PT2C_PY_NEWOBJ && o->type != PT2C_PY_REDUCE))
@@ -60,6 +77,8 @@ int pt2c__custom_obj_class(const char **out, pt2c_ctx *ctx, const uint8_t *data,
 	}
 	if (!rc && !o)
 		rc = pt2c__err(err, PT2C_ECORRUPT, "custom object pickle does not name a class");
+	if (rc)
+		pkl_error_to_blob(err, pkl_at);
 	if (!rc) {
 		size_t a = strlen(o->s), b = strlen(o->s2);
 		pt2c_buf buf;
@@ -177,7 +196,8 @@ int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t
 	pt2c__arena_init(&arena, ctx->alloc);
 	pt2c_py *top = NULL;
 	pt2c_engine_record *r = NULL;
-	int rc = load_blob(&top, &z, data, len, &arena, ctx->alloc, err);
+	uint64_t pkl_at;
+	int rc = load_blob(&top, &z, data, len, &arena, ctx->alloc, &pkl_at, err);
 	if (rc)
 		goto done;
 
@@ -200,6 +220,8 @@ int pt2c__engine_obj_read(pt2c_engine_record **out, pt2c_ctx *ctx, const uint8_t
 		goto done;
 	*out = r;
 done:
+	if (rc)
+		pkl_error_to_blob(err, pkl_at);
 	if (rc && err && !err->member[0])
 		pt2c__err_set_member(err, "archive/data.pkl");
 	pt2c__arena_free(&arena);

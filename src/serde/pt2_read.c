@@ -130,6 +130,21 @@ static void copy_trunc(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* An error inside an engine object (a zip stored in member `outer`, offsets counted from the
+ * member's start): the member reads "<outer> (nested <inner member>)". */
+static void nested_member(pt2c_error *err, const char *outer)
+{
+	if (!err)
+		return;
+	if (!err->member[0]) {
+		pt2c__err_set_member(err, outer);
+		return;
+	}
+	char m[2 * PT2C_ERROR_WHERE_MAX + 16];
+	snprintf(m, sizeof m, "%s (nested %s)", outer, err->member);
+	copy_trunc(err->member, sizeof err->member, m);
+}
+
 static bool jprefix(const pt2c_json *v, const char *s)
 {
 	size_t n = strlen(s);
@@ -221,13 +236,13 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 		const uint8_t *d = edata(a, e);
 		const char *cls = NULL;
 		if ((rc = pt2c__custom_obj_class(&cls, ctx, d, (size_t)e->size, a->err))) {
-			pt2c__err_set_member(a->err, a->name);
+			nested_member(a->err, a->name);
 			return rc;
 		}
 		at->class_fqn = cls;
 		if (cls && strcmp(cls, TRT_ENGINE_CLASS) == 0) {
 			if ((rc = pt2c__engine_obj_read(&at->engine, ctx, d, (size_t)e->size, a->backing, a->err))) {
-				pt2c__err_set_member(a->err, a->name);
+				nested_member(a->err, a->name);
 				return rc;
 			}
 			return 0;

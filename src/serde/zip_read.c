@@ -128,6 +128,27 @@ static uint64_t find_eocd(const uint8_t *d, size_t len, pt2c_error *err)
 	return UINT64_MAX;
 }
 
+/*
+ * Does a member's data start at byte `pos`: is there a local header whose name and extra field
+ * end exactly there? (A zip whose end record was found there is then a zip stored in that
+ * member.) *at receives the header's offset. Looks back at most 30 + 2 * 65535 bytes.
+ */
+static bool member_data_at(const uint8_t *d, size_t len, uint64_t pos, uint64_t *at)
+{
+	if (pos < 30 || pos > len)
+		return false;
+	uint64_t lo = pos > 30 + 2 * 65535u ? pos - 30 - 2 * 65535u : 0;
+	for (uint64_t off = pos - 30 + 1; off-- > lo;) {
+		const uint8_t *h = d + off;
+		if (h[0] == 0x50 && pt2c__rd32le(h) == LFH_SIG &&
+		    off + 30 + pt2c__rd16le(h + 26) + pt2c__rd16le(h + 28) == pos) {
+			*at = off;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Locate the central directory from the end records (classic EOCD, and ZIP64 locator + record
  * when present), computing the prepended-bytes shift. Fills *loc or reports ECORRUPT/EUNSUPPORTED. */
 static int locate_cd(const uint8_t *d, size_t len, cd_loc *loc, pt2c_error *err)
@@ -136,6 +157,10 @@ static int locate_cd(const uint8_t *d, size_t len, cd_loc *loc, pt2c_error *err)
 	uint64_t eocd = find_eocd(d, len, err);
 	if (eocd == UINT64_MAX - 1)
 		return PT2C_ECORRUPT;
+	if (eocd == UINT64_MAX && len >= 4 && pt2c__rd32le(d) == LFH_SIG)
+		return pt2c__err_at(err, PT2C_ECORRUPT, where, len,
+		                    "truncated: the file starts with a zip member but ends at byte %zu with no end of "
+		                    "central directory record in its last %u bytes", len, (unsigned)EOCD_SEARCH_MAX);
 	if (eocd == UINT64_MAX)
 		return pt2c__err_at(err, PT2C_ECORRUPT, where, len,
 		                    "no end of central directory record in the last %u bytes (not a zip archive?)",
@@ -215,6 +240,15 @@ static int locate_cd(const uint8_t *d, size_t len, cd_loc *loc, pt2c_error *err)
 		                    (unsigned long long)cd_off, (unsigned long long)cd_size,
 		                    (unsigned long long)cd_end_actual);
 	uint64_t shift = cd_end_actual - cd_end_declared;
+	uint64_t host;
+	if (shift > 0 && member_data_at(d, len, shift, &host))
+		/* a stub before an archive (self-extractors) is fine; a zip member around where the
+		 * archive would start means this end record is that of a zip stored in the member (an
+		 * engine blob), the real one having been cut off */
+		return pt2c__err_at(err, PT2C_ECORRUPT, where, len,
+		                    "truncated: the end record at byte %llu is that of a zip stored in the member at byte "
+		                    "%llu (it would start at byte %llu); the file ends at byte %zu",
+		                    (unsigned long long)eocd, (unsigned long long)host, (unsigned long long)shift, len);
 	if (z64_pos != UINT64_MAX && z64_declared + shift != z64_pos)
 		return pt2c__err_at(err, PT2C_ECORRUPT, where, z64_pos,
 		                    "zip64 locator says the zip64 record is at %llu, but it is at %llu",

@@ -219,6 +219,8 @@ static void ofile_release(pt2c_ofile *f)
 	f->wbuf = NULL;
 	f->wlen = 0;
 	f->wcap = 0;
+	pt2c__tmpreg_drop(f->tmp_slot); /* after the rename or unlink */
+	f->tmp_slot = -1;
 }
 
 /* Record the first failure of an ofile, keeping errno for the message at commit. */
@@ -265,22 +267,21 @@ int pt2c__ofile_open(pt2c_ofile *f, const char *path, const pt2c_allocator *allo
 	PT2C_ASSERT_ARG(f);
 	memset(f, 0, sizeof *f);
 	f->fd = -1;
+	f->tmp_slot = -1;
 	f->alloc = alloc;
 	PT2C_ASSERT_ARG(path && path[0]);
-	static const char suffix[] = ".tmp.XXXXXX";
 	size_t n = strlen(path);
 	f->path = pt2c__malloc(alloc, n + 1);
-	f->tmp_path = pt2c__malloc(alloc, n + sizeof suffix);
+	f->tmp_path = pt2c__tmp_template(path, alloc);
 	f->wbuf = pt2c__malloc(alloc, OFILE_BUF_SIZE);
 	if (!f->path || !f->tmp_path || !f->wbuf) {
 		ofile_release(f);
 		return pt2c__err_oom(err);
 	}
 	memcpy(f->path, path, n + 1);
-	memcpy(f->tmp_path, path, n);
-	memcpy(f->tmp_path + n, suffix, sizeof suffix);
 	f->wcap = OFILE_BUF_SIZE;
-	int fd = mkstemp(f->tmp_path);
+	(void)pt2c__tmp_remove_stale(path);
+	int fd = pt2c__tmp_create(f->tmp_path, &f->tmp_slot);
 	if (fd < 0) {
 		int e = errno;
 		/* The temporary name never existed: drop it so release does not unlink anything. */

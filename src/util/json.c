@@ -110,7 +110,7 @@ static const char *jdescribe(const jparser *p, size_t pos, char *buf, size_t n)
 static int junexpected(jparser *p, const char *what)
 {
 	char b[16];
-	if (p->i >= p->len) return jfail(p, p->i, "unexpected end of input, expected %s", what);
+	if (p->i >= p->len) return jfail(p, p->i, "truncated: unexpected end of input at byte %zu, expected %s", p->len, what);
 	return jfail(p, p->i, "unexpected %s, expected %s", jdescribe(p, p->i, b, sizeof b), what);
 }
 
@@ -402,6 +402,44 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+void pt2c__text_escape(pt2c_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			pt2c__buf_putc(b, (char)c);
+			i++;
+			continue;
+		}
+		const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+		if (e) {
+			pt2c__buf_puts(b, e);
+			i++;
+			continue;
+		}
+		size_t k = c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
+		/* C1 controls (U+0080..U+009F) and the bidirectional overrides and isolates
+		 * (U+202A..U+202E, U+2066..U+2069) reorder or recolour a terminal like C0 controls */
+		bool ctl = (k == 2 && c == 0xc2 && u[i + 1] < 0xa0) ||
+		           (k == 3 && c == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
+		                                    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)));
+		if (k && !ctl) {
+			pt2c__buf_put(b, s + i, k);
+			i += k;
+			continue;
+		}
+		size_t m = k ? k : 1; /* escape the whole control sequence, or the one invalid byte */
+		for (size_t j = 0; j < m; j++) {
+			char x[4] = { '\\', 'x', hex[u[i + j] >> 4], hex[u[i + j] & 15] };
+			pt2c__buf_put(b, x, 4);
+		}
+		i += m;
+	}
+}
+
 size_t pt2c__utf8_invalid_at(const void *p, size_t n)
 {
 	const unsigned char *s = p;
@@ -454,12 +492,12 @@ static int jstring(jparser *p, pt2c_json *v)
 			i += 8;
 		}
 		while (i < p->len && d[i] >= 0x20 && d[i] < 0x80 && d[i] != '"' && d[i] != '\\') i++;
-		if (i >= p->len) return jfail(p, open, "unterminated string");
+		if (i >= p->len) return jfail(p, open, "truncated: the string at byte %zu is not closed before the end of input (byte %zu)", open, p->len);
 		unsigned char c = d[i];
 		if (c == '"') break;
 		if (c == '\\') {
 			esc = true;
-			if (i + 1 >= p->len) return jfail(p, open, "unterminated string");
+			if (i + 1 >= p->len) return jfail(p, open, "truncated: the string at byte %zu is not closed before the end of input (byte %zu)", open, p->len);
 			char e = (char)d[i + 1];
 			if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
 				i += 2;
@@ -467,6 +505,8 @@ static int jstring(jparser *p, pt2c_json *v)
 			}
 			if (e != 'u') return jfail(p, i, "invalid escape sequence");
 			long cu = jhex4(p, i + 2);
+			if (cu < 0 && i + 6 > p->len)
+				return jfail(p, open, "truncated: the string at byte %zu is not closed before the end of input (byte %zu)", open, p->len);
 			if (cu < 0) return jfail(p, i, "invalid \\u escape");
 			if (cu >= 0xdc00 && cu <= 0xdfff) return jfail(p, i, "lone low surrogate in \\u escape");
 			if (cu >= 0xd800 && cu <= 0xdbff) {
@@ -629,6 +669,16 @@ static bool jword(jparser *p, const char *w)
 	return true;
 }
 
+/* A literal that does not read `w`: cut short by the end of the input, or invalid. */
+static int jbad_word(jparser *p, const char *w)
+{
+	size_t rest = p->len - p->i;
+	if (rest < strlen(w) && memcmp(p->d + p->i, w, rest) == 0)
+		return jfail(p, p->i, "truncated: '%.*s' (of %s) is cut short by the end of input at byte %zu", (int)rest,
+		             p->d + p->i, w, p->len);
+	return jfail(p, p->i, "invalid literal");
+}
+
 /* Parse a non-container value at p->i and push it. */
 static int jscalar(jparser *p)
 {
@@ -642,28 +692,28 @@ static int jscalar(jparser *p)
 		if ((rc = jstring(p, &v)) != 0) return rc;
 		break;
 	case 't':
-		if (!jword(p, "true")) return jfail(p, p->i, "invalid literal");
+		if (!jword(p, "true")) return jbad_word(p, "true");
 		v.type = PT2C_JSON_TRUE;
 		break;
 	case 'f':
-		if (!jword(p, "false")) return jfail(p, p->i, "invalid literal");
+		if (!jword(p, "false")) return jbad_word(p, "false");
 		v.type = PT2C_JSON_FALSE;
 		break;
 	case 'n':
-		if (!jword(p, "null")) return jfail(p, p->i, "invalid literal");
+		if (!jword(p, "null")) return jbad_word(p, "null");
 		v.type = PT2C_JSON_NULL;
 		break;
 	case 'N':
 	case 'I':
 		if (!(p->flags & PT2C_JSON_ALLOW_NONFINITE)) return junexpected(p, "a JSON value");
-		if (!jword(p, c == 'N' ? "NaN" : "Infinity")) return jfail(p, p->i, "invalid literal");
+		if (!jword(p, c == 'N' ? "NaN" : "Infinity")) return jbad_word(p, c == 'N' ? "NaN" : "Infinity");
 		v.type = PT2C_JSON_REAL;
 		v.u.d = c == 'N' ? NAN : INFINITY;
 		break;
 	default:
 		if (c == '-' && p->i + 1 < p->len && p->d[p->i + 1] == 'I' && (p->flags & PT2C_JSON_ALLOW_NONFINITE)) {
 			p->i++;
-			if (!jword(p, "Infinity")) return jfail(p, p->i, "invalid literal");
+			if (!jword(p, "Infinity")) return jbad_word(p, "Infinity");
 			v.type = PT2C_JSON_REAL;
 			v.u.d = -INFINITY;
 			break;

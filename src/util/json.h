@@ -108,6 +108,12 @@ bool pt2c__json_streq(const pt2c_json *v, const char *s); /* v is a string equal
  * scanning for the closing quote. Every other string returns n at once.
  */
 uint64_t pt2c__json_strlen(const pt2c_json *v);
+/**
+ * Append s to b for text output on a terminal: printable ASCII and valid UTF-8 as they are;
+ * backslash, newline, tab and CR as \\, \n, \t, \r; other control characters (C0, DEL, C1,
+ * the bidirectional overrides and isolates) and invalid UTF-8 bytes as \xHH per byte.
+ */
+void pt2c__text_escape(pt2c_buf *b, const char *s);
 /** Object member i: key string node and value node. */
 static inline const pt2c_json *pt2c__json_key(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i]; }
 static inline const pt2c_json *pt2c__json_val(const pt2c_json *obj, size_t i) { return &obj->u.items[2 * i + 1]; }

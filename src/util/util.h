@@ -335,10 +335,47 @@ static inline void pt2c__drop_behind(const char *base, uint64_t *done, uint64_t 
 /** Release the view (munmap or free as needed). Safe to call twice. */
 void pt2c__unmap(pt2c_mapped *m);
 
+/* MARK: temporary output files (src/util/tempfile.c) */
+
+/**
+ * name[0..n) shortened to at most `max` bytes into dst (max + 1 bytes): unchanged when it fits,
+ * else its first max - 17 bytes + '~' + 16 hex digits of a 64-bit hash of the whole name, so
+ * that different long names stay different. Returns the length written. max must be >= 18.
+ */
+size_t pt2c__short_name(char *dst, const char *name, size_t n, size_t max);
+/**
+ * The mkstemp template of `path`'s temporary file, allocated with `alloc`:
+ * "<folder>/<stem>.tmp.<pid>.XXXXXX", <stem> being path's file name, shortened (pt2c__short_name)
+ * when the whole would not fit NAME_MAX (255). NULL when out of memory.
+ */
+char *pt2c__tmp_template(const char *path, const pt2c_allocator *alloc);
+/**
+ * mkstemp(tmpl) with the asynchronous signals blocked until the file is in the registry of
+ * temporary files in flight (*slot, -1 if the registry is full or the path longer than 4095
+ * bytes). Returns the fd or -1 with errno set. Thread-safe.
+ */
+int pt2c__tmp_create(char *tmpl, int *slot);
+/** Take a temporary file out of the registry (after renaming or removing it). -1 is a no-op. */
+void pt2c__tmpreg_drop(int slot);
+/**
+ * Unlink every temporary file in the registry. Async-signal-safe (lock-free atomics and unlink
+ * only): meant for signal handlers that then end the process.
+ */
+void pt2c__tmpreg_unlink_all(void);
+/**
+ * Remove the stale temporary files of `path`: the entries of its folder named exactly
+ * "<stem>.tmp.<pid>.XXXXXX" (as pt2c__tmp_template makes them) whose pid is not this process and
+ * no longer runs (kill(pid, 0) fails with ESRCH), that are regular files (not links) with one
+ * link, owned by the effective user. Failures are ignored. Returns how many were removed.
+ */
+int pt2c__tmp_remove_stale(const char *path);
+
 /**
  * An output file that appears at `path` only when complete: data goes to a temporary file in the
- * same folder ("<path>.tmp.XXXXXX"), and commit fsyncs and renames it over `path`. abort (or a
- * failed commit) removes the temporary file, leaving any previous `path` untouched.
+ * same folder (pt2c__tmp_template; stale ones of earlier runs are removed first), and commit
+ * fsyncs and renames it over `path`. abort (or a failed commit) removes the temporary file,
+ * leaving any previous `path` untouched. While open, the temporary file is in the registry that
+ * pt2c__tmpreg_unlink_all walks.
  */
 typedef struct pt2c_ofile {
 	int fd;
@@ -350,6 +387,7 @@ typedef struct pt2c_ofile {
 	char *wbuf;      /* write-combining buffer for small writes */
 	size_t wlen, wcap;
 	int os_errno;    /* errno of the first failure, for the message at commit */
+	int tmp_slot;    /* registry slot of tmp_path, or -1 */
 } pt2c_ofile;
 
 int pt2c__ofile_open(pt2c_ofile *f, const char *path, const pt2c_allocator *alloc, pt2c_error *err);

@@ -151,5 +151,54 @@ says efbig-message "File too large"
 absent efbig-no-output "$T/fs/out.pt2"
 no_tmp "$T/fs" efbig
 
+# --- #6: engines -d: names that collide once made file-safe, long names, modes, escaping ---
+rewrite "$HX" "$T/coll.pt2" models/model.json 'b.replace(b"\"as_string\": \"_run_on_acc_0_engine\"", b"\"as_string\": \"a/b\"").replace(b"\"as_string\": \"_run_on_acc_1_engine\"", b"\"as_string\": \"a_b\"")'
+expect 0 collide-verify "$BIN" verify "$T/coll.pt2"
+rm -rf "$T/e1"
+expect 0 collide-extract "$BIN" engines "$T/coll.pt2" -d "$T/e1"
+python3 - "$T/coll.pt2" "$T/e1" <<'PY2' && ok collide-both-kept || bad collide-both-kept
+import sys, os, json
+# each engine's record file holds its own name; the two files differ (nothing overwritten)
+names = sorted(json.load(open(os.path.join(sys.argv[2], f)))["name"] for f in os.listdir(sys.argv[2]) if f.endswith(".json"))
+assert names == ["a/b", "a_b"], names
+assert sorted(os.listdir(sys.argv[2])) == ["a_b-2.engine", "a_b-2.json", "a_b.engine", "a_b.json"], os.listdir(sys.argv[2])
+PY2
+grep -qF 'a_b.engine (5627 bytes) <- engine "a/b"' "$T/out" && ok collide-mapping-printed || bad "collide-mapping-printed: $(cat "$T/out")"
+grep -qF 'a_b-2.engine (4607 bytes) <- engine "a_b"' "$T/out" && ok collide-mapping-printed-2 || bad "collide-mapping-printed-2: $(cat "$T/out")"
+# the same names in the same order give the same files (deterministic)
+rm -rf "$T/e2"; "$BIN" engines "$T/coll.pt2" -d "$T/e2" -q >/dev/null 2>&1
+diff -r "$T/e1" "$T/e2" >/dev/null && ok collide-deterministic || bad collide-deterministic
+# modes: 0666 less the umask, as any other tool's output (they were 0600)
+m=$(stat -c %a "$T/e1/a_b.engine"); [ "$m" = 644 ] && ok extract-mode-0644 || bad "extract-mode-0644: $m"
+rm -rf "$T/e3"; (umask 027; "$BIN" engines -q "$T/coll.pt2" -d "$T/e3")
+m=$(stat -c %a "$T/e3/a_b.engine"); [ "$m" = 640 ] && ok extract-mode-umask || bad "extract-mode-umask: $m"
+# names of 300 bytes (one differing only at the end): shortened with a hash, still apart
+L0=$(printf 'n%.0s' $(seq 300))
+rewrite "$HX" "$T/long.pt2" models/model.json "b.replace(b'\"as_string\": \"_run_on_acc_0_engine\"', b'\"as_string\": \"${L0}0\"').replace(b'\"as_string\": \"_run_on_acc_1_engine\"', b'\"as_string\": \"${L0}1\"')"
+rm -rf "$T/e4"
+expect 0 long-name-extract "$BIN" engines "$T/long.pt2" -d "$T/e4"
+n=$(ls "$T/e4" | grep -c '\.engine$'); [ "$n" = 2 ] && ok long-name-two-files || bad "long-name-two-files: $(ls "$T/e4")"
+max=$(ls "$T/e4" | awk '{ if (length($0) > m) m = length($0) } END { print m }'); [ "$max" -le 255 ] && ok long-name-fits || bad "long-name-fits: $max"
+no_tmp "$T/e4" long-name
+# an output whose own name is 250 bytes: its temporary file's name is shortened, not refused
+LO="$T/$(printf 'o%.0s' $(seq 246)).pt2"
+expect 0 long-output-convert "$BIN" convert -q "$HY" -o "$LO"
+[ -f "$LO" ] && ok long-output-written || bad long-output-written
+expect 0 long-output-verify "$BIN" verify "$LO"
+no_tmp "$T" long-output
+rm -f "$LO"
+# control characters in names are printed escaped (engines, inspect); --json escapes them too
+rewrite "$HX" "$T/esc.pt2" models/model.json 'b.replace(b"\"as_string\": \"_run_on_acc_0_engine\"", b"\"as_string\": \"x\\ny\\u001b[31mred\\\\z\\u0085w\"")'
+expect 0 escape-engines "$BIN" engines "$T/esc.pt2"
+grep -qF 'x\ny\x1b[31mred\\z\xc2\x85w' "$T/out" && ok escape-engines-escaped || bad "escape-engines-escaped: $(cat -v "$T/out")"
+[ "$(wc -l <"$T/out")" = 2 ] && ok escape-engines-one-line-each || bad escape-engines-one-line-each
+if LC_ALL=C grep -q $'\x1b' "$T/out"; then bad escape-engines-no-esc; else ok escape-engines-no-esc; fi
+expect 0 escape-inspect "$BIN" inspect "$T/esc.pt2"
+grep -qF 'name=x\ny\x1b[31mred\\z\xc2\x85w abi=6' "$T/out" && ok escape-inspect-escaped || bad "escape-inspect-escaped: $(cat -v "$T/out")"
+if LC_ALL=C grep -q $'\x1b' "$T/out"; then bad escape-inspect-no-esc; else ok escape-inspect-no-esc; fi
+expect 0 escape-inspect-json "$BIN" inspect --json "$T/esc.pt2"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["engines"][0]["name"] == "x\ny\x1b[31mred\\z\x85w", d["engines"][0]["name"]' "$T/out" && ok escape-json-round-trips || bad escape-json-round-trips
+if LC_ALL=C grep -q $'\x1b' "$T/out"; then bad escape-json-no-esc; else ok escape-json-no-esc; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
