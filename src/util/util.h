@@ -366,5 +366,13 @@ void pt2c__ofile_abort(pt2c_ofile *f);
  * Returns 0 or an errno value.
  */
 int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off);
+/**
+ * A hint that bytes [off, off+n) of the temporary file are final: start writing them back to
+ * the disk now (Linux: sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait for the
+ * writes to finish), so writeback overlaps the rest of the work instead of all waiting for the
+ * fsync at commit. Durability is unchanged (commit still fsyncs). Thread-safe; errors are left to
+ * commit's fsync, which reports them. A no-op elsewhere.
+ */
+void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
 
 #endif
