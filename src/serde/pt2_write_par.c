@@ -197,6 +197,8 @@ static int run_task(const par *q, const part *t, uint8_t *buf, uint32_t *crc_out
 {
 	uint32_t crc = 0;
 	int e = 0;
+	if (t->drop) /* a file view: read ahead what this task reads, should the input not be cached */
+		pt2c__willneed_file_pages(t->src, (size_t)(t->kind == PART_MEM ? t->len : t->src_n));
 	if (t->kind == PART_MEM) {
 		for (uint64_t o = 0; o < t->len && !e; o += PAR_STEP) {
 			size_t k = t->len - o < PAR_STEP ? (size_t)(t->len - o) : PAR_STEP;

@@ -320,6 +320,12 @@ bool pt2c__mapped_is_file(const pt2c_mapped *m);
  */
 void pt2c__drop_file_pages(const void *p, size_t n);
 /**
+ * Ask the kernel to read the pages of [p, p+n) of a file view in ahead (MADV_WILLNEED): one
+ * asynchronous read of the whole range instead of a small synchronous read at each page fault
+ * when the file is not in the page cache; cheap when it is. A hint: failures are ignored.
+ */
+void pt2c__willneed_file_pages(const void *p, size_t n);
+/**
  * For readers that go through a file view front to back: give back the pages of base[*done, upto)
  * once 8 MiB have been read past *done (any amount with `final`), and move *done to upto. Inline
  * so the check costs a compare on hot scanning paths; base must lie in a file view as above.
