@@ -29,7 +29,7 @@
 #include "serde/zip.h"
 #include "util/util.h"
 
-static void die(const char *what, const pt2c_error *err)
+static _Noreturn void die(const char *what, const pt2c_error *err)
 {
 	fprintf(stderr, "pt2c-bench-gen: %s: %s\n", what, err && err->message[0] ? err->message : "failed");
 	exit(1);
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	}
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_ctx *ctx;
-	pt2c_module *m;
+	pt2c_module *m = NULL;
 	if (pt2c__ctx_new(&ctx, NULL) || pt2c__module_new(ctx, &m))
 		die("out of memory", NULL);
 	pt2c__ctx_unref(ctx); /* the module holds its own reference */

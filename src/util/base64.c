@@ -212,17 +212,79 @@ fail:
 	return PT2C_ECORRUPT;
 }
 
+/* 1 for the 64 characters of the alphabet, 0 for every other byte ('=' included). */
+static const uint8_t b64_valid_tab[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+/*
+ * The offset of the first byte of s[0..n) outside the alphabet, or n. Engines are checked whole
+ * when an archive is opened (gigabytes; byte-wise range tests ran at ~150 MB/s), so: AVX2 32 bytes
+ * at a time where available (signed byte compares: bytes of 0x80 and up are negative and fall
+ * outside every range), else 8 at a time through a validity table; the block that fails is
+ * searched byte by byte for the exact offset.
+ */
+static size_t b64_first_invalid_scalar(const unsigned char *s, size_t n)
+{
+	const uint8_t *v = b64_valid_tab;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		if (!(v[s[i]] & v[s[i + 1]] & v[s[i + 2]] & v[s[i + 3]] & v[s[i + 4]] & v[s[i + 5]] & v[s[i + 6]] & v[s[i + 7]]))
+			break;
+	for (; i < n; i++)
+		if (!v[s[i]])
+			return i;
+	return n;
+}
+
+#ifdef B64_HAVE_AVX2
+__attribute__((target("avx2"))) static size_t b64_first_invalid_avx2(const unsigned char *s, size_t n)
+{
+	const __m256i A1 = _mm256_set1_epi8('A' - 1), Z1 = _mm256_set1_epi8('Z' + 1);
+	const __m256i a1 = _mm256_set1_epi8('a' - 1), z1 = _mm256_set1_epi8('z' + 1);
+	const __m256i d1 = _mm256_set1_epi8('0' - 1), d2 = _mm256_set1_epi8('9' + 1);
+	const __m256i plus = _mm256_set1_epi8('+'), slash = _mm256_set1_epi8('/');
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+		__m256i ok = _mm256_and_si256(_mm256_cmpgt_epi8(c, A1), _mm256_cmpgt_epi8(Z1, c));
+		ok = _mm256_or_si256(ok, _mm256_and_si256(_mm256_cmpgt_epi8(c, a1), _mm256_cmpgt_epi8(z1, c)));
+		ok = _mm256_or_si256(ok, _mm256_and_si256(_mm256_cmpgt_epi8(c, d1), _mm256_cmpgt_epi8(d2, c)));
+		ok = _mm256_or_si256(ok, _mm256_or_si256(_mm256_cmpeq_epi8(c, plus), _mm256_cmpeq_epi8(c, slash)));
+		if ((unsigned)_mm256_movemask_epi8(ok) != 0xFFFFFFFFu)
+			break;
+	}
+	return i + b64_first_invalid_scalar(s + i, n - i);
+}
+#endif
+
+static size_t b64_first_invalid(const unsigned char *s, size_t n)
+{
+#ifdef B64_HAVE_AVX2
+	if (n >= 32 && __builtin_cpu_supports("avx2"))
+		return b64_first_invalid_avx2(s, n);
+#endif
+	return b64_first_invalid_scalar(s, n);
+}
+
 int pt2c__b64_check(const char *src, size_t n, size_t *bad_at)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t bad = n - n % 4;
 	if (n % 4 == 0) {
 		size_t body = n >= 4 ? n - 4 : 0; /* all but the last quad: the alphabet only */
-		for (size_t i = 0; i < body; i++)
-			if (!b64_valid(s[i])) {
-				bad = i;
-				goto fail;
-			}
+		size_t i = b64_first_invalid(s, body);
+		if (i < body) {
+			bad = i;
+			goto fail;
+		}
 		if (n == 0)
 			return 0;
 		const unsigned char *q = s + body;

@@ -148,6 +148,34 @@ static void test_b64_against_reference(void)
 	}
 }
 
+/* The check's first bad offset at every position of a long text, for bytes next to each range. */
+static void test_b64_check_positions(void)
+{
+	uint8_t raw[300];
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (uint8_t)rng();
+	char enc[400], t[400];
+	pt2c__b64_encode(enc, raw, sizeof raw);
+	size_t bad = 0;
+	CHECK_EQ_INT(pt2c__b64_check(enc, sizeof enc, &bad), 0);
+	static const unsigned char BAD[] = { 0x00, '\n', ' ', '*', ',', '-', '.', ':', '=', '@', '[', '`', '{', 0x7F, 0x80, 0xC0, 0xFF };
+	for (size_t pos = 0; pos + 4 < sizeof enc; pos++)
+		for (size_t b = 0; b < sizeof BAD; b++) {
+			memcpy(t, enc, sizeof t);
+			t[pos] = (char)BAD[b];
+			bad = 12345;
+			CHECK_MSG(pt2c__b64_check(t, sizeof t, &bad) == PT2C_ECORRUPT && bad == pos, "byte %02x at %zu: bad_at %zu",
+			          BAD[b], pos, bad);
+		}
+	/* every byte value at one position in the middle of a vector block: valid exactly for the alphabet */
+	for (int c = 0; c < 256; c++) {
+		memcpy(t, enc, sizeof t);
+		t[77] = (char)c;
+		bool in = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+		CHECK_MSG((pt2c__b64_check(t, sizeof t, NULL) == 0) == in, "byte %02x", (unsigned)c);
+	}
+}
+
 static void test_b64_rejects(void)
 {
 	static const struct { const char *enc; size_t bad_at; } cases[] = {
@@ -222,6 +250,7 @@ PT2C_TEST_MAIN({
 	RUN(test_b64_rfc4648);
 	RUN(test_b64_roundtrip);
 	RUN(test_b64_against_reference);
+	RUN(test_b64_check_positions);
 	RUN(test_b64_rejects);
 	RUN(test_crc32);
 	RUN(test_crc32_zip_member);
