@@ -9,18 +9,27 @@
  * weights of a segment are a float32 vector. Shapes are consistent (x: [1, N], weights [N]), so
  * the program is well-formed, though the stand-in engines are not real TensorRT plans.
  * Uses library internals on purpose: this is a tool of the project, not an API client.
+ *
+ * Memory: an engine's bytes (one pattern, shared by every engine) and a segment's weights (one
+ * vector, shared by every segment's storage) of 256 MiB or more are written to a scratch file next
+ * to OUT, in 8 MiB pieces, and mapped from it (the file unlinked at once): the archive is then
+ * written from page-cache pages the kernel can evict, so the 20 GB case (4 x 4 GiB engines +
+ * 4 GiB of weights) is made without 20 GB, or even 5 GB, of memory. Smaller ones live in memory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ir/ir.h"
 #include "serde/serde.h"
 #include "serde/zip.h"
 #include "util/util.h"
 
-static void die(const char *what, const pt2c_error *err)
+static _Noreturn void die(const char *what, const pt2c_error *err)
 {
 	fprintf(stderr, "pt2c-bench-gen: %s: %s\n", what, err && err->message[0] ? err->message : "failed");
 	exit(1);
@@ -88,6 +97,74 @@ static uint32_t add_node(pt2c_graph *g, int op, const char *name, const char *ta
 	return vid;
 }
 
+#define SCRATCH_MIN ((uint64_t)256 << 20)
+
+/* Engine byte i: a repeating pattern. */
+static void fill_engine(uint8_t *p, uint64_t off, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((off + i) * 131 + 7);
+}
+
+/* Weight bytes [off, off+n) of a float32 vector w[i] = 1 + (i % 7) / 8 (off, n multiples of 4). */
+static void fill_weights(uint8_t *p, uint64_t off, size_t n)
+{
+	for (size_t i = 0; i < n; i += 4) {
+		uint64_t k = (off + i) / 4;
+		float v = 1.0f + (float)(k % 7) * 0.125f;
+		memcpy(p + i, &v, 4);
+	}
+}
+
+/*
+ * n bytes made by fill: in memory below SCRATCH_MIN (*heap set: free them), else in a scratch
+ * file next to out, mapped (left to the end of the process). Exits on failure.
+ */
+static const uint8_t *make_bytes(const char *out, uint64_t n, void (*fill)(uint8_t *, uint64_t, size_t), uint8_t **heap)
+{
+	*heap = NULL;
+	if (n < SCRATCH_MIN) {
+		uint8_t *p = malloc(n ? (size_t)n : 1);
+		if (!p)
+			die("out of memory", NULL);
+		fill(p, 0, (size_t)n);
+		return *heap = p;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s.scratch.XXXXXX", out);
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		fprintf(stderr, "pt2c-bench-gen: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	unlink(path); /* gone when unmapped and closed */
+	size_t piece = (size_t)8 << 20;
+	uint8_t *buf = malloc(piece);
+	if (!buf)
+		die("out of memory", NULL);
+	for (uint64_t off = 0; off < n; off += piece) {
+		size_t k = n - off < piece ? (size_t)(n - off) : piece;
+		fill(buf, off, k);
+		for (size_t w = 0; w < k;) {
+			ssize_t r = pwrite(fd, buf + w, k - w, (off_t)(off + w));
+			if (r <= 0) {
+				fprintf(stderr, "pt2c-bench-gen: writing the scratch file next to %s: %s\n", out,
+				        r < 0 ? strerror(errno) : "no progress");
+				exit(1);
+			}
+			w += (size_t)r;
+		}
+	}
+	free(buf);
+	void *p = mmap(NULL, (size_t)n, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "pt2c-bench-gen: mapping the scratch file: %s\n", strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	return p;
+}
+
 static uint64_t parse_size(const char *s)
 {
 	char *end;
@@ -117,7 +194,7 @@ int main(int argc, char **argv)
 	}
 	pt2c_error err = PT2C_ERROR_INIT;
 	pt2c_ctx *ctx;
-	pt2c_module *m;
+	pt2c_module *m = NULL;
 	if (pt2c__ctx_new(&ctx, NULL) || pt2c__module_new(ctx, &m))
 		die("out of memory", NULL);
 	pt2c__ctx_unref(ctx); /* the module holds its own reference */
@@ -126,12 +203,10 @@ int main(int argc, char **argv)
 	int64_t n = (int64_t)(weight_bytes / segments / 4);
 	if (n < 1)
 		n = 1;
-	/* one pattern buffer shared by every engine storage: bytes are borrowed, never copied */
-	uint8_t *pattern = malloc(eng_each ? eng_each : 1);
-	if (!pattern)
-		die("out of memory", NULL);
-	for (uint64_t i = 0; i < eng_each; i++)
-		pattern[i] = (uint8_t)(i * 131 + 7);
+	/* one pattern shared by every engine storage, one vector by every weight: borrowed, never copied */
+	uint8_t *heap_pattern, *heap_weights;
+	const uint8_t *pattern = make_bytes(out, eng_each, fill_engine, &heap_pattern);
+	const uint8_t *weights = make_bytes(out, (uint64_t)n * 4, fill_weights, &heap_weights);
 
 	pt2c_graph *g = m->graph;
 	uint32_t x = add_node(g, PT2C_OP_PLACEHOLDER, "x", "x", NULL, 0, PT2C_VAL_TENSOR);
@@ -179,12 +254,7 @@ int main(int argc, char **argv)
 		if (pt2c__module_add_attr(fb, wname, PT2C_ATTR_PARAMETER, &at))
 			die("attr", NULL);
 		at->tensor.meta = vec_meta(ctx, 1, n);
-		float *w = malloc((size_t)n * sizeof(float));
-		if (!w)
-			die("out of memory", NULL);
-		for (int64_t i = 0; i < n; i++)
-			w[i] = 1.0f + (float)(i % 7) * 0.125f;
-		if (pt2c__storage_new(NULL, (const uint8_t *)w, (uint64_t)n * 4, free, w, &at->tensor.storage))
+		if (pt2c__storage_new(NULL, weights, (uint64_t)n * 4, NULL, NULL, &at->tensor.storage))
 			die("storage", NULL);
 		pt2c_graph *fg = fb->graph;
 		uint32_t in = add_node(fg, PT2C_OP_PLACEHOLDER, "inp", "inp", NULL, 0, PT2C_VAL_TENSOR);
@@ -233,7 +303,8 @@ int main(int argc, char **argv)
 	if (rc)
 		die(out, &err);
 	pt2c__module_free(m);
-	free(pattern);
+	free(heap_pattern); /* (mapped scratch bytes go with the process) */
+	free(heap_weights);
 	printf("%s: %u segments, %u ops each, %llu engine bytes, %llu weight bytes\n", out, segments, ops,
 	       (unsigned long long)engine_bytes, (unsigned long long)((uint64_t)n * 4 * segments));
 	return 0;

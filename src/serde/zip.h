@@ -94,6 +94,8 @@ pt2c_sink pt2c__sink_count(uint64_t *n);   /* only counts bytes (dry runs to lea
 typedef struct pt2c_psink {
 	int (*pwrite)(void *ctx, const void *p, size_t n, uint64_t off);
 	void *ctx;
+	/* optional (NULL: none): bytes [off, off+n) are final, their writeback may start (any thread) */
+	void (*written)(void *ctx, uint64_t off, uint64_t n);
 } pt2c_psink;
 pt2c_psink pt2c__psink_ofile(pt2c_ofile *f); /* positional writes into an atomic output file */
 

@@ -71,7 +71,12 @@ static int psink_ofile_pwrite(void *ctx, const void *p, size_t n, uint64_t off)
 	return pt2c__ofile_pwrite(ctx, p, n, off);
 }
 
-pt2c_psink pt2c__psink_ofile(pt2c_ofile *f) { pt2c_psink s = { psink_ofile_pwrite, f }; return s; }
+static void psink_ofile_written(void *ctx, uint64_t off, uint64_t n)
+{
+	pt2c__ofile_start_writeback(ctx, off, n);
+}
+
+pt2c_psink pt2c__psink_ofile(pt2c_ofile *f) { pt2c_psink s = { psink_ofile_pwrite, f, psink_ofile_written }; return s; }
 
 /* MARK: writer */
 

@@ -5,6 +5,10 @@
  */
 #include "util/util.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 static const char b64_alphabet[64] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -31,17 +35,78 @@ size_t pt2c__b64_encoded_len(size_t n)
 	return (n / 3 + (n % 3 != 0)) * 4;
 }
 
-void pt2c__b64_encode(char *dst, const uint8_t *src, size_t n)
+/*
+ * Encoding: the .pt2 writer base64-encodes every engine (gigabytes), so this is a hot loop.
+ * Scalar: each 3 bytes are read into a register and their 4 characters stored as one 32-bit word
+ * (byte-at-a-time stores through a char pointer made the compiler reload the source after every
+ * store: 0.3-0.4 GB/s). x86-64 with AVX2 (checked at run time): 24 bytes a step, after Mula and
+ * Lemire, "Faster Base64 Encoding and Decoding Using AVX2 Instructions" (ACM TOW 2018): a byte
+ * shuffle puts each triplet's bytes in a 32-bit word as (b1, b0, b2, b1), two mask-and-multiply
+ * steps move the four 6-bit fields into four bytes, and a 16-entry table indexed by a saturating
+ * subtract + compare gives the offset from each field to its character.
+ */
+static size_t b64_encode_scalar(char *dst, const uint8_t *src, size_t n)
 {
 	size_t i = 0;
 	for (; i + 3 <= n; i += 3) {
 		uint32_t v = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8) | src[i + 2];
-		dst[0] = b64_alphabet[v >> 18];
-		dst[1] = b64_alphabet[(v >> 12) & 63];
-		dst[2] = b64_alphabet[(v >> 6) & 63];
-		dst[3] = b64_alphabet[v & 63];
+		uint32_t w = (uint32_t)(unsigned char)b64_alphabet[v >> 18] |
+		             (uint32_t)(unsigned char)b64_alphabet[(v >> 12) & 63] << 8 |
+		             (uint32_t)(unsigned char)b64_alphabet[(v >> 6) & 63] << 16 |
+		             (uint32_t)(unsigned char)b64_alphabet[v & 63] << 24;
+		uint8_t o[4] = { (uint8_t)w, (uint8_t)(w >> 8), (uint8_t)(w >> 16), (uint8_t)(w >> 24) };
+		memcpy(dst, o, 4);
 		dst += 4;
 	}
+	return i;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define B64_HAVE_AVX2 1
+
+__attribute__((target("avx2"))) static size_t b64_encode_avx2(char *dst, const uint8_t *src, size_t n)
+{
+	const __m256i shuf = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10, 1, 0, 2, 1, 4, 3, 5, 4, 7,
+	                                      6, 8, 7, 10, 9, 11, 10);
+	const __m256i mask_ac = _mm256_set1_epi32(0x0fc0fc00), mul_ac = _mm256_set1_epi32(0x04000040);
+	const __m256i mask_bd = _mm256_set1_epi32(0x003f03f0), mul_bd = _mm256_set1_epi32(0x01000010);
+	const __m256i c51 = _mm256_set1_epi8(51), c26 = _mm256_set1_epi8(26), c13 = _mm256_set1_epi8(13);
+	/* offset to add to a 6-bit value, indexed by: 13 for 0..25, 0 for 26..51, value - 51 above */
+	const __m256i lut = _mm256_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+	                                     '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0, 'a' - 26, '0' - 52,
+	                                     '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+	                                     '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+	size_t i = 0;
+	for (; i + 28 <= n; i += 24) { /* two 16-byte loads at +0 and +12 read up to i + 28 */
+		__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+		__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 12));
+		__m256i in = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+		in = _mm256_shuffle_epi8(in, shuf);
+		__m256i ac = _mm256_mulhi_epu16(_mm256_and_si256(in, mask_ac), mul_ac);
+		__m256i bd = _mm256_mullo_epi16(_mm256_and_si256(in, mask_bd), mul_bd);
+		__m256i idx = _mm256_or_si256(ac, bd);
+		__m256i k = _mm256_subs_epu8(idx, c51);
+		k = _mm256_or_si256(k, _mm256_and_si256(_mm256_cmpgt_epi8(c26, idx), c13));
+		__m256i out = _mm256_add_epi8(idx, _mm256_shuffle_epi8(lut, k));
+		_mm256_storeu_si256((__m256i *)(void *)dst, out);
+		dst += 32;
+	}
+	return i;
+}
+#endif
+
+void pt2c__b64_encode(char *dst, const uint8_t *src, size_t n)
+{
+	size_t i = 0;
+#ifdef B64_HAVE_AVX2
+	if (n >= 28 && __builtin_cpu_supports("avx2")) {
+		i = b64_encode_avx2(dst, src, n);
+		dst += i / 3 * 4;
+	}
+#endif
+	size_t k = b64_encode_scalar(dst, src + i, n - i);
+	dst += k / 3 * 4;
+	i += k;
 	size_t rest = n - i;
 	if (rest == 1) {
 		uint32_t v = (uint32_t)src[i] << 16;
@@ -147,17 +212,79 @@ fail:
 	return PT2C_ECORRUPT;
 }
 
+/* 1 for the 64 characters of the alphabet, 0 for every other byte ('=' included). */
+static const uint8_t b64_valid_tab[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+/*
+ * The offset of the first byte of s[0..n) outside the alphabet, or n. Engines are checked whole
+ * when an archive is opened (gigabytes; byte-wise range tests ran at ~150 MB/s), so: AVX2 32 bytes
+ * at a time where available (signed byte compares: bytes of 0x80 and up are negative and fall
+ * outside every range), else 8 at a time through a validity table; the block that fails is
+ * searched byte by byte for the exact offset.
+ */
+static size_t b64_first_invalid_scalar(const unsigned char *s, size_t n)
+{
+	const uint8_t *v = b64_valid_tab;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		if (!(v[s[i]] & v[s[i + 1]] & v[s[i + 2]] & v[s[i + 3]] & v[s[i + 4]] & v[s[i + 5]] & v[s[i + 6]] & v[s[i + 7]]))
+			break;
+	for (; i < n; i++)
+		if (!v[s[i]])
+			return i;
+	return n;
+}
+
+#ifdef B64_HAVE_AVX2
+__attribute__((target("avx2"))) static size_t b64_first_invalid_avx2(const unsigned char *s, size_t n)
+{
+	const __m256i A1 = _mm256_set1_epi8('A' - 1), Z1 = _mm256_set1_epi8('Z' + 1);
+	const __m256i a1 = _mm256_set1_epi8('a' - 1), z1 = _mm256_set1_epi8('z' + 1);
+	const __m256i d1 = _mm256_set1_epi8('0' - 1), d2 = _mm256_set1_epi8('9' + 1);
+	const __m256i plus = _mm256_set1_epi8('+'), slash = _mm256_set1_epi8('/');
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+		__m256i ok = _mm256_and_si256(_mm256_cmpgt_epi8(c, A1), _mm256_cmpgt_epi8(Z1, c));
+		ok = _mm256_or_si256(ok, _mm256_and_si256(_mm256_cmpgt_epi8(c, a1), _mm256_cmpgt_epi8(z1, c)));
+		ok = _mm256_or_si256(ok, _mm256_and_si256(_mm256_cmpgt_epi8(c, d1), _mm256_cmpgt_epi8(d2, c)));
+		ok = _mm256_or_si256(ok, _mm256_or_si256(_mm256_cmpeq_epi8(c, plus), _mm256_cmpeq_epi8(c, slash)));
+		if ((unsigned)_mm256_movemask_epi8(ok) != 0xFFFFFFFFu)
+			break;
+	}
+	return i + b64_first_invalid_scalar(s + i, n - i);
+}
+#endif
+
+static size_t b64_first_invalid(const unsigned char *s, size_t n)
+{
+#ifdef B64_HAVE_AVX2
+	if (n >= 32 && __builtin_cpu_supports("avx2"))
+		return b64_first_invalid_avx2(s, n);
+#endif
+	return b64_first_invalid_scalar(s, n);
+}
+
 int pt2c__b64_check(const char *src, size_t n, size_t *bad_at)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t bad = n - n % 4;
 	if (n % 4 == 0) {
 		size_t body = n >= 4 ? n - 4 : 0; /* all but the last quad: the alphabet only */
-		for (size_t i = 0; i < body; i++)
-			if (!b64_valid(s[i])) {
-				bad = i;
-				goto fail;
-			}
+		size_t i = b64_first_invalid(s, body);
+		if (i < body) {
+			bad = i;
+			goto fail;
+		}
 		if (n == 0)
 			return 0;
 		const unsigned char *q = s + body;

@@ -168,6 +168,15 @@ void pt2c__drop_file_pages(const void *p, size_t n)
 		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
+void pt2c__willneed_file_pages(const void *p, size_t n)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	if (!p || ps <= 0 || n == 0)
+		return;
+	uintptr_t a = (uintptr_t)p & ~((uintptr_t)ps - 1), e = (uintptr_t)p + n; /* outward: every page touched */
+	(void)madvise((void *)a, e - a, MADV_WILLNEED);
+}
+
 void pt2c__unmap(pt2c_mapped *m)
 {
 	if (!m)

@@ -320,6 +320,12 @@ bool pt2c__mapped_is_file(const pt2c_mapped *m);
  */
 void pt2c__drop_file_pages(const void *p, size_t n);
 /**
+ * Ask the kernel to read the pages of [p, p+n) of a file view in ahead (MADV_WILLNEED): one
+ * asynchronous read of the whole range instead of a small synchronous read at each page fault
+ * when the file is not in the page cache; cheap when it is. A hint: failures are ignored.
+ */
+void pt2c__willneed_file_pages(const void *p, size_t n);
+/**
  * For readers that go through a file view front to back: give back the pages of base[*done, upto)
  * once 8 MiB have been read past *done (any amount with `final`), and move *done to upto. Inline
  * so the check costs a compare on hot scanning paths; base must lie in a file view as above.
@@ -404,5 +410,13 @@ void pt2c__ofile_abort(pt2c_ofile *f);
  * Returns 0 or an errno value.
  */
 int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off);
+/**
+ * A hint that bytes [off, off+n) of the temporary file are final: start writing them back to
+ * the disk now (Linux: sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait for the
+ * writes to finish), so writeback overlaps the rest of the work instead of all waiting for the
+ * fsync at commit. Durability is unchanged (commit still fsyncs). Thread-safe; errors are left to
+ * commit's fsync, which reports them. A no-op elsewhere.
+ */
+void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
 
 #endif

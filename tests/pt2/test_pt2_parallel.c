@@ -50,6 +50,9 @@ typedef struct image {
 	int worker_calls;   /* pwrite calls made off the main thread */
 	int fail_worker_at; /* 0: never; k: the k-th call off the main thread fails with ENOSPC */
 	bool failed;
+	uint64_t (*final)[2]; /* ranges the writer called final (psink.written): never written again */
+	size_t n_final, cap_final;
+	int rewrites;         /* writes into a range already called final */
 } image;
 
 static void image_init(image *im)
@@ -62,6 +65,7 @@ static void image_init(image *im)
 static void image_free(image *im)
 {
 	free(im->data);
+	free(im->final);
 	pthread_mutex_destroy(&im->mu);
 }
 
@@ -90,9 +94,33 @@ static int image_pwrite(void *ctx, const void *p, size_t n, uint64_t off)
 		memcpy(im->data + off, p, n);
 		if (off + n > im->len)
 			im->len = off + n;
+		for (size_t i = 0; i < im->n_final; i++)
+			if (off < im->final[i][0] + im->final[i][1] && im->final[i][0] < off + n)
+				im->rewrites++;
 	}
 	pthread_mutex_unlock(&im->mu);
 	return rc;
+}
+
+static void image_written(void *ctx, uint64_t off, uint64_t n)
+{
+	image *im = ctx;
+	pthread_mutex_lock(&im->mu);
+	if (im->n_final == im->cap_final) {
+		size_t cap = im->cap_final ? 2 * im->cap_final : 64;
+		void *f = realloc(im->final, cap * sizeof *im->final);
+		if (!f) {
+			im->rewrites++; /* cannot track: fail the check rather than pass it */
+			pthread_mutex_unlock(&im->mu);
+			return;
+		}
+		im->final = f;
+		im->cap_final = cap;
+	}
+	im->final[im->n_final][0] = off;
+	im->final[im->n_final][1] = n;
+	im->n_final++;
+	pthread_mutex_unlock(&im->mu);
 }
 
 /* MARK: programs */
@@ -213,7 +241,7 @@ static bool write_par(const pt2c_program *p, const char *root, unsigned threads,
 {
 	image_init(im);
 	pt2c_pt2_write_opts o = { root, NULL, NULL, threads, task };
-	pt2c_psink ps = { image_pwrite, im };
+	pt2c_psink ps = { image_pwrite, im, image_written };
 	*err = (pt2c_error)PT2C_ERROR_INIT;
 	*rc_out = pt2c__pt2_write_par(p, ps, &o, err);
 	return *rc_out == 0;
@@ -225,7 +253,7 @@ static void test_same_bytes_as_serial(void)
 	load_all(&ps);
 	static const unsigned THREADS[] = { 1, 2, 3, 8 };
 	static const uint64_t TASKS[] = { 1, 64, 0 };
-	int compared = 0;
+	int compared = 0, finals = 0;
 	for (int i = 0; i < ps.n; i++) {
 		pt2c_buf ser;
 		pt2c__buf_init(&ser, NULL);
@@ -246,6 +274,10 @@ static void test_same_bytes_as_serial(void)
 						d++;
 					CHECK_MSG(im.len == ser.len && d == ser.len, "%s (%u threads, tasks %llu): differs at byte %zu (sizes %zu vs %zu)",
 					          ps.label[i], THREADS[t], (unsigned long long)TASKS[k], d, im.len, ser.len);
+					CHECK_MSG(im.rewrites == 0, "%s (%u threads, tasks %llu): %d writes into ranges called final",
+					          ps.label[i], THREADS[t], (unsigned long long)TASKS[k], im.rewrites);
+					if (TASKS[k] == 1) /* every span is a task: some ranges are called final */
+						finals += im.n_final > 0;
 					compared++;
 				}
 				image_free(&im);
@@ -253,6 +285,7 @@ static void test_same_bytes_as_serial(void)
 		pt2c__buf_free(&ser);
 	}
 	CHECK(compared >= 30 * 12);
+	CHECK(finals >= 30 * 4);
 	free_all(&ps);
 }
 
@@ -298,7 +331,7 @@ static void test_worker_write_failure(void)
 		image_init(&im);
 		im.fail_worker_at = k;
 		pt2c_pt2_write_opts o = { "model", NULL, NULL, 4, 256 << 10 };
-		pt2c_psink ps = { image_pwrite, &im };
+		pt2c_psink ps = { image_pwrite, &im, image_written };
 		pt2c_error err = PT2C_ERROR_INIT;
 		int rc = pt2c__pt2_write_par(p, ps, &o, &err);
 		bool failed = im.failed;
@@ -470,7 +503,7 @@ static void test_member_over_4gib(void)
 	memset(&ci, 0, sizeof ci);
 	pthread_mutex_init(&ci.mu, NULL);
 	pt2c_pt2_write_opts po = { "model", NULL, NULL, 3, 0 };
-	pt2c_psink ps = { crc_image_pwrite, &ci };
+	pt2c_psink ps = { crc_image_pwrite, &ci, NULL };
 	CHECK_EQ_INT(pt2c__pt2_write_par(p, ps, &po, &err), 0);
 	qsort(ci.v, ci.n, sizeof *ci.v, piece_cmp);
 	uint64_t at = 0;

@@ -113,6 +113,69 @@ static void test_b64_roundtrip(void)
 	free(dec);
 }
 
+/* A bit-at-a-time reference encoder, independent of the library's (table, vector) paths. */
+static void ref_b64(char *dst, const uint8_t *src, size_t n)
+{
+	static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t bits = n * 8, o = 0;
+	for (size_t b = 0; b < bits; b += 6) {
+		unsigned v = 0;
+		for (size_t k = b; k < b + 6; k++)
+			v = (v << 1) | (k < bits ? (src[k / 8] >> (7 - k % 8)) & 1u : 0u);
+		dst[o++] = A[v];
+	}
+	while (o % 4)
+		dst[o++] = '=';
+}
+
+/* Every length to 400 at source offsets 0..3, random and all-0xFF bytes: the same text as the reference. */
+static void test_b64_against_reference(void)
+{
+	uint8_t src[404 + 3];
+	char got[560], want[560];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof src; i++)
+			src[i] = pass ? 0xFF : (uint8_t)rng();
+		for (size_t off = 0; off < 4; off++)
+			for (size_t n = 0; n <= 400; n++) {
+				size_t en = pt2c__b64_encoded_len(n);
+				memset(got, '#', sizeof got);
+				pt2c__b64_encode(got, src + off, n);
+				ref_b64(want, src + off, n);
+				CHECK(memcmp(got, want, en) == 0);
+				CHECK(got[en] == '#'); /* nothing written past the text */
+			}
+	}
+}
+
+/* The check's first bad offset at every position of a long text, for bytes next to each range. */
+static void test_b64_check_positions(void)
+{
+	uint8_t raw[300];
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (uint8_t)rng();
+	char enc[400], t[400];
+	pt2c__b64_encode(enc, raw, sizeof raw);
+	size_t bad = 0;
+	CHECK_EQ_INT(pt2c__b64_check(enc, sizeof enc, &bad), 0);
+	static const unsigned char BAD[] = { 0x00, '\n', ' ', '*', ',', '-', '.', ':', '=', '@', '[', '`', '{', 0x7F, 0x80, 0xC0, 0xFF };
+	for (size_t pos = 0; pos + 4 < sizeof enc; pos++)
+		for (size_t b = 0; b < sizeof BAD; b++) {
+			memcpy(t, enc, sizeof t);
+			t[pos] = (char)BAD[b];
+			bad = 12345;
+			CHECK_MSG(pt2c__b64_check(t, sizeof t, &bad) == PT2C_ECORRUPT && bad == pos, "byte %02x at %zu: bad_at %zu",
+			          BAD[b], pos, bad);
+		}
+	/* every byte value at one position in the middle of a vector block: valid exactly for the alphabet */
+	for (int c = 0; c < 256; c++) {
+		memcpy(t, enc, sizeof t);
+		t[77] = (char)c;
+		bool in = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+		CHECK_MSG((pt2c__b64_check(t, sizeof t, NULL) == 0) == in, "byte %02x", (unsigned)c);
+	}
+}
+
 static void test_b64_rejects(void)
 {
 	static const struct { const char *enc; size_t bad_at; } cases[] = {
@@ -186,6 +249,8 @@ static void test_crc32_zip_member(void)
 PT2C_TEST_MAIN({
 	RUN(test_b64_rfc4648);
 	RUN(test_b64_roundtrip);
+	RUN(test_b64_against_reference);
+	RUN(test_b64_check_positions);
 	RUN(test_b64_rejects);
 	RUN(test_crc32);
 	RUN(test_crc32_zip_member);
