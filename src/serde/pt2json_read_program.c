@@ -137,8 +137,7 @@ static int check_treespec(rd *r, const pt2c_json *v, const char *key, const char
 	const pt2c_json **stack = NULL;
 	size_t n = 0, cap = 0;
 	int64_t leaves = 0;
-	pt2c_jr_scope at PT2C_JR_SCOPED = pt2c__jr_key(&r->jr, key, strlen(key));
-	(void)at;
+	AT(r, key);
 	int rc = pt2c__json_parse(&root, spec, strlen(spec), &jo, &a, &e);
 	if (rc == PT2C_ENOMEM) {
 		rc = pt2c__err_oom(r->err);

@@ -93,6 +93,13 @@ static inline pt2c_jr_scope pt2c__jr_idx(pt2c_jr *jr, uint64_t i)
 	return s;
 }
 
+/** A scope that adds nothing (for a scope chosen at run time: `c ? pt2c__jr_key(...) : pt2c__jr_here(jr)`). */
+static inline pt2c_jr_scope pt2c__jr_here(pt2c_jr *jr)
+{
+	pt2c_jr_scope s = { jr, jr->depth };
+	return s;
+}
+
 /** End a scope early (its cleanup then does nothing more). */
 static inline void pt2c__jr_leave(pt2c_jr_scope *s) { s->jr->depth = s->depth; }
 

@@ -384,6 +384,9 @@ static void test_errors(void)
 		/* dangling value */
 		{ "{\"name\": \"b\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}", "{\"name\": \"b\", \"arg\": {\"as_tensor\": {\"name\": \"nope\"}}",
 		  PT2C_EGRAPH, "models/model.json:/graph_module/graph/nodes/0/inputs/1", "node 't1' input 'b' refers to undefined value 'nope'" },
+		/* a key with '/' and '~' is escaped in the pointer (RFC 6901); the message gives line:column */
+		{ "\"opset_version\": {\"aten\": 10, \"test\": 1}", "\"opset_version\": {\"aten\": 10, \"a/b~c\": \"1\"}", PT2C_ECORRUPT,
+		  "models/model.json:/opset_version/a~1b~0c", "expected an integer, got a string at line 1 column " },
 		/* missing required key */
 		{ "\"metadata\": {}, \"is_hop_single_tensor_return\": null, \"name\": \"lists\"",
 		  "\"is_hop_single_tensor_return\": null, \"name\": \"lists\"", PT2C_ECORRUPT,
