@@ -218,14 +218,14 @@ int read_meta(rd *r, const pt2c_json *v, pt2c_tensor_meta *m)
 	return check_extent(r, v, m);
 }
 
-int pt2c__json_read_meta(pt2c_ctx *ctx, const pt2c_json *v, pt2c_tensor_meta *m, pt2c_error *err)
+int pt2c__json_read_meta(pt2c_ctx *ctx, const pt2c_json *v, pt2c_tensor_meta *m, pt2c_jr *jr)
 {
-	PT2C_ASSERT_ARG(ctx && m);
+	PT2C_ASSERT_ARG(ctx && m && jr);
 	rd r;
 	memset(&r, 0, sizeof r);
-	pt2c__jr_init(&r.jr, NULL, 0, NULL, err);
+	r.jr = *jr;
 	r.ctx = ctx;
-	r.err = err;
+	r.err = jr->err;
 	return read_meta(&r, v, m);
 }
 

@@ -103,7 +103,7 @@ static inline pt2c_jr_scope pt2c__jr_here(pt2c_jr *jr)
 /** End a scope early (its cleanup then does nothing more). */
 static inline void pt2c__jr_leave(pt2c_jr_scope *s) { s->jr->depth = s->depth; }
 
-#define PT2C_JR_SCOPED __attribute__((cleanup(pt2c__jr_leave)))
+#define PT2C_JR_SCOPED __attribute__((cleanup(pt2c__jr_leave), unused))
 #define PT2C_JR_CAT2_(a, b) a##b
 #define PT2C_JR_CAT_(a, b) PT2C_JR_CAT2_(a, b)
 #define PT2C_JR_UNIQ_ PT2C_JR_CAT_(pt2c_jr_at_, __LINE__)
