@@ -123,7 +123,11 @@ static inline int view_str(rd *r, const pt2c_json *v, const char **out, uint32_t
 
 static inline int req_int(rd *r, const pt2c_json *o, const char *key, int64_t *out)
 {
-	return pt2c__jr_field_int(&r->jr, o, key, 0, out, NULL);
+	const pt2c_json *v = NULL;
+	int rc = pt2c__jr_field(&r->jr, o, key, PT2C_JSON_INT, 0, &v);
+	if (!rc)
+		*out = v->u.i;
+	return rc;
 }
 
 static inline int req_intern(rd *r, const pt2c_json *o, const char *key, const char **out)

@@ -212,27 +212,14 @@ static inline int pt2c__jr_field(pt2c_jr *jr, const pt2c_json *obj, const char *
 	return pt2c__jr_field_slow(jr, obj, key, type, flags, out);
 }
 
-/** Integer member (required, or with PT2C_JR_OPTIONAL *present tells; present may be NULL then). */
-static inline int pt2c__jr_field_int(pt2c_jr *jr, const pt2c_json *obj, const char *key, unsigned flags, int64_t *out,
-                                     bool *present)
-{
-	const pt2c_json *v = NULL;
-	int rc = pt2c__jr_field(jr, obj, key, PT2C_JSON_INT, flags, &v);
-	if (present)
-		*present = v != NULL;
-	if (!rc && v)
-		*out = v->u.i;
-	return rc;
-}
-
-/** Boolean member, as pt2c__jr_field_int. */
+/** Boolean member (required, or with PT2C_JR_OPTIONAL *present tells; present may be NULL). */
 static inline int pt2c__jr_field_bool(pt2c_jr *jr, const pt2c_json *obj, const char *key, unsigned flags, bool *out,
                                       bool *present)
 {
 	const pt2c_json *v = NULL;
 	int rc = pt2c__jr_field(jr, obj, key, PT2C_JSON_TRUE, flags, &v);
 	if (present)
-		*present = v != NULL;
+		*present = !rc && v != NULL;
 	if (!rc && v)
 		*out = v->type == PT2C_JSON_TRUE;
 	return rc;
