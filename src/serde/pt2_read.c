@@ -107,28 +107,10 @@ typedef struct cfg_ctx {
 	bool constants;
 	pt2c_map files;     /* path_name -> index of the first attribute using it (one storage per file) */
 	pt2c_map *by_target;
+	pt2c_jr jr;         /* the config document: errors name "<label>:/config/<fqn>/..." */
 } cfg_ctx;
 
-static int cfg_fail(cfg_ctx *c, const pt2c_json *v, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int cfg_fail(cfg_ctx *c, const pt2c_json *v, int code, const char *fmt, ...)
-{
-	char msg[PT2C_ERROR_MESSAGE_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return pt2c__err_at(c->a->err, code, c->label, v ? v->pos : UINT64_MAX, "%s", msg);
-}
-
-/* Copy a NUL-terminated string into a fixed buffer, truncating. */
-static void copy_trunc(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memmove(dst, src, n);
-	dst[n] = '\0';
-}
+#define cfg_fail(c, v, code, ...) pt2c__jr_fail(&(c)->jr, (code), (v), __VA_ARGS__)
 
 /* An error inside an engine object (a zip stored in member `outer`, offsets counted from the
  * member's start): the member reads "<outer> (nested <inner member>)". */
@@ -158,23 +140,17 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 	pt2c_program *p = a->p;
 	pt2c_ctx *ctx = p->ctx;
 	if (!pt2c__json_is(pm, PT2C_JSON_OBJECT))
-		return cfg_fail(c, pm, PT2C_ECORRUPT, "config entry '%.*s' is not an object", (int)(key->n > 100 ? 100 : key->n), key->u.s);
+		return pt2c__jr_type_error(&c->jr, pm, "a config entry object");
 	const char *fqn = pt2c__ctx_intern(ctx, key->u.s, key->n);
 	if (!fqn)
 		return pt2c__err_oom(a->err);
-	const pt2c_json *pn = pt2c__json_get(pm, "path_name"), *ip = pt2c__json_get(pm, "is_param"),
-	                *up = pt2c__json_get(pm, "use_pickle"), *tm = pt2c__json_get(pm, "tensor_meta");
-	if (!pt2c__json_is(pn, PT2C_JSON_STRING))
-		return cfg_fail(c, pn ? pn : pm, PT2C_ECORRUPT, "config entry '%s': %s", fqn,
-		                pn ? "path_name is not a string" : "missing required key 'path_name'");
-	if (!ip || (ip->type != PT2C_JSON_TRUE && ip->type != PT2C_JSON_FALSE))
-		return cfg_fail(c, ip ? ip : pm, PT2C_ECORRUPT, "config entry '%s': %s", fqn,
-		                ip ? "is_param is not a boolean" : "missing required key 'is_param'");
-	if (!up || (up->type != PT2C_JSON_TRUE && up->type != PT2C_JSON_FALSE))
-		return cfg_fail(c, up ? up : pm, PT2C_ECORRUPT, "config entry '%s': %s", fqn,
-		                up ? "use_pickle is not a boolean" : "missing required key 'use_pickle'");
-	if (!tm)
-		return cfg_fail(c, pm, PT2C_ECORRUPT, "config entry '%s': missing required key 'tensor_meta'", fqn);
+	const pt2c_json *pn, *ip, *up, *tm;
+	int rc;
+	if ((rc = pt2c__jr_field(&c->jr, pm, "path_name", PT2C_JSON_STRING, 0, &pn)) ||
+	    (rc = pt2c__jr_field(&c->jr, pm, "is_param", PT2C_JSON_TRUE, 0, &ip)) ||
+	    (rc = pt2c__jr_field(&c->jr, pm, "use_pickle", PT2C_JSON_TRUE, 0, &up)) ||
+	    (rc = pt2c__jr_field(&c->jr, pm, "tensor_meta", PT2C_JR_ANY, 0, &tm)))
+		return rc;
 	if (pn->n == 0 || memchr(pn->u.s, '/', pn->n) || memchr(pn->u.s, '\\', pn->n) || memchr(pn->u.s, '\0', pn->n) ||
 	    pn->n > 1024)
 		return cfg_fail(c, pn, PT2C_ECORRUPT, "config entry '%s': invalid path_name", fqn);
@@ -189,7 +165,6 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 		return cfg_fail(c, pn, PT2C_ECORRUPT,
 		                "constant '%s': path_name '%.*s' is neither tensor_*, custom_obj_* nor opaque_obj_*", fqn,
 		                (int)(pn->n > 100 ? 100 : pn->n), pn->u.s);
-	int rc;
 	if ((rc = verify(a, e)))
 		return rc;
 
@@ -253,26 +228,17 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 		return cfg_fail(c, up, PT2C_EUNSUPPORTED, "'%s' is a pickled tensor subclass (use_pickle), which is not supported", fqn);
 	if (tm->type == PT2C_JSON_NULL)
 		return cfg_fail(c, tm, PT2C_ECORRUPT, "tensor '%s' has no tensor_meta", fqn);
-	if ((rc = pt2c__json_read_meta(ctx, tm, &at->tensor.meta, a->err))) {
-		if (a->err) {
-			char m[3 * PT2C_ERROR_WHERE_MAX];
-			snprintf(m, sizeof m, "%s:/config/%s/tensor_meta%s", c->label, fqn, a->err->member);
-			copy_trunc(a->err->member, sizeof a->err->member, m);
-		}
-		return rc;
+	{
+		PT2C_JR_AT(&c->jr, "tensor_meta");
+		if ((rc = pt2c__json_read_meta(ctx, tm, &at->tensor.meta, &c->jr)))
+			return rc;
 	}
 	pt2c_tensor_meta *m = &at->tensor.meta;
 	uint64_t need = 0;
-	if ((rc = pt2c__meta_storage_bytes(m, &need, a->err))) {
-		if (a->err) {
-			char msg[2 * PT2C_ERROR_MESSAGE_MAX];
-			snprintf(msg, sizeof msg, "tensor '%s': %s", fqn, a->err->message);
-			copy_trunc(a->err->message, sizeof a->err->message, msg);
-		}
-		pt2c__err_set_member(a->err, c->label);
-		if (a->err)
-			a->err->offset = tm->pos;
-		return rc;
+	pt2c_error why = PT2C_ERROR_INIT;
+	if ((rc = pt2c__meta_storage_bytes(m, &need, &why))) {
+		PT2C_JR_AT(&c->jr, "tensor_meta");
+		return cfg_fail(c, tm, rc, "tensor '%s': %s", fqn, why.message);
 	}
 	if (need > e->size)
 		return cfg_fail(c, tm, PT2C_ECORRUPT, "tensor '%s' needs %llu bytes but %.*s holds %llu", fqn,
@@ -322,22 +288,20 @@ static int read_config(ar *a, const char *rel, const char *dir, bool constants, 
 	c.constants = constants;
 	c.by_target = by_target;
 	pt2c__map_init(&c.files, a->alloc);
+	pt2c__jr_init(&c.jr, (const char *)edata(a, e), (size_t)e->size, label, a->err);
 	rc = pt2c__json_parse(&root, (const char *)edata(a, e), (size_t)e->size, &jo, &arena, a->err);
 	if (rc) {
 		pt2c__err_set_member(a->err, label);
 		goto done;
 	}
-	const pt2c_json *cfg = pt2c__json_get(root, "config");
-	if (!pt2c__json_is(root, PT2C_JSON_OBJECT) || !cfg) {
-		rc = cfg_fail(&c, root, PT2C_ECORRUPT, "missing required key 'config'");
+	const pt2c_json *cfg = NULL;
+	if ((rc = pt2c__jr_field(&c.jr, root, "config", PT2C_JSON_OBJECT, 0, &cfg)))
 		goto done;
+	{
+		PT2C_JR_AT(&c.jr, "config");
+		PT2C_JR_EACH(&c.jr, it, cfg, !rc)
+			rc = cfg_entry(&c, it.key, it.val);
 	}
-	if (!pt2c__json_is(cfg, PT2C_JSON_OBJECT)) {
-		rc = cfg_fail(&c, cfg, PT2C_ECORRUPT, "'config' is not an object");
-		goto done;
-	}
-	for (uint32_t i = 0; i < cfg->n && !rc; i++)
-		rc = cfg_entry(&c, pt2c__json_key(cfg, i), pt2c__json_val(cfg, i));
 done:
 	pt2c__map_free(&c.files);
 	pt2c__arena_free(&arena);

@@ -7,6 +7,7 @@
 
 #include "ir/ir.h"
 #include "util/json.h"
+#include "util/json_reader.h"
 #include "serde/zip.h"
 
 /* MARK: program JSON (models/model.json) */
@@ -39,7 +40,8 @@ int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, co
 /** Serialize as torch.export.save does (field order, separators, float repr). */
 int pt2c__pt2json_write(pt2c_buf *b, const pt2c_program *p);
 void pt2c__json_write_meta(pt2c_buf *b, const pt2c_tensor_meta *m);
-int pt2c__json_read_meta(pt2c_ctx *ctx, const pt2c_json *v, pt2c_tensor_meta *m, pt2c_error *err);
+/** A TensorMeta object v; errors placed under jr's path (jr itself is left as it was). */
+int pt2c__json_read_meta(pt2c_ctx *ctx, const pt2c_json *v, pt2c_tensor_meta *m, pt2c_jr *jr);
 
 /* MARK: PT2 archives */
 

@@ -355,9 +355,9 @@ static void test_tagged_args_kwargs_and_vals(void)
 static void test_malformed(void)
 {
 	static const struct { const char *doc; int code; const char *member; const char *msg; } bad[] = {
-		{ "[]", PT2C_ECORRUPT, "/", "expected an object" },
+		{ "[]", PT2C_ECORRUPT, "/", "expected a partitioned module object, got an array at line 1 column 1" },
 		{ "{\"graph\": [" PH_X ", ", PT2C_ECORRUPT, "", "line 1 column" },
-		{ "{}", PT2C_ECORRUPT, "/", "missing key \"graph\"" },
+		{ "{}", PT2C_ECORRUPT, "/graph", "missing required key \"graph\" at line 1 column 1" },
 		{ "{\"graph\": [" PH_X "]}", PT2C_EGRAPH, "/graph", "no output node" },
 		/* dangling and forward references */
 		{ "{\"graph\": [" PH_X ", {\"op\": \"call_function\", \"name\": \"a\", \"target\": \"f\", \"args\": [{\"node\": \"y\"}]}, " OUT_X "]}",
@@ -378,8 +378,8 @@ static void test_malformed(void)
 		  PT2C_ECORRUPT, "/graph/0/val/device", "bad device index" },
 		{ "{\"graph\": [{\"op\": \"call_method\", \"name\": \"x\", \"target\": \"x\"}, " OUT_X "]}",
 		  PT2C_ECORRUPT, "/graph/0/op", "unknown op \"call_method\"" },
-		{ "{\"graph\": [{\"op\": \"placeholder\", \"name\": \"x\"}, " OUT_X "]}", PT2C_ECORRUPT, "/graph/0", "missing key \"target\"" },
-		{ "{\"graph\": [{\"op\": \"placeholder\", \"name\": 3, \"target\": \"x\"}, " OUT_X "]}", PT2C_ECORRUPT, "/graph/0/name", "\"name\" is an integer, expected a string" },
+		{ "{\"graph\": [{\"op\": \"placeholder\", \"name\": \"x\"}, " OUT_X "]}", PT2C_ECORRUPT, "/graph/0/target", "missing required key \"target\"" },
+		{ "{\"graph\": [{\"op\": \"placeholder\", \"name\": 3, \"target\": \"x\"}, " OUT_X "]}", PT2C_ECORRUPT, "/graph/0/name", "expected a string, got an integer" },
 		{ "{\"graph\": [" PH_X ", {\"op\": \"output\", \"name\": \"output\", \"target\": \"output\", \"args\": [1, 2]}]}",
 		  PT2C_ECORRUPT, "/graph/1/args", "output node has 2 arguments" },
 		{ "{\"graph\": [" PH_X ", " OUT_X ", {\"op\": \"placeholder\", \"name\": \"z\", \"target\": \"z\"}]}",
@@ -425,8 +425,8 @@ static void test_malformed(void)
 		{ "{\"submodules\": {\"s\": {\"kind\": \"graph\", \"graph\": [" PH_X ", " PH_X "]}}, \"graph\": [" PH_X ", " OUT_X "]}",
 		  PT2C_EGRAPH, "/submodules/s/graph/1/name", "duplicate node name x" },
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"s0\": [5, 2]}}", PT2C_ECORRUPT, "/symbols/s0", "min 5 > max 2" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"in_spec\": 5}", PT2C_ECORRUPT, "/in_spec", "\"in_spec\" is an integer" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"op_schemas\": {\"a/b~c\": 1}}", PT2C_ECORRUPT, "/op_schemas/a~1b~0c", "schema is an integer" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"in_spec\": 5}", PT2C_ECORRUPT, "/in_spec", "expected a string, got an integer" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"op_schemas\": {\"a/b~c\": 1}}", PT2C_ECORRUPT, "/op_schemas/a~1b~0c", "expected a schema string, got an integer" },
 	};
 	for (size_t k = 0; k < PT2C_ARRAY_LEN(bad); k++) {
 		pt2c_module *m = (pt2c_module *)1;

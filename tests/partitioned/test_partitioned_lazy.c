@@ -73,15 +73,15 @@ static void test_graph_named_values_elsewhere(void)
 {
 	static const struct { const char *doc; int code; const char *member; const char *msg; } bad[] = {
 		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [5, 2]}}", PT2C_ECORRUPT, "/symbols/graph", "min 5 > max 2" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [1, 2, 3]}}", PT2C_ECORRUPT, "/symbols/graph", "not a pair" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [1, \"x\"]}}", PT2C_ECORRUPT, "/symbols/graph/1", "symbol bound is a string" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"graph\": [1]}}", PT2C_ECORRUPT, "/parameters/graph", "tensor metadata is an array" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"submodules\": {\"graph\": []}}", PT2C_ECORRUPT, "/submodules/graph", "submodule graph is an array" },
-		{ "{\"graph\": [" PH_X ", " OUT_X "], \"op_schemas\": {\"graph\": [\"s\"]}}", PT2C_ECORRUPT, "/op_schemas/graph", "schema is an array" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [1, 2, 3]}}", PT2C_ECORRUPT, "/symbols/graph", "expected [min, max], got an array of 3" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [1, \"x\"]}}", PT2C_ECORRUPT, "/symbols/graph/1", "expected an integer or null, got a string" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"parameters\": {\"graph\": [1]}}", PT2C_ECORRUPT, "/parameters/graph", "expected a tensor metadata object, got an array" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"submodules\": {\"graph\": []}}", PT2C_ECORRUPT, "/submodules/graph", "expected a submodule object, got an array" },
+		{ "{\"graph\": [" PH_X ", " OUT_X "], \"op_schemas\": {\"graph\": [\"s\"]}}", PT2C_ECORRUPT, "/op_schemas/graph", "expected a schema string, got an array" },
 		{ "{\"graph\": []}", PT2C_EGRAPH, "/graph", "graph has no output node" },
-		{ "{\"graph\": {}}", PT2C_ECORRUPT, "/graph", "\"graph\" is an object, expected an array" },
+		{ "{\"graph\": {}}", PT2C_ECORRUPT, "/graph", "expected an array, got an object at line 1 column 11" },
 		{ "{\"submodules\": {\"s\": {\"kind\": \"graph\", \"graph\": [" PH_X ", 7]}}, \"graph\": [" PH_X ", " OUT_X "]}",
-		  PT2C_ECORRUPT, "/submodules/s/graph/1", "node is an integer" },
+		  PT2C_ECORRUPT, "/submodules/s/graph/1", "expected a node object, got an integer" },
 	};
 	for (size_t k = 0; k < PT2C_ARRAY_LEN(bad); k++) {
 		pt2c_module *m = (pt2c_module *)1;

@@ -384,12 +384,15 @@ static void test_errors(void)
 		/* dangling value */
 		{ "{\"name\": \"b\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}", "{\"name\": \"b\", \"arg\": {\"as_tensor\": {\"name\": \"nope\"}}",
 		  PT2C_EGRAPH, "models/model.json:/graph_module/graph/nodes/0/inputs/1", "node 't1' input 'b' refers to undefined value 'nope'" },
+		/* a key with '/' and '~' is escaped in the pointer (RFC 6901); the message gives line:column */
+		{ "\"opset_version\": {\"aten\": 10, \"test\": 1}", "\"opset_version\": {\"aten\": 10, \"a/b~c\": \"1\"}", PT2C_ECORRUPT,
+		  "models/model.json:/opset_version/a~1b~0c", "expected an integer, got a string at line 1 column " },
 		/* missing required key */
 		{ "\"metadata\": {}, \"is_hop_single_tensor_return\": null, \"name\": \"lists\"",
 		  "\"is_hop_single_tensor_return\": null, \"name\": \"lists\"", PT2C_ECORRUPT,
-		  "models/model.json:/graph_module/graph/nodes/1/metadata", "missing required key 'metadata'" },
+		  "models/model.json:/graph_module/graph/nodes/1/metadata", "missing required key \"metadata\"" },
 		{ "\"sym_bool_values\": {\"sb\"", "\"sym_bool_valuez\": {\"sb\"", PT2C_ECORRUPT,
-		  "models/model.json:/graph_module/graph/sym_bool_values", "'sym_bool_values'" },
+		  "models/model.json:/graph_module/graph/sym_bool_values", "missing required key \"sym_bool_values\"" },
 		/* union with two keys / unknown tag */
 		{ "{\"as_bool\": false}, \"kind\": 1}", "{\"as_bool\": false, \"as_int\": 1}, \"kind\": 1}", PT2C_ECORRUPT,
 		  "models/model.json:/graph_module/graph/nodes/0/inputs/14/arg", "exactly one key" },
@@ -417,7 +420,7 @@ static void test_errors(void)
 		{ "{\"user_input\": {\"arg\": {\"as_tensor\": {\"name\": \"x\"}}}}", "{\"user_input\": {\"arg\": {\"as_tensor\": {\"name\": \"y\"}}}}",
 		  PT2C_EGRAPH, "models/model.json:/graph_module/signature/input_specs/5", "undefined value 'y'" },
 		{ "{\"min_val\": 2, \"max_val\": null}", "{\"min_val\": 2}", PT2C_ECORRUPT, "models/model.json:/range_constraints/s0/max_val",
-		  "'max_val'" },		/* issue 11 #7: sizes of 2^62 float32 elements, a negative stride */
+		  "missing required key \"max_val\"" },		/* issue 11 #7: sizes of 2^62 float32 elements, a negative stride */
 		{ "\"sizes\": [{\"as_int\": 2}], \"requires_grad\": false", "\"sizes\": [{\"as_int\": 4611686018427387904}], \"requires_grad\": false",
 		  PT2C_ECORRUPT, "models/model.json:/graph_module/graph/", "needs more than 2^63-1 elements or bytes" },
 		{ "\"strides\": [{\"as_int\": 1}]", "\"strides\": [{\"as_int\": -1}]", PT2C_ECORRUPT, "models/model.json:/graph_module/graph/",

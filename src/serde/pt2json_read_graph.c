@@ -1,0 +1,344 @@
+/*
+ * pt2json_read_graph.c -- model.json reader: Graph objects (placeholders, nodes, outputs) and their
+ * metadata tables; a lazy tensor_values or nodes span is read one entry at a time. See pt2json_read.h.
+ */
+#include "serde/pt2json_read.h"
+
+/* MARK: graphs */
+
+static int build_map(rd *r, const pt2c_json *obj, pt2c_map *m)
+{
+	pt2c__map_init(m, r->ctx->alloc);
+	if (!obj)
+		return 0;
+	for (uint32_t i = 0; i < obj->n; i++) {
+		const pt2c_json *k = pt2c__json_key(obj, i);
+		/* first occurrence wins, as for json lookups */
+		if (pt2c__map_put(m, k->u.s, k->n, i, false, NULL))
+			return pt2c__err_oom(r->err);
+	}
+	return 0;
+}
+
+static void free_maps(meta_maps *mm)
+{
+	pt2c__map_free(&mm->mtv);
+	pt2c__map_free(&mm->msi);
+	pt2c__map_free(&mm->msb);
+	pt2c__map_free(&mm->msf);
+	pt2c__map_free(&mm->mco);
+}
+
+/* Metadata table `key`: required tables must be objects, optional ones may be absent/null. */
+static int meta_table(rd *r, const pt2c_json *gv, const char *key, bool required, const pt2c_json **out)
+{
+	const pt2c_json *t = pt2c__json_get(gv, key);
+	*out = NULL;
+	if (!t && !required)
+		return 0;
+	if (t && t->type == PT2C_JSON_NULL && !required)
+		return 0;
+	/* a RAW span was left lazy by pt2c__pt2json_read_text: read_tensor_values reads it */
+	return pt2c__jr_field(&r->jr, gv, key, PT2C_JSON_OBJECT, PT2C_JR_LAZY, out);
+}
+
+/* MARK: lazy tensor_values */
+
+/*
+ * A graph's tensor_values left lazy: read every entry once, in order, into s->mm.mtv (name ->
+ * metadata). Entries are parsed one at a time and equal metadata (and equal sizes/strides) is
+ * stored once: the table of a graph-heavy program is a third of its model.json, and a DOM of it
+ * was most of the reader's memory. Every entry is checked, used or not, as torch does.
+ */
+static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
+{
+	const pt2c_allocator *a = r->ctx->alloc;
+	pt2c_meta_pool mp;
+	pt2c__meta_pool_init(&mp, a);
+	pt2c_arena dom, syms;
+	pt2c__arena_init(&dom, a);
+	pt2c__arena_init(&syms, a);
+	uint64_t cursor = 0, dropped = raw->pos;
+	uint32_t saved = r->jr.depth;
+	int rc = 0;
+	for (;;) {
+		drop_behind(r, &dropped, cursor, false);
+		pt2c_json *k = NULL, *v = NULL;
+		pt2c__arena_reset(&dom);
+		pt2c__arena_reset(&syms);
+		r->jr.depth = r->gdepth;
+		(void)pt2c__jr_key(&r->jr, "tensor_values", 13);
+		if ((rc = pt2c__json_raw_next_member(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, &k, &v, r->err)) || !k)
+			break; /* the span was validated whole: only OOM fails here */
+		(void)pt2c__jr_key(&r->jr, k->u.s, k->n);
+		pt2c_tensor_meta m;
+		r->sym_arena = &syms;
+		rc = read_meta(r, v, &m);
+		r->sym_arena = NULL;
+		const pt2c_tensor_meta *shared = NULL;
+		const char *name = NULL;
+		if (!rc && (pt2c__meta_pool_intern(&mp, r->ctx, &m, &shared) || !(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
+		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, NULL)))
+			rc = pt2c__err_oom(r->err); /* first occurrence wins, as for json lookups */
+		if (rc)
+			break;
+	}
+	drop_behind(r, &dropped, cursor, true);
+	r->jr.depth = saved;
+	s->mm.tv_read = true;
+	pt2c__arena_free(&dom);
+	pt2c__arena_free(&syms);
+	pt2c__meta_pool_free(&mp);
+	return rc;
+}
+
+/* The name of the first value an outputs list defines (for nodes without a name), or NULL. */
+static const pt2c_json *first_output_name(const pt2c_json *items, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const pt2c_json *a = &items[i];
+		if (!pt2c__json_is(a, PT2C_JSON_OBJECT) || a->n != 1)
+			continue;
+		const pt2c_json *v = pt2c__json_val(a, 0);
+		const pt2c_json *nm = pt2c__json_get(v, "name");
+		if (!nm)
+			nm = pt2c__json_get(v, "as_name");
+		if (!nm && pt2c__json_is(v, PT2C_JSON_ARRAY) && v->n)
+			nm = pt2c__json_get(&v->u.items[0], "name");
+		if (pt2c__json_is(nm, PT2C_JSON_STRING))
+			return nm;
+	}
+	return NULL;
+}
+
+static int read_node(rd *r, gst *s, const pt2c_json *nv)
+{
+	pt2c_graph *g = s->g;
+	const char *target = NULL;
+	int rc = req_intern(r, nv, "target", &target);
+	if (rc)
+		return rc;
+	const pt2c_json *ins = NULL, *outs = NULL, *meta = NULL;
+	if ((rc = pt2c__jr_field(&r->jr, nv, "inputs", PT2C_JSON_ARRAY, 0, &ins)) ||
+	    (rc = pt2c__jr_field(&r->jr, nv, "outputs", PT2C_JSON_ARRAY, 0, &outs)) ||
+	    (rc = pt2c__jr_field(&r->jr, nv, "metadata", PT2C_JSON_OBJECT, 0, &meta)))
+		return rc;
+
+	const pt2c_json *namev = opt(nv, "name");
+	bool no_name = namev == NULL;
+	const char *name = NULL;
+	if (namev) {
+		AT(r, "name");
+		if ((rc = intern_str(r, namev, &name)))
+			return rc;
+	} else {
+		const pt2c_json *fo = first_output_name(outs->u.items, outs->n);
+		name = pt2c__ctx_intern(r->ctx, fo ? fo->u.s : "node", fo ? fo->n : 4);
+		if (!name)
+			return pt2c__err_oom(r->err);
+	}
+	uint32_t id = 0;
+	rc = pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, name, !no_name, target, PT2C_NONE, &id);
+	if (rc == PT2C_ENOMEM)
+		return pt2c__err_oom(r->err);
+	if (rc)
+		return fail_code(r, rc, namev ? namev : nv, "duplicate node name '%s'", name);
+	pt2c_node *node = pt2c__node(g, id);
+	if (no_name)
+		node->flags |= PT2C_NODE_NO_NAME;
+	node->hop_single_tensor_return = -1;
+	bool hop = false, b = false;
+	if ((rc = pt2c__jr_field_bool(&r->jr, nv, "is_hop_single_tensor_return", PT2C_JR_OPTIONAL, &b, &hop)))
+		return rc;
+	if (hop)
+		node->hop_single_tensor_return = b ? 1 : 0;
+	r->cur_node = pt2c__node(g, id)->name;
+
+	/* inputs */
+	pt2c_named_arg *nas = arena_array(r, ins->n, sizeof *nas);
+	if (ins->n && !nas)
+		return pt2c__err_oom(r->err);
+	{
+		AT(r, "inputs");
+		EACH(r, it, ins, !rc) {
+			uint32_t i = it.i;
+			const pt2c_json *na = it.val, *av, *kv;
+			if (!(rc = req_intern(r, na, "name", &nas[i].name)) && !(rc = req(r, na, "arg", &av))) {
+				r->cur_input = nas[i].name;
+				{
+					AT(r, "arg");
+					rc = read_arg(r, s, av, MODE_REF, &nas[i].arg);
+				}
+				kv = opt(na, "kind");
+				if (!rc && kv) {
+					int64_t k = 0;
+					AT(r, "kind");
+					rc = get_int(r, kv, &k);
+					if (!rc && (k < 0 || k > 2))
+						rc = FAIL(r, kv, "argument kind %lld out of range", (long long)k);
+					nas[i].kind = (uint8_t)(rc ? 0 : k);
+				}
+			}
+		}
+		if (rc)
+			return rc;
+	}
+	pt2c__node_adopt_inputs(g, id, nas, ins->n);
+
+	/* outputs define values */
+	pt2c_arg *oa = arena_array(r, outs->n, sizeof *oa);
+	if (outs->n && !oa)
+		return pt2c__err_oom(r->err);
+	{
+		AT(r, "outputs");
+		EACH(r, it, outs, !rc)
+			rc = read_arg(r, s, it.val, MODE_DEF, &oa[it.i]);
+		if (rc)
+			return rc;
+	}
+	if ((rc = pt2c__node_adopt_outputs(g, id, oa, outs->n)))
+		return pt2c__err_oom(r->err);
+
+	/* metadata: string views */
+	if (meta->n) {
+		pt2c_kv *kvs = arena_array(r, meta->n, sizeof *kvs);
+		if (!kvs)
+			return pt2c__err_oom(r->err);
+		AT(r, "metadata");
+		EACH(r, it, meta, !rc) {
+			rc = intern_str(r, it.key, &kvs[it.i].key);
+			if (!rc)
+				rc = view_str(r, it.val, &kvs[it.i].val, &kvs[it.i].val_len);
+		}
+		if (rc)
+			return rc;
+		if ((rc = pt2c__node_set_meta(g, id, kvs, meta->n)))
+			return pt2c__err_oom(r->err);
+	}
+	return 0;
+}
+
+int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
+{
+	if (!pt2c__json_is(gv, PT2C_JSON_OBJECT))
+		return pt2c__jr_type_error(&r->jr, gv, "a Graph object");
+	const pt2c_json *ins = NULL, *outs = NULL, *nodes = NULL;
+	int rc;
+	if ((rc = req(r, gv, "inputs", &ins)) || (rc = req(r, gv, "outputs", &outs)) || (rc = req(r, gv, "nodes", &nodes)))
+		return rc;
+	gst s;
+	memset(&s, 0, sizeof s);
+	s.g = g;
+	uint32_t saved_gdepth = r->gdepth;
+	r->gdepth = r->jr.depth;
+	if ((rc = meta_table(r, gv, "tensor_values", true, &s.mm.tv)) ||
+	    (rc = meta_table(r, gv, "sym_int_values", true, &s.mm.si)) ||
+	    (rc = meta_table(r, gv, "sym_bool_values", true, &s.mm.sb)) ||
+	    (rc = meta_table(r, gv, "sym_float_values", false, &s.mm.sf)) ||
+	    (rc = meta_table(r, gv, "custom_obj_values", false, &s.mm.co))) {
+		r->gdepth = saved_gdepth;
+		return rc;
+	}
+	const pt2c_json *tv_raw = s.mm.tv && s.mm.tv->type == PT2C_JSON_RAW ? s.mm.tv : NULL;
+	if (tv_raw)
+		s.mm.tv = NULL;
+	if ((rc = build_map(r, s.mm.tv, &s.mm.mtv)) | build_map(r, s.mm.si, &s.mm.msi) | build_map(r, s.mm.sb, &s.mm.msb) |
+	    build_map(r, s.mm.sf, &s.mm.msf) | build_map(r, s.mm.co, &s.mm.mco)) {
+		free_maps(&s.mm);
+		r->gdepth = saved_gdepth;
+		return pt2c__err_oom(r->err);
+	}
+	if (tv_raw && (rc = read_tensor_values(r, &s, tv_raw)))
+		goto out;
+	if ((rc = pt2c__jr_field_bool(&r->jr, gv, "is_single_tensor_return", PT2C_JR_OPTIONAL, &g->is_single_tensor_return,
+	                              NULL)))
+		goto out;
+	/* placeholders */
+	{
+		AT(r, "inputs");
+		if ((rc = want(r, ins, PT2C_JSON_ARRAY)))
+			goto out;
+		EACH(r, it, ins, !rc) {
+			uint32_t i = it.i;
+			pt2c_arg a;
+			r->cur_node = "input";
+			r->cur_input = "";
+			/* the node first, so that its name is taken before the value of the same name */
+			const pt2c_json *nmv = first_output_name(ins->u.items + i, 1);
+			bool exact = nmv != NULL;
+			const char *nm = pt2c__ctx_intern(r->ctx, exact ? nmv->u.s : "arg", exact ? nmv->n : 3);
+			uint32_t id = PT2C_NONE;
+			if (!nm)
+				rc = pt2c__err_oom(r->err);
+			else if ((rc = pt2c__graph_add_node(g, PT2C_OP_PLACEHOLDER, nm, exact, nm, PT2C_NONE, &id)) == PT2C_ENOMEM)
+				rc = pt2c__err_oom(r->err);
+			else if (rc)
+				rc = fail_code(r, rc, &ins->u.items[i], "duplicate placeholder '%s'", nm);
+			if (!rc) {
+				pt2c_node *pn = pt2c__node(g, id);
+				pn->target = pn->name;
+				pn->hop_single_tensor_return = -1;
+				rc = read_arg(r, &s, &ins->u.items[i], MODE_DEF, &a);
+			}
+			if (!rc && pt2c__node_set_outputs(g, id, &a, 1))
+				rc = pt2c__err_oom(r->err);
+		}
+		if (rc)
+			goto out;
+	}
+	/* nodes */
+	{
+		AT(r, "nodes");
+		if (pt2c__jr_is(&r->jr, nodes, PT2C_JSON_ARRAY, PT2C_JR_LAZY) && nodes->type == PT2C_JSON_RAW) {
+			/* left lazy by pt2c__pt2json_read_text: one node's DOM at a time (nothing read keeps pointers into it) */
+			pt2c_arena dom;
+			pt2c__arena_init(&dom, r->ctx->alloc);
+			uint64_t cursor = 0, dropped = nodes->pos;
+			for (uint32_t i = 0; !rc; i++) {
+				pt2c_json *nv = NULL;
+				drop_behind(r, &dropped, cursor, false);
+				pt2c__arena_reset(&dom);
+				if ((rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)) || !nv)
+					break;
+				AT_IDX(r, i);
+				rc = read_node(r, &s, nv);
+			}
+			drop_behind(r, &dropped, cursor, true);
+			pt2c__arena_free(&dom);
+		} else if ((rc = want(r, nodes, PT2C_JSON_ARRAY)) == 0) {
+			EACH(r, it, nodes, !rc)
+				rc = read_node(r, &s, it.val);
+		}
+		if (rc)
+			goto out;
+	}
+	/* outputs */
+	pt2c_named_arg *oa = NULL;
+	{
+		AT(r, "outputs");
+		if ((rc = want(r, outs, PT2C_JSON_ARRAY)))
+			goto out;
+		oa = arena_array(r, outs->n, sizeof *oa);
+		if (outs->n && !oa)
+			rc = pt2c__err_oom(r->err);
+		r->cur_node = "output";
+		EACH(r, it, outs, !rc) {
+			r->cur_input = "";
+			rc = read_arg(r, &s, it.val, MODE_REF, &oa[it.i].arg);
+		}
+		if (rc)
+			goto out;
+	}
+	uint32_t oid = 0;
+	if ((rc = pt2c__graph_add_node(g, PT2C_OP_OUTPUT, "output", false, "output", PT2C_NONE, &oid)) ||
+	    (rc = pt2c__node_set_inputs(g, oid, oa, outs->n))) {
+		rc = pt2c__err_oom(r->err);
+		goto out;
+	}
+	pt2c__node(g, oid)->hop_single_tensor_return = -1;
+out:
+	free_maps(&s.mm);
+	r->gdepth = saved_gdepth;
+	return rc;
+}
+
