@@ -133,6 +133,15 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
 	return 0;
 }
 
+int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
+{
+	PT2C_ASSERT_ARG(g);
+	if (pt2c__graph_reserve(g, more_nodes, more_nodes) || pt2c__map32_reserve(&g->names, g->names.count + more_nodes) ||
+	    pt2c__strpool_reserve(&g->ctx->strings, more_nodes))
+		return PT2C_ENOMEM;
+	return 0;
+}
+
 /* Create an unlinked node; its name per `exact`. */
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, uint32_t *out)
 {

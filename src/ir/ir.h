@@ -370,6 +370,14 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
  * graph will grow (inlining), to keep peak memory down. Returns 0 or PT2C_ENOMEM.
  */
 int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values);
+/**
+ * For readers that know how many nodes a graph will get (the item count of a validated JSON
+ * array): pt2c__graph_reserve for `more_nodes` nodes and as many values, and room in the name
+ * table and the context's string pool for their names, so nothing is copied or rehashed while the
+ * graph is read. A hint: nothing changes visibly; returns 0 or PT2C_ENOMEM (the graph unchanged
+ * but possibly with more capacity).
+ */
+int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes);
 /** Value id for a name (following no forwards), or PT2C_NONE. */
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len);
 

@@ -1231,6 +1231,9 @@ static int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 		pt2c_arena dom;
 		pt2c__arena_init(&dom, r->ctx->alloc);
 		uint64_t cursor = 0, dropped = nodes->pos;
+		/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
+		if (nodes->n <= nodes->u.raw_len / 32 && pt2c__graph_presize(g, nodes->n))
+			rc = pt2c__err_oom(r->err);
 		for (uint32_t i = 0; !rc; i++) {
 			pt2c_json *nv = NULL;
 			drop_behind(r, &dropped, cursor, false);
