@@ -328,6 +328,15 @@ typedef struct pt2c_graph {
 	pt2c_map32 names;       /* fx namespace: every name in use (nodes and values), with its value's id */
 	pt2c_map base_count;    /* fx namespace: base -> highest suffix handed out */
 	bool is_single_tensor_return; /* PT2 Graph field (subgraphs) */
+	/*
+	 * The names entry claimed last (names.c): a node's value is named like the node just
+	 * created, so its claim skips a second intern and lookup. Valid while names.slots and
+	 * names.count are those recorded (no insertion, hence no rehash, since).
+	 */
+	const char *memo_name;
+	uint32_t *memo_slot;
+	const void *memo_slots;
+	size_t memo_count;
 } pt2c_graph;
 
 int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out);

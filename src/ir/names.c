@@ -48,6 +48,11 @@ static int cmp_name(const void *key, const void *elem)
 /* A name fx would refuse (keyword, builtin, fx custom builtin). */
 static bool is_illegal_name(const char *s)
 {
+	/* none of them is longer than 25 bytes or holds a digit (most fresh names do: "add_7") */
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= 25 || (s[n] >= '0' && s[n] <= '9'))
+			return false;
 	return bsearch(s, ILLEGAL_NAMES, PT2C_ARRAY_LEN(ILLEGAL_NAMES), sizeof ILLEGAL_NAMES[0], cmp_name) != NULL;
 }
 
@@ -59,6 +64,33 @@ void pt2c__graph_drop_names(pt2c_graph *g)
 		return;
 	pt2c__map32_free(&g->names);
 	pt2c__map_free(&g->base_count);
+	g->memo_name = NULL;
+	g->memo_slot = NULL;
+}
+
+/* Remember the names entry just claimed for `name` (see pt2c_graph.memo_name). */
+static void memo_set(pt2c_graph *g, const char *name, uint32_t *slot)
+{
+	g->memo_name = name;
+	g->memo_slot = slot;
+	g->memo_slots = g->names.slots;
+	g->memo_count = g->names.count;
+}
+
+/* "base_N" into out (room for base_len + 22 bytes); returns its length. */
+static size_t put_numbered(char *out, const char *base, size_t base_len, uint64_t num)
+{
+	memcpy(out, base, base_len);
+	char tmp[24], *q = tmp + sizeof tmp;
+	do {
+		*--q = (char)('0' + num % 10);
+		num /= 10;
+	} while (num);
+	size_t k = (size_t)(tmp + sizeof tmp - q);
+	out[base_len] = '_';
+	memcpy(out + base_len + 1, q, k);
+	out[base_len + 1 + k] = '\0';
+	return base_len + 1 + k;
 }
 
 /* Clear `bits` of a name (NAME_VALUE: and its value id), leaving it reserved so fresh names never reuse it. */
@@ -170,7 +202,7 @@ const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bit
 		goto done;
 	size_t cand_len;
 	if (has_num)
-		cand_len = (size_t)snprintf(cand, cap, "%s_%llu", base, (unsigned long long)num);
+		cand_len = put_numbered(cand, base, base_len, num);
 	else {
 		memcpy(cand, base, base_len + 1);
 		cand_len = base_len;
@@ -213,9 +245,10 @@ const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bit
 			num = bc;
 		jumped = true;
 		num++;
-		cand_len = (size_t)snprintf(cand, cap, "%s_%llu", base, (unsigned long long)num);
+		cand_len = put_numbered(cand, base, base_len, num);
 	}
 	*cur |= bits;
+	memo_set(g, result, cur);
 	if (slot)
 		*slot = cur;
 	*bcp = num > bc ? num : bc;
@@ -257,11 +290,17 @@ int pt2c__graph_reserve_name(pt2c_graph *g, const char *name)
  */
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm)
 {
+	if (name == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot) {
+		*nm = name; /* the same interned string, present: nothing to insert or note */
+		return g->memo_slot;
+	}
 	size_t n = strlen(name);
 	bool existed = false;
 	*nm = pt2c__ctx_intern(g->ctx, name, n);
 	uint32_t *cur = *nm ? pt2c__map32_upsert(&g->names, *nm, n, 0, &existed) : NULL;
 	if (cur && !existed && note_exact(g, *nm, n))
 		return NULL;
+	if (cur)
+		memo_set(g, *nm, cur);
 	return cur;
 }
