@@ -933,8 +933,20 @@ int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *ra
                                const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **key, pt2c_json **val,
                                pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(key && val && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data);
+	uint64_t at, n;
+	bool same;
+	return pt2c__json_raw_next_member_memo(data, len, raw, cursor, opts, arena, 0, 0, key, val, &at, &n, &same, err);
+}
+
+int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                                    const pt2c_json_opts *opts, pt2c_arena *arena, uint64_t prev_at, uint64_t prev_len,
+                                    pt2c_json **key, pt2c_json **val, uint64_t *val_at, uint64_t *val_len, bool *same,
+                                    pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(key && val && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data && val_at && val_len && same);
 	*key = *val = NULL;
+	*same = false;
+	*val_at = *val_len = 0;
 	size_t i = 0, close = 0;
 	int rc = raw_step(data, len, raw, '{', cursor, &i, &close, err);
 	if (rc || i >= close) return rc;
@@ -951,11 +963,25 @@ int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *ra
 		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 	}
 	i = skip_ws_to(data, i + 1, close);
+	/*
+	 * The span was validated whole, and an object or array is self-delimiting: text that starts
+	 * with a complete earlier value is that value (strings, literals and numbers are not skipped).
+	 */
+	if (prev_len >= 2 && prev_at < i && prev_len <= close - i && prev_at + prev_len <= len &&
+	    (data[prev_at] == '{' || data[prev_at] == '[') && memcmp(data + prev_at, data + i, (size_t)prev_len) == 0) {
+		*same = true;
+		*val_at = i;
+		*val_len = prev_len;
+		*cursor = i + prev_len;
+		return 0;
+	}
 	if ((rc = jparse(val, data, len, i, true, opts, NULL, 0, arena, err, &end)) || end > close) {
 		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 		*key = *val = NULL;
 		return rc;
 	}
+	*val_at = i;
+	*val_len = end - i;
 	*cursor = end;
 	return 0;
 }
