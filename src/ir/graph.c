@@ -143,7 +143,8 @@ int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
 }
 
 /* Create an unlinked node; its name per `exact`. */
-static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, uint32_t *out)
+/* interned: name and target are strings of g->ctx's pool (copied from a graph of the same context). */
+static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, bool interned, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && op >= 0 && op < PT2C_OP__COUNT && out);
 	if (grow32(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof(pt2c_node)))
@@ -158,12 +159,13 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 			return PT2C_EGRAPH;
 		*cur |= NAME_NODE;
 	} else {
-		nm = pt2c__names_fresh(g, name ? name : target, NAME_NODE, NULL);
+		nm = interned ? pt2c__names_fresh_interned(g, name ? name : target, NAME_NODE, NULL)
+		              : pt2c__names_fresh(g, name ? name : target, NAME_NODE, NULL);
 		if (!nm)
 			return PT2C_ENOMEM;
 	}
 	const char *tg = NULL;
-	if (target && !(tg = pt2c__ctx_interns(g->ctx, target)))
+	if (target && !(tg = interned ? target : pt2c__ctx_interns(g->ctx, target)))
 		return PT2C_ENOMEM;
 	uint32_t id = g->n_nodes++;
 	pt2c_node *nd = &g->nodes[id];
@@ -189,7 +191,7 @@ int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, co
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(g, before));
-	int rc = new_node(g, op, name, exact, target, out);
+	int rc = new_node(g, op, name, exact, target, false, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, before);
@@ -201,7 +203,7 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(after == PT2C_NONE || node_live(g, after));
-	int rc = new_node(g, op, name, exact, target, out);
+	int rc = new_node(g, op, name, exact, target, false, out);
 	if (rc)
 		return rc;
 	/* after == NONE inserts at the front */
@@ -573,7 +575,10 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
 			continue;
 		uint32_t dn;
-		int rc = pt2c__graph_add_node(dst, sn->op, sn->name, false, sn->target, before, &dn);
+		/* same context: the names and targets are its pool's strings already */
+		int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, &dn);
+		if (!rc)
+			link_before(dst, dn, before);
 		if (rc)
 			return pt2c__err(err, rc, "cannot copy node '%s'", sn->name);
 		pt2c_node *d = &dst->nodes[dn];

@@ -24,6 +24,8 @@
 void pt2c__name_unmark(pt2c_graph *g, const char *name, uint32_t bits);
 /* A fresh name per create_name, reserved with `bits`; slot (may be NULL) receives its entry; NULL on OOM. */
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
+/* pt2c__names_fresh for a candidate interned in g->ctx (then taken as is when free: no second intern). */
+const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
 /* The g->names entry of an exact name (interned into *nm), added empty when new; NULL on OOM. */
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm);
 

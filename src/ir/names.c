@@ -139,7 +139,8 @@ static int note_exact(pt2c_graph *g, const char *name, size_t n)
 
 /* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
 /* slot (may be NULL): receives the name's g->names entry, valid until the map changes. */
-const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
+/* interned: candidate is a string of g->ctx's pool (a name copied from a graph of the same context). */
+static const char *names_fresh(pt2c_graph *g, const char *candidate, bool interned, uint32_t bits, uint32_t **slot)
 {
 	if (!candidate)
 		candidate = "";
@@ -232,7 +233,11 @@ const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bit
 	for (;;) {
 		if (!is_illegal_name(cand)) {
 			bool existed;
-			result = pt2c__ctx_intern(g->ctx, cand, cand_len);
+			/* a name copied unchanged (the common case when inlining) is its own interned string */
+			if (interned && !jumped && cand_len == n && memcmp(cand, candidate, n) == 0)
+				result = candidate;
+			else
+				result = pt2c__ctx_intern(g->ctx, cand, cand_len);
 			cur = result ? pt2c__map32_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
 			if (!cur) {
 				result = NULL;
@@ -256,6 +261,16 @@ done:
 	if (buf != local)
 		pt2c__free(g->ctx->alloc, buf);
 	return result;
+}
+
+const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
+{
+	return names_fresh(g, candidate, false, bits, slot);
+}
+
+const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
+{
+	return names_fresh(g, candidate, candidate != NULL, bits, slot);
 }
 
 const char *pt2c__graph_unique_name(pt2c_graph *g, const char *candidate)
