@@ -324,14 +324,19 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 	 * become new strings: size the name table and the string pool once, up front (at most one
 	 * doubling more than needed), since a table that grows briefly holds its old and new slots.
 	 */
-	size_t more = 0;
+	size_t more = 0, more_nodes = 0;
 	for (uint32_t i = 0; export && i < m->n_subs; i++)
 		if (m->subs[i].kind == PT2C_SUB_FALLBACK && m->subs[i].fallback && m->subs[i].fallback->graph) {
 			more += m->subs[i].fallback->graph->n_values;
+			more_nodes += m->subs[i].fallback->graph->n_nodes;
 			/* only read from now on (moved or copied, then removed): its namespace can go */
 			pt2c__graph_drop_names(m->subs[i].fallback->graph);
 		}
 	if (!rc && more && (pt2c__map32_reserve(&g->names, g->names.count + more) || pt2c__strpool_reserve(&m->ctx->strings, more)))
+		rc = pt2c__err_oom(err);
+	/* and the node and value arrays (growing them segment by segment copied them each time) */
+	if (!rc && more && (more_nodes > UINT32_MAX || more > UINT32_MAX ||
+	                    pt2c__graph_reserve(g, (uint32_t)more_nodes, (uint32_t)more)))
 		rc = pt2c__err_oom(err);
 	for (uint32_t i = 0; !rc && i < n_calls; i++) {
 		const char *t = g->nodes[calls[i]].target;

@@ -328,6 +328,15 @@ typedef struct pt2c_graph {
 	pt2c_map32 names;       /* fx namespace: every name in use (nodes and values), with its value's id */
 	pt2c_map base_count;    /* fx namespace: base -> highest suffix handed out */
 	bool is_single_tensor_return; /* PT2 Graph field (subgraphs) */
+	/*
+	 * The names entry claimed last (names.c): a node's value is named like the node just
+	 * created, so its claim skips a second intern and lookup. Valid while names.slots and
+	 * names.count are those recorded (no insertion, hence no rehash, since).
+	 */
+	const char *memo_name;
+	uint32_t *memo_slot;
+	const void *memo_slots;
+	size_t memo_count;
 } pt2c_graph;
 
 int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out);
@@ -370,6 +379,14 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
  * graph will grow (inlining), to keep peak memory down. Returns 0 or PT2C_ENOMEM.
  */
 int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values);
+/**
+ * For readers that know how many nodes a graph will get (the item count of a validated JSON
+ * array): pt2c__graph_reserve for `more_nodes` nodes and as many values, and room in the name
+ * table and the context's string pool for their names, so nothing is copied or rehashed while the
+ * graph is read. A hint: nothing changes visibly; returns 0 or PT2C_ENOMEM (the graph unchanged
+ * but possibly with more capacity).
+ */
+int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes);
 /** Value id for a name (following no forwards), or PT2C_NONE. */
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len);
 

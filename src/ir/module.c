@@ -215,6 +215,8 @@ void pt2c__module_restore(pt2c_module *m, pt2c_module_undo *u)
 	g->is_single_tensor_return = u->is_single_tensor_return;
 	pt2c__map32_free(&g->names);
 	g->names = u->names;
+	g->memo_name = NULL; /* its entry pointed into the table just freed */
+	g->memo_slot = NULL;
 	pt2c__map_free(&g->base_count);
 	g->base_count = u->base_count;
 	/* attributes added since: drop the references they took */

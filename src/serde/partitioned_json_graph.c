@@ -214,6 +214,8 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 		/* each node gets its own small DOM: the whole graph's DOM would dwarf the module built from it */
 		uint64_t cursor = 0, dropped = arr->pos;
 		bool drop = r->res && r->res->file_mapped;
+		/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
+		if (arr->n <= arr->u.raw_len / 32 && pt2c__graph_presize(g, arr->n)) rc = oom(r);
 		for (uint32_t k = 0; !rc; k++) {
 			pt2c_json *n = NULL;
 			pt2c__arena_reset(&r->node_dom);

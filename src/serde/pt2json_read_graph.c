@@ -61,6 +61,9 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 	uint64_t cursor = 0, dropped = raw->pos;
 	uint32_t saved = r->jr.depth;
 	int rc = 0;
+	/* the text of the last value read and what it gave: values of equal text are not parsed again */
+	uint64_t prev_at = 0, prev_len = 0;
+	const pt2c_tensor_meta *prev = NULL;
 	for (;;) {
 		drop_behind(r, &dropped, cursor, false);
 		pt2c_json *k = NULL, *v = NULL;
@@ -68,16 +71,26 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 		pt2c__arena_reset(&syms);
 		r->jr.depth = r->gdepth;
 		(void)pt2c__jr_key(&r->jr, "tensor_values", 13);
-		if ((rc = pt2c__json_raw_next_member(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, &k, &v, r->err)) || !k)
+		uint64_t at, n;
+		bool same;
+		if ((rc = pt2c__json_raw_next_member_memo(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, prev ? prev_at : 0,
+		                                          prev ? prev_len : 0, &k, &v, &at, &n, &same, r->err)) || !k)
 			break; /* the span was validated whole: only OOM fails here */
 		(void)pt2c__jr_key(&r->jr, k->u.s, k->n);
-		pt2c_tensor_meta m;
-		r->sym_arena = &syms;
-		rc = read_meta(r, v, &m);
-		r->sym_arena = NULL;
-		const pt2c_tensor_meta *shared = NULL;
+		const pt2c_tensor_meta *shared = same ? prev : NULL;
 		const char *name = NULL;
-		if (!rc && (pt2c__meta_pool_intern(&mp, r->ctx, &m, &shared) || !(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
+		if (!same) {
+			pt2c_tensor_meta m;
+			r->sym_arena = &syms;
+			rc = read_meta(r, v, &m);
+			r->sym_arena = NULL;
+			if (!rc && pt2c__meta_pool_intern(&mp, r->ctx, &m, &shared))
+				rc = pt2c__err_oom(r->err);
+			prev = rc ? NULL : shared;
+			prev_at = at;
+			prev_len = n;
+		}
+		if (!rc && (!(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
 		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, NULL)))
 			rc = pt2c__err_oom(r->err); /* first occurrence wins, as for json lookups */
 		if (rc)
@@ -294,6 +307,9 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 			pt2c_arena dom;
 			pt2c__arena_init(&dom, r->ctx->alloc);
 			uint64_t cursor = 0, dropped = nodes->pos;
+			/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
+			if (nodes->n <= nodes->u.raw_len / 32 && pt2c__graph_reserve(g, nodes->n, nodes->n))
+				rc = pt2c__err_oom(r->err);
 			for (uint32_t i = 0; !rc; i++) {
 				pt2c_json *nv = NULL;
 				drop_behind(r, &dropped, cursor, false);

@@ -11,11 +11,23 @@
 #define ARG_MAX_DEPTH 64
 #define GRAPH_MAX_DEPTH 32
 
+/*
+ * The JSON of recently written tensor metadata, by address: equal metadata is stored once
+ * (pt2c_meta_pool), so the values of a graph point at a few shared records and most of the
+ * tensor_values table repeats text already rendered.
+ */
+#define MEMO_SLOTS 16
+typedef struct meta_memo {
+	const pt2c_tensor_meta *m;
+	pt2c_buf text;
+} meta_memo;
+
 typedef struct wr {
 	pt2c_buf *b;
 	int rc; /* first failure that is not an allocation failure (the buffer keeps those) */
 	uint32_t depth;  /* nested arguments */
 	uint32_t gdepth; /* nested graphs */
+	meta_memo *memo; /* MEMO_SLOTS entries, or NULL (then metadata is rendered every time) */
 } wr;
 
 #define PUTS(w, s) pt2c__buf_put((w)->b, (s), sizeof(s) - 1)
@@ -116,7 +128,7 @@ static void put_sym_list(wr *w, const pt2c_sym *s, uint32_t n)
 
 void pt2c__json_write_meta(pt2c_buf *b, const pt2c_tensor_meta *m)
 {
-	wr w = { b, 0, 0, 0 };
+	wr w = { b, 0, 0, 0, NULL };
 	PUTS(&w, "{\"dtype\": ");
 	pt2c__json_write_int(b, m->dtype);
 	PUTS(&w, ", \"sizes\": ");
@@ -391,6 +403,24 @@ static void walk_defs(wr *w, const pt2c_graph *g, const pt2c_arg *a, int table, 
 	}
 }
 
+/* pt2c__json_write_meta, from the memo when the same record was written recently. */
+static void put_meta_memo(wr *w, const pt2c_tensor_meta *m)
+{
+	meta_memo *e = w->memo ? &w->memo[((uintptr_t)m >> 3) % MEMO_SLOTS] : NULL;
+	if (e && e->m != m) {
+		e->m = NULL;
+		e->text.len = 0;
+		e->text.err = 0;
+		pt2c__json_write_meta(&e->text, m);
+		if (!e->text.err)
+			e->m = m;
+	}
+	if (e && e->m == m)
+		pt2c__buf_put(w->b, e->text.data, e->text.len);
+	else
+		pt2c__json_write_meta(w->b, m); /* no memo (allocation failed): render in place */
+}
+
 static void put_value_meta(wr *w, const pt2c_graph *g, uint32_t id, int table, bool *first)
 {
 	if (id >= g->n_values)
@@ -405,7 +435,7 @@ static void put_value_meta(wr *w, const pt2c_graph *g, uint32_t id, int table, b
 	PUTS(w, ": ");
 	switch (table) {
 	case PT2C_VAL_TENSOR:
-		pt2c__json_write_meta(w->b, v->u.tensor);
+		put_meta_memo(w, v->u.tensor);
 		break;
 	case PT2C_VAL_CUSTOM_OBJ:
 		PUTS(w, "{\"name\": ");
@@ -637,9 +667,16 @@ int pt2c__pt2json_write(pt2c_buf *b, const pt2c_program *p)
 {
 	PT2C_ASSERT_ARG(b && p && p->mod && p->mod->graph);
 	const pt2c_graph *g = p->mod->graph;
-	wr w = { b, 0, 0, 0 };
+	wr w = { b, 0, 0, 0, NULL };
+	w.memo = pt2c__calloc(b->alloc, MEMO_SLOTS, sizeof *w.memo);
+	for (uint32_t i = 0; w.memo && i < MEMO_SLOTS; i++)
+		pt2c__buf_init(&w.memo[i].text, b->alloc);
 	PUTS(&w, "{\"graph_module\": {\"graph\": ");
 	put_graph(&w, g);
+	for (uint32_t i = 0; w.memo && i < MEMO_SLOTS; i++)
+		pt2c__buf_free(&w.memo[i].text);
+	pt2c__free(b->alloc, w.memo);
+	w.memo = NULL;
 	PUTS(&w, ", \"signature\": {\"input_specs\": [");
 	for (uint32_t i = 0; i < p->n_inputs; i++) {
 		if (i)

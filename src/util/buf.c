@@ -79,7 +79,7 @@ char *pt2c__buf_reserve(pt2c_buf *b, size_t n)
 	return b->data + b->len;
 }
 
-void pt2c__buf_put(pt2c_buf *b, const void *p, size_t n)
+void pt2c__buf_put_slow(pt2c_buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return;

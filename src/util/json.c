@@ -42,6 +42,7 @@ typedef struct jframe {
 typedef struct jkey {
 	size_t a, b;
 	uint64_t pos; /* offset of the opening quote */
+	bool esc;     /* holds an escape sequence (compared decoded) */
 } jkey;
 
 typedef struct jparser {
@@ -64,9 +65,31 @@ typedef struct jparser {
 	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
 	jkey *keys;        /* keys of the open objects (lazy spans included), to refuse duplicates */
 	size_t nkeys, capkeys;
+	/* The stacks start in these (no allocation for the small values of element parses, which run
+	 * once per graph node) and move to the heap when they outgrow them. */
+	pt2c_json vals0[32];
+	jframe frames0[8];
+	jkey keys0[16];
 } jparser;
 
 #define NO_RAW SIZE_MAX
+
+/* pt2c__grow for a stack that may still live in its inline buffer `first`. */
+static int jgrow(jparser *p, void **arr, size_t *cap, size_t elem, const void *first)
+{
+	if (*arr != first)
+		return pt2c__grow(p->alloc, arr, cap, *cap + 1, elem);
+	size_t ncap = *cap * 4, bytes;
+	if (pt2c__mul_ovf_sz(ncap, elem, &bytes))
+		return PT2C_ENOMEM;
+	void *q = pt2c__malloc(p->alloc, bytes);
+	if (!q)
+		return PT2C_ENOMEM;
+	memcpy(q, first, *cap * elem);
+	*arr = q;
+	*cap = ncap;
+	return 0;
+}
 
 void pt2c__json_line_col(const char *data, size_t len, uint64_t pos, uint32_t *line, uint32_t *col)
 {
@@ -131,8 +154,7 @@ static int jpush(jparser *p, const pt2c_json *v)
 		p->frames[p->nframes - 1].count++;
 		return 0;
 	}
-	if (p->nvals == p->capvals &&
-	    pt2c__grow(p->alloc, (void **)&p->vals, &p->capvals, p->nvals + 1, sizeof *p->vals) != 0)
+	if (p->nvals == p->capvals && jgrow(p, (void **)&p->vals, &p->capvals, sizeof *p->vals, p->vals0) != 0)
 		return pt2c__err_oom(p->err);
 	p->vals[p->nvals++] = *v;
 	return 0;
@@ -143,8 +165,7 @@ static int jopen(jparser *p, bool is_obj)
 {
 	if (p->nframes >= p->max_depth)
 		return jfail(p, p->i, "nesting deeper than %" PRIu32 " levels", p->max_depth);
-	if (p->nframes == p->capframes &&
-	    pt2c__grow(p->alloc, (void **)&p->frames, &p->capframes, p->nframes + 1, sizeof *p->frames) != 0)
+	if (p->nframes == p->capframes && jgrow(p, (void **)&p->frames, &p->capframes, sizeof *p->frames, p->frames0) != 0)
 		return pt2c__err_oom(p->err);
 	jframe *f = &p->frames[p->nframes++];
 	f->is_obj = is_obj;
@@ -208,7 +229,7 @@ static int jkit_next(jkit *it)
 static int jkey_cmp_in(const char *d, const jkey *x, const jkey *y)
 {
 	/* keys without escapes: plain bytes */
-	if (!memchr(d + x->a, '\\', x->b - x->a) && !memchr(d + y->a, '\\', y->b - y->a)) {
+	if (!x->esc && !y->esc) {
 		size_t nx = x->b - x->a, ny = y->b - y->a;
 		int c = memcmp(d + x->a, d + y->a, nx < ny ? nx : ny);
 		return c ? c : (nx < ny ? -1 : nx > ny);
@@ -218,25 +239,6 @@ static int jkey_cmp_in(const char *d, const jkey *x, const jkey *y)
 		int cx = jkit_next(&ix), cy = jkit_next(&iy);
 		if (cx != cy) return cx < cy ? -1 : 1;
 		if (cx < 0) return 0;
-	}
-}
-
-/* Sort keys by (decoded bytes, position): Shell sort, in place, no recursion, no global context. */
-static void jkeys_sort(const char *d, jkey *k, size_t n)
-{
-	size_t top = 1;
-	while (top < n / 3) top = 3 * top + 1; /* Knuth's gaps 1, 4, 13, 40, ... */
-	for (size_t gap = top; gap >= 1; gap /= 3) {
-		for (size_t i = gap; i < n; i++) {
-			jkey t = k[i];
-			size_t j = i;
-			for (; j >= gap; j -= gap) {
-				int c = jkey_cmp_in(d, &k[j - gap], &t);
-				if (c < 0 || (c == 0 && k[j - gap].pos < t.pos)) break;
-				k[j] = k[j - gap];
-			}
-			k[j] = t;
-		}
 	}
 }
 
@@ -285,6 +287,57 @@ static void jpointer(const jparser *p, const jkey *dup, char *out, size_t cap)
 	}
 }
 
+/* FNV-1a over a key's decoded bytes (equal decoded keys hash equal, escaped or not). */
+static uint64_t jkey_hash(const char *d, const jkey *k)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	if (!k->esc) {
+		for (size_t i = k->a; i < k->b; i++) h = (h ^ (unsigned char)d[i]) * 0x100000001b3u;
+		return h;
+	}
+	jkit it = { d, k->a, k->b, {0}, 0, 0 };
+	int c;
+	while ((c = jkit_next(&it)) >= 0) h = (h ^ (unsigned)c) * 0x100000001b3u;
+	return h;
+}
+
+/*
+ * Duplicates among many keys (tensor_values holds one per graph value, a million in a large
+ * graph): an open-addressing table of key indices, filled in document order, so the first key
+ * that meets an equal one is the earliest second occurrence. *dup = NULL when all differ.
+ */
+static int jfind_dup_hashed(jparser *p, const jkey *k, size_t n, const jkey **dup)
+{
+	*dup = NULL;
+	size_t cap = 64, bytes;
+	while (cap < n + n / 2) {
+		if (cap > SIZE_MAX / 4) return pt2c__err_oom(p->err);
+		cap *= 2;
+	}
+	if (pt2c__mul_ovf_sz(cap, sizeof(uint32_t), &bytes) || n >= UINT32_MAX) return pt2c__err_oom(p->err);
+	uint32_t *slot = pt2c__malloc(p->alloc, bytes);
+	if (!slot) return pt2c__err_oom(p->err);
+	memset(slot, 0xff, bytes);
+	size_t mask = cap - 1;
+	for (size_t i = 0; i < n && !*dup; i++) {
+		for (size_t j = (size_t)jkey_hash(p->d, &k[i]) & mask;; j = (j + 1) & mask) {
+			if (slot[j] == UINT32_MAX) {
+				slot[j] = (uint32_t)i;
+				break;
+			}
+			const jkey *o = &k[slot[j]];
+			if (o->b - o->a == k[i].b - k[i].a || o->esc || k[i].esc) {
+				if (jkey_cmp_in(p->d, o, &k[i]) == 0) {
+					*dup = &k[i];
+					break;
+				}
+			}
+		}
+	}
+	pt2c__free(p->alloc, slot);
+	return 0;
+}
+
 /* Refuse a duplicate among the keys of the innermost open object (called as it closes). */
 static int jcheck_dups(jparser *p)
 {
@@ -295,14 +348,16 @@ static int jcheck_dups(jparser *p)
 	const jkey *dup = NULL;
 	if (n <= 16) {
 		for (size_t i = 1; i < n && !dup; i++)
-			for (size_t j = 0; j < i; j++)
+			for (size_t j = 0; j < i; j++) {
+				/* two plain keys of different lengths or first bytes differ: the common case */
+				if (!k[i].esc && !k[j].esc &&
+				    (k[i].b - k[i].a != k[j].b - k[j].a || (k[i].b > k[i].a && p->d[k[i].a] != p->d[k[j].a])))
+					continue;
 				if (jkey_cmp_in(p->d, &k[j], &k[i]) == 0) { dup = &k[i]; break; }
+			}
 	} else {
-		/* the keys are popped right after this check, so sorting them in place is fine */
-		jkeys_sort(p->d, k, n);
-		/* equal keys sort by position: report the earliest second occurrence */
-		for (size_t i = 1; i < n; i++)
-			if (jkey_cmp_in(p->d, &k[i - 1], &k[i]) == 0 && (!dup || k[i].pos < dup->pos)) dup = &k[i];
+		int rc = jfind_dup_hashed(p, k, n, &dup);
+		if (rc) return rc;
 	}
 	if (!dup) return 0;
 	char ptr[PT2C_ERROR_WHERE_MAX], key[64];
@@ -798,10 +853,10 @@ key:
 			}
 		}
 		if ((rc = jpush(p, &k)) != 0) return rc;
-		if (p->nkeys == p->capkeys &&
-		    pt2c__grow(p->alloc, (void **)&p->keys, &p->capkeys, p->nkeys + 1, sizeof *p->keys) != 0)
+		if (p->nkeys == p->capkeys && jgrow(p, (void **)&p->keys, &p->capkeys, sizeof *p->keys, p->keys0) != 0)
 			return pt2c__err_oom(p->err);
-		p->keys[p->nkeys++] = (jkey){ (size_t)k.pos + 1, p->i - 1, k.pos };
+		/* an unescaped string is a view of the input (jstring) */
+		p->keys[p->nkeys++] = (jkey){ (size_t)k.pos + 1, p->i - 1, k.pos, k.u.s != p->d + k.pos + 1 };
 	}
 	jskip_ws(p);
 	if (p->i >= p->len || p->d[p->i] != ':') return junexpected(p, "':'");
@@ -820,7 +875,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 {
 	*out = NULL;
 	jparser p;
-	memset(&p, 0, sizeof p);
+	memset(&p, 0, offsetof(jparser, vals0)); /* the inline stacks need no clearing */
 	p.d = data ? data : "";
 	p.len = len;
 	p.i = start;
@@ -834,6 +889,12 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	p.raw_frame = NO_RAW;
 	p.one_value = one_value;
 	p.dropped = start;
+	p.vals = p.vals0;
+	p.capvals = PT2C_ARRAY_LEN(p.vals0);
+	p.frames = p.frames0;
+	p.capframes = PT2C_ARRAY_LEN(p.frames0);
+	p.keys = p.keys0;
+	p.capkeys = PT2C_ARRAY_LEN(p.keys0);
 	int rc = jrun(&p);
 	if (rc == 0) {
 		pt2c_json *root = pt2c__arena_alloc(arena, sizeof *root);
@@ -844,9 +905,9 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 		}
 	}
 	if (end) *end = p.i;
-	pt2c__free(p.alloc, p.vals);
-	pt2c__free(p.alloc, p.frames);
-	pt2c__free(p.alloc, p.keys);
+	if (p.vals != p.vals0) pt2c__free(p.alloc, p.vals);
+	if (p.frames != p.frames0) pt2c__free(p.alloc, p.frames);
+	if (p.keys != p.keys0) pt2c__free(p.alloc, p.keys);
 	return rc;
 }
 
@@ -922,8 +983,20 @@ int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *ra
                                const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **key, pt2c_json **val,
                                pt2c_error *err)
 {
-	PT2C_ASSERT_ARG(key && val && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data);
+	uint64_t at, n;
+	bool same;
+	return pt2c__json_raw_next_member_memo(data, len, raw, cursor, opts, arena, 0, 0, key, val, &at, &n, &same, err);
+}
+
+int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                                    const pt2c_json_opts *opts, pt2c_arena *arena, uint64_t prev_at, uint64_t prev_len,
+                                    pt2c_json **key, pt2c_json **val, uint64_t *val_at, uint64_t *val_len, bool *same,
+                                    pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(key && val && arena && cursor && raw && raw->type == PT2C_JSON_RAW && data && val_at && val_len && same);
 	*key = *val = NULL;
+	*same = false;
+	*val_at = *val_len = 0;
 	size_t i = 0, close = 0;
 	int rc = raw_step(data, len, raw, '{', cursor, &i, &close, err);
 	if (rc || i >= close) return rc;
@@ -940,11 +1013,25 @@ int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *ra
 		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 	}
 	i = skip_ws_to(data, i + 1, close);
+	/*
+	 * The span was validated whole, and an object or array is self-delimiting: text that starts
+	 * with a complete earlier value is that value (strings, literals and numbers are not skipped).
+	 */
+	if (prev_len >= 2 && prev_at < i && prev_len <= close - i && prev_at + prev_len <= len &&
+	    (data[prev_at] == '{' || data[prev_at] == '[') && memcmp(data + prev_at, data + i, (size_t)prev_len) == 0) {
+		*same = true;
+		*val_at = i;
+		*val_len = prev_len;
+		*cursor = i + prev_len;
+		return 0;
+	}
 	if ((rc = jparse(val, data, len, i, true, opts, NULL, 0, arena, err, &end)) || end > close) {
 		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 		*key = *val = NULL;
 		return rc;
 	}
+	*val_at = i;
+	*val_len = end - i;
 	*cursor = end;
 	return 0;
 }

@@ -95,6 +95,17 @@ int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint
 int pt2c__json_raw_next_member(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
                                const pt2c_json_opts *opts, pt2c_arena *arena, pt2c_json **key, pt2c_json **val,
                                pt2c_error *err);
+/**
+ * pt2c__json_raw_next_member that can skip a value seen before: when the member's value text
+ * starts with the `prev_len` bytes at data[prev_at..] (the text of an earlier object or array value
+ * of the same validated span, as *val_at and *val_len gave it), that value is the same and is not
+ * parsed again: *val = NULL and *same = true. Otherwise *val is parsed as usual. *val_at and
+ * *val_len always give the value's text. prev_len 0: no earlier value.
+ */
+int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_json *raw, uint64_t *cursor,
+                                    const pt2c_json_opts *opts, pt2c_arena *arena, uint64_t prev_at, uint64_t prev_len,
+                                    pt2c_json **key, pt2c_json **val, uint64_t *val_at, uint64_t *val_len, bool *same,
+                                    pt2c_error *err);
 
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
 const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */

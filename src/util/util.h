@@ -218,7 +218,19 @@ void pt2c__buf_free(pt2c_buf *b);
 void pt2c__buf_set_flush(pt2c_buf *b, int (*flush)(void *ctx, const void *p, size_t n), void *ctx, size_t flush_at);
 /** Hand any pending bytes to the flush callback (no-op without one); returns b->err. */
 int pt2c__buf_flush(pt2c_buf *b);
-void pt2c__buf_put(pt2c_buf *b, const void *p, size_t n);
+/** Out-of-line pt2c__buf_put: reserves (flushing or growing), then copies. */
+void pt2c__buf_put_slow(pt2c_buf *b, const void *p, size_t n);
+/** Append n bytes. Inline when they fit (model.json is written a few bytes at a time). */
+static inline void pt2c__buf_put(pt2c_buf *b, const void *p, size_t n)
+{
+	/* the fast path appends only where the slow one would neither flush nor grow; +1: the NUL's room */
+	if (n && !b->err && n < b->cap - b->len && (!b->flush || b->len + n <= b->flush_at)) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return;
+	}
+	pt2c__buf_put_slow(b, p, n);
+}
 void pt2c__buf_puts(pt2c_buf *b, const char *s);
 void pt2c__buf_putc(pt2c_buf *b, char c);
 void pt2c__buf_printf(pt2c_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

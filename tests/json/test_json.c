@@ -362,6 +362,16 @@ static void test_duplicate_keys(void)
 	size_t at = o + 2;
 	snprintf(big + o, sizeof big - o, ", \"k17\": 0}");
 	dup_case(big, "/k17", at, true);
+	/* many keys (hashed check), the duplicate spelled with an escape: "k\u0031\u0037" is "k17" */
+	snprintf(big + o, sizeof big - o, ", \"k\\u0031\\u0037\": 0}");
+	dup_case(big, "/k17", at, true);
+	/* and the first of the two escaped, the second plain */
+	o = 0;
+	o += (size_t)snprintf(big + o, sizeof big - o, "{\"\\u006b3\": 0");
+	for (int i = 0; i < 40; i++) o += (size_t)snprintf(big + o, sizeof big - o, ", \"j%d\": %d", i, i);
+	at = o + 2;
+	snprintf(big + o, sizeof big - o, ", \"k3\": 0}");
+	dup_case(big, "/k3", at, true);
 	/* not duplicates: different bytes, same key in sibling objects, a prefix */
 	pt2c_json *v;
 	pt2c_error err = PT2C_ERROR_INIT;

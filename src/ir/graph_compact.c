@@ -1,0 +1,215 @@
+/*
+ * graph_compact.c -- compaction: renumber the live nodes and values of a graph in order, in place.
+ */
+#include <assert.h>
+
+#include "ir/graph_internal.h"
+
+/* MARK: compaction */
+
+typedef struct compact_ctx {
+	pt2c_graph *g;
+	uint32_t *value_new; /* old value id -> new id or NONE */
+	uint32_t node_new;   /* new id of the node being visited */
+	uint32_t n_new_values;
+	uint32_t bad;        /* first offending old value id (for the message) */
+	bool rewrite;
+} compact_ctx;
+
+/* Pass 1 over outputs: number the values defined by live nodes in definition order. */
+static int cb_number_output(uint32_t *ref, void *payload)
+{
+	compact_ctx *cc = payload;
+	if (*ref >= cc->g->n_values) {
+		cc->bad = *ref;
+		return PT2C_EGRAPH;
+	}
+	if (cc->value_new[*ref] == PT2C_NONE)
+		cc->value_new[*ref] = cc->n_new_values++;
+	return 0;
+}
+
+/* Inputs: resolve forwards, check the value survives, and (second pass) rewrite the ref. */
+static int cb_check_input(uint32_t *ref, void *payload)
+{
+	compact_ctx *cc = payload;
+	uint32_t v = pt2c__value_resolve(cc->g, *ref);
+	if (v >= cc->g->n_values || cc->value_new[v] == PT2C_NONE) {
+		cc->bad = v;
+		return PT2C_EGRAPH;
+	}
+	if (cc->rewrite)
+		*ref = cc->value_new[v];
+	return 0;
+}
+
+/* Outputs are not resolved: they name the value the node itself defines. */
+static int cb_rewrite_output(uint32_t *ref, void *payload)
+{
+	compact_ctx *cc = payload;
+	*ref = cc->value_new[*ref];
+	return 0;
+}
+
+/*
+ * Move element i of base (n elements of `size` bytes) to position dest[i], for every i with
+ * dest[i] != PT2C_NONE; dest must be injective. Elements not given a position are dropped.
+ * Follows each chain of displacements once (O(n), two elements of scratch); dest is consumed
+ * (left all PT2C_NONE).
+ */
+static void permute(void *base, size_t size, uint32_t n, uint32_t *dest)
+{
+	union { pt2c_node node; pt2c_value value; } t[2];
+	assert(size <= sizeof t[0]);
+	unsigned char *b = base, *cur = (unsigned char *)&t[0], *nxt = (unsigned char *)&t[1];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t d = dest[i];
+		dest[i] = PT2C_NONE;
+		if (d == PT2C_NONE || d == i)
+			continue;
+		memcpy(cur, b + (size_t)i * size, size);
+		/* a slot whose dest is NONE holds a dropped or already moved element: it ends the chain */
+		while (d != PT2C_NONE) {
+			uint32_t dd = dest[d];
+			dest[d] = PT2C_NONE;
+			memcpy(nxt, b + (size_t)d * size, size);
+			memcpy(b + (size_t)d * size, cur, size);
+			unsigned char *sw = cur;
+			cur = nxt;
+			nxt = sw;
+			d = dd;
+		}
+	}
+}
+
+int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(g);
+	const pt2c_allocator *a = g->ctx->alloc;
+	uint32_t nv = g->n_values;
+	compact_ctx cc = { g, NULL, 0, 0, PT2C_NONE, false };
+	cc.value_new = pt2c__malloc(a, ((size_t)nv + 1) * sizeof(uint32_t));
+	if (!cc.value_new)
+		return pt2c__err_oom(err);
+	for (uint32_t v = 0; v < nv; v++)
+		cc.value_new[v] = PT2C_NONE;
+
+	/*
+	 * Every allocation comes before the first change: an allocation failure must leave the graph
+	 * as it was (rewriting the inputs first and then failing left them naming new ids).
+	 */
+	uint32_t *node_new = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *node_new);
+	if (!node_new) {
+		pt2c__free(a, cc.value_new);
+		return pt2c__err_oom(err);
+	}
+	int rc = 0;
+	uint32_t visited = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		pt2c_node *nd = &g->nodes[id];
+		if (++visited > g->n_nodes) {
+			rc = pt2c__err(err, PT2C_EGRAPH, "node order list is cyclic");
+			goto out;
+		}
+		for (uint32_t i = 0; i < nd->n_outputs; i++) {
+			if ((rc = pt2c__arg_foreach_ref(&nd->outputs[i], cb_number_output, &cc))) {
+				if (rc == PT2C_EGRAPH)
+					rc = pt2c__err(err, rc, "node '%s' defines an unknown value id %u", nd->name, cc.bad);
+				else
+					rc = pt2c__err(err, rc, "node '%s' has an output tree nested too deeply", nd->name);
+				goto out;
+			}
+		}
+	}
+	/* check every input before changing anything, so a failure leaves the graph as it was */
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 1 rewrites: nothing after it may fail (it cannot: pass 0 saw the same trees) */
+		cc.rewrite = pass == 1;
+		PT2C_GRAPH_FOREACH(g, id) {
+			pt2c_node *nd = &g->nodes[id];
+			for (uint32_t i = 0; i < nd->n_inputs; i++) {
+				if ((rc = pt2c__arg_foreach_ref(&nd->inputs[i].arg, cb_check_input, &cc))) {
+					if (rc != PT2C_EGRAPH)
+						rc = pt2c__err(err, rc, "node '%s' has an argument nested too deeply", nd->name);
+					else if (cc.bad < nv)
+						rc = pt2c__err(err, rc, "node '%s' uses '%s', which no live node defines", nd->name,
+						               g->values[cc.bad].name);
+					else
+						rc = pt2c__err(err, rc, "node '%s' uses an unknown value id %u", nd->name, cc.bad);
+					goto out;
+				}
+			}
+		}
+	}
+
+	/* new node ids: position in order */
+	for (uint32_t id = 0; id < g->n_nodes; id++)
+		node_new[id] = PT2C_NONE;
+	uint32_t n = 0;
+	PT2C_GRAPH_FOREACH(g, id)
+		node_new[id] = n++;
+	/* From here on nothing fails. */
+	PT2C_GRAPH_FOREACH(g, id) {
+		pt2c_node *nd = &g->nodes[id];
+		for (uint32_t i = 0; i < nd->n_outputs; i++)
+			(void)pt2c__arg_foreach_ref(&nd->outputs[i], cb_rewrite_output, &cc);
+	}
+	/* names of dropped nodes/values stay reserved; only their node/value bits go */
+	for (uint32_t id = 0; id < g->n_nodes; id++)
+		if ((g->nodes[id].flags & PT2C_NODE_ERASED) && g->nodes[id].name)
+			pt2c__name_unmark(g, g->nodes[id].name, NAME_NODE);
+	for (uint32_t v = 0; v < nv; v++)
+		if (cc.value_new[v] == PT2C_NONE && g->values[v].name)
+			pt2c__name_unmark(g, g->values[v].name, NAME_VALUE);
+	if (value_map_out) {
+		for (uint32_t v = 0; v < nv; v++) {
+			uint32_t r = pt2c__value_resolve(g, v);
+			value_map_out[v] = r < nv ? cc.value_new[r] : PT2C_NONE;
+		}
+	}
+	/* in place: new arrays would double the graph's memory at the export's peak */
+	permute(g->nodes, sizeof *g->nodes, g->n_nodes, node_new);
+	permute(g->values, sizeof *g->values, nv, cc.value_new);
+	g->n_nodes = n;
+	g->n_values = cc.n_new_values;
+	g->first = n ? 0 : PT2C_NONE;
+	g->last = n ? n - 1 : PT2C_NONE;
+	g->n_live = n;
+	for (uint32_t id = 0; id < n; id++) {
+		g->nodes[id].prev = id ? id - 1 : PT2C_NONE;
+		g->nodes[id].next = id + 1 < n ? id + 1 : PT2C_NONE;
+	}
+	for (uint32_t v = 0; v < g->n_values; v++)
+		g->values[v].forward = PT2C_NONE;
+	/* producers: the new id of the node listing the value in its outputs */
+	for (uint32_t id = 0; id < n; id++) {
+		producer_ctx pc = { g, id };
+		for (uint32_t i = 0; i < g->nodes[id].n_outputs; i++)
+			(void)pt2c__arg_foreach_ref(&g->nodes[id].outputs[i], pt2c__cb_set_producer, &pc);
+	}
+	pt2c_value *values = g->values;
+
+	/*
+	 * value ids changed: overwrite in place. Only names the table holds are touched (a graph
+	 * whose names were dropped keeps an empty table), so nothing is inserted or allocated.
+	 */
+	for (uint32_t v = 0; v < g->n_values; v++) {
+		size_t len = strlen(values[v].name);
+		if (!pt2c__map32_get(&g->names, values[v].name, len, NULL))
+			continue;
+		bool existed;
+		uint32_t *e = pt2c__map32_upsert(&g->names, values[v].name, len, 0, &existed); /* present: no insert */
+		if (e)
+			*e = NAME_WITH_VID(*e, v);
+	}
+	pt2c__graph_recount_uses(g);
+out:
+	pt2c__free(a, node_new);
+	pt2c__free(a, cc.value_new);
+	return rc;
+}
+
+int pt2c__graph_compact(pt2c_graph *g, pt2c_error *err)
+{
+	return pt2c__graph_compact_map(g, NULL, err);
+}

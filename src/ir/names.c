@@ -1,0 +1,321 @@
+/*
+ * names.c -- the fx namespace of a graph: fx's naming rules (illegal names, sanitising,
+ * numbered suffixes) and the name table shared by nodes and values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ir/graph_internal.h"
+
+/*
+ * Names fx refuses (torch.fx.graph._Namespace._is_illegal_name): Python keywords, builtins and
+ * fx's custom builtins. Sorted by strcmp for bsearch.
+ */
+static const char *const ILLEGAL_NAMES[] = {
+	"ArithmeticError", "AssertionError", "AttributeError", "BaseException", "BaseExceptionGroup",
+	"BlockingIOError", "BrokenPipeError", "BufferError", "BytesWarning", "ChildProcessError",
+	"ConnectionAbortedError", "ConnectionError", "ConnectionRefusedError", "ConnectionResetError",
+	"DeprecationWarning", "EOFError", "Ellipsis", "EncodingWarning", "EnvironmentError", "Exception",
+	"ExceptionGroup", "False", "FileExistsError", "FileNotFoundError", "FloatingPointError", "FutureWarning",
+	"GeneratorExit", "IOError", "ImportError", "ImportWarning", "IndentationError", "IndexError",
+	"InterruptedError", "IsADirectoryError", "KeyError", "KeyboardInterrupt", "LookupError", "MemoryError",
+	"ModuleNotFoundError", "NameError", "None", "NoneType", "NotADirectoryError", "NotImplemented",
+	"NotImplementedError", "OSError", "OverflowError", "PendingDeprecationWarning", "PermissionError",
+	"ProcessLookupError", "RecursionError", "ReferenceError", "ResourceWarning", "RuntimeError",
+	"RuntimeWarning", "StopAsyncIteration", "StopIteration", "SyntaxError", "SyntaxWarning", "SystemError",
+	"SystemExit", "TabError", "TimeoutError", "True", "TypeError", "UnboundLocalError", "UnicodeDecodeError",
+	"UnicodeEncodeError", "UnicodeError", "UnicodeTranslateError", "UnicodeWarning", "UserWarning",
+	"ValueError", "Warning", "ZeroDivisionError", "__build_class__", "__debug__", "__doc__", "__import__",
+	"__loader__", "__name__", "__package__", "__spec__", "abs", "aiter", "all", "and", "anext", "any", "as",
+	"ascii", "assert", "async", "await", "bin", "bool", "break", "breakpoint", "bytearray", "bytes", "callable",
+	"chr", "class", "classmethod", "compile", "complex", "continue", "copyright", "credits", "def", "del",
+	"delattr", "device", "dict", "dir", "divmod", "elif", "else", "enumerate", "eval", "except", "exec", "exit",
+	"filter", "finally", "float", "for", "format", "from", "frozenset", "fx_pytree", "getattr", "global",
+	"globals", "hasattr", "hash", "help", "hex", "id", "if", "import", "in", "inf", "input", "int", "is",
+	"isinstance", "issubclass", "iter", "lambda", "len", "license", "list", "locals", "map", "max",
+	"memoryview", "min", "nan", "next", "nonlocal", "not", "object", "oct", "open", "or", "ord", "pass", "pow",
+	"print", "property", "pytree", "quit", "raise", "range", "repr", "return", "reversed", "round", "set",
+	"setattr", "slice", "sorted", "staticmethod", "str", "sum", "super", "torch", "try", "tuple", "type",
+	"vars", "while", "with", "yield", "zip",
+};
+
+/* bsearch comparator: key string against a table entry. */
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, *(const char *const *)elem);
+}
+
+/* A name fx would refuse (keyword, builtin, fx custom builtin). */
+static bool is_illegal_name(const char *s)
+{
+	/* none of them is longer than 25 bytes or holds a digit (most fresh names do: "add_7") */
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= 25 || (s[n] >= '0' && s[n] <= '9'))
+			return false;
+	return bsearch(s, ILLEGAL_NAMES, PT2C_ARRAY_LEN(ILLEGAL_NAMES), sizeof ILLEGAL_NAMES[0], cmp_name) != NULL;
+}
+
+/* MARK: namespace */
+
+void pt2c__graph_drop_names(pt2c_graph *g)
+{
+	if (!g)
+		return;
+	pt2c__map32_free(&g->names);
+	pt2c__map_free(&g->base_count);
+	g->memo_name = NULL;
+	g->memo_slot = NULL;
+}
+
+/* Remember the names entry just claimed for `name` (see pt2c_graph.memo_name). */
+static void memo_set(pt2c_graph *g, const char *name, uint32_t *slot)
+{
+	g->memo_name = name;
+	g->memo_slot = slot;
+	g->memo_slots = g->names.slots;
+	g->memo_count = g->names.count;
+}
+
+/* "base_N" into out (room for base_len + 22 bytes); returns its length. */
+static size_t put_numbered(char *out, const char *base, size_t base_len, uint64_t num)
+{
+	memcpy(out, base, base_len);
+	char tmp[24], *q = tmp + sizeof tmp;
+	do {
+		*--q = (char)('0' + num % 10);
+		num /= 10;
+	} while (num);
+	size_t k = (size_t)(tmp + sizeof tmp - q);
+	out[base_len] = '_';
+	memcpy(out + base_len + 1, q, k);
+	out[base_len + 1 + k] = '\0';
+	return base_len + 1 + k;
+}
+
+/* Clear `bits` of a name (NAME_VALUE: and its value id), leaving it reserved so fresh names never reuse it. */
+void pt2c__name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
+{
+	size_t n = strlen(name);
+	bool existed;
+	if (!pt2c__map32_get(&g->names, name, n, NULL))
+		return;
+	uint32_t *cur = pt2c__map32_upsert(&g->names, name, n, 0, &existed); /* present: no insert, no failure */
+	if (cur) {
+		*cur = (*cur & ~bits) | NAME_RESERVED;
+		if (bits & NAME_VALUE)
+			*cur &= NAME_BITS;
+	}
+}
+
+/* Whether anything (node, value, reservation) holds the name. */
+static bool name_used(const pt2c_graph *g, const char *name, size_t n)
+{
+	return pt2c__map32_get(&g->names, name, n, NULL);
+}
+
+/*
+ * An exact name taken as is: update base_count the way create_name would have for this
+ * candidate ("relu_5" sets the count of "relu" to 5), so later fresh names match torch's and
+ * never walk a long run of taken suffixes. Returns 0 or PT2C_ENOMEM.
+ */
+static int note_exact(pt2c_graph *g, const char *name, size_t n)
+{
+	size_t j = n;
+	while (j > 0 && name[j - 1] >= '0' && name[j - 1] <= '9')
+		j--;
+	if (j == n || j == 0 || name[j - 1] != '_' || n - j > 18)
+		return 0;
+	uint64_t num = 0;
+	for (size_t k = j; k < n; k++)
+		num = num * 10 + (uint64_t)(name[k] - '0');
+	if (num == 0)
+		return 0;
+	const char *base = pt2c__ctx_intern(g->ctx, name, j - 1);
+	if (!base)
+		return PT2C_ENOMEM;
+	return pt2c__map_put(&g->base_count, base, j - 1, num, true, NULL);
+}
+
+/* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
+/* slot (may be NULL): receives the name's g->names entry, valid until the map changes. */
+/* interned: candidate is a string of g->ctx's pool (a name copied from a graph of the same context). */
+static const char *names_fresh(pt2c_graph *g, const char *candidate, bool interned, uint32_t bits, uint32_t **slot)
+{
+	if (!candidate)
+		candidate = "";
+	size_t n = strlen(candidate);
+	size_t cap = n + 32; /* '_' prefix, "_unnamed", and "_<20 digits>" all fit */
+	char local[2 * 160];
+	char *buf = 2 * cap <= sizeof local ? local : pt2c__malloc(g->ctx->alloc, 2 * cap);
+	if (!buf)
+		return NULL;
+	char *s = buf, *cand = buf + cap;
+	size_t len = 0;
+	/* re.sub("[^0-9a-zA-Z_]+", "_"): each run of illegal bytes becomes one '_' */
+	s[len++] = '_'; /* room for a possible digit prefix */
+	bool in_run = false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)candidate[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+		if (ok) {
+			s[len++] = (char)c;
+			in_run = false;
+		} else if (!in_run) {
+			s[len++] = '_';
+			in_run = true;
+		}
+	}
+	char *name = s + 1;
+	size_t name_len = len - 1;
+	if (name_len == 0) {
+		memcpy(name, "_unnamed", 8);
+		name_len = 8;
+	}
+	if (name[0] >= '0' && name[0] <= '9') {
+		name = s;
+		name_len++;
+	}
+	name[name_len] = '\0';
+
+	/* (.*)_(\d+)$ */
+	size_t j = name_len;
+	while (j > 0 && name[j - 1] >= '0' && name[j - 1] <= '9')
+		j--;
+	size_t base_len = name_len;
+	uint64_t num = 0;
+	bool has_num = false;
+	if (j < name_len && j >= 1 && name[j - 1] == '_') {
+		uint64_t v = 0;
+		bool ovf = false;
+		for (size_t k = j; k < name_len; k++)
+			if (pt2c__mul_ovf(v, 10, &v) || pt2c__add_ovf(v, (uint64_t)(name[k] - '0'), &v))
+				ovf = true;
+		if (!ovf && v < UINT64_MAX / 2) { /* absurd suffixes stay part of the base */
+			has_num = true;
+			num = v;
+			base_len = j - 1;
+		}
+	}
+	const char *base = pt2c__ctx_intern(g->ctx, name, base_len);
+	const char *result = NULL;
+	if (!base)
+		goto done;
+	size_t cand_len;
+	if (has_num)
+		cand_len = put_numbered(cand, base, base_len, num);
+	else {
+		memcpy(cand, base, base_len + 1);
+		cand_len = base_len;
+	}
+	/* One probe for the read and the final update of the base's count: base_count is not
+	 * touched in between, so the slot pointer stays valid. An absent base reads as 0. */
+	bool bc_existed;
+	uint64_t *bcp = pt2c__map_upsert(&g->base_count, base, base_len, 0, &bc_existed);
+	if (!bcp)
+		goto done;
+	uint64_t bc = *bcp;
+	if (num == 0)
+		num = bc;
+	/*
+	 * torch.fx counts up one by one from the candidate's own suffix, which is quadratic when a
+	 * graph of "add_1".."add_N" is copied into one that already has them (inlining fallbacks).
+	 * On a collision we jump straight past the highest suffix handed out for this base, so names
+	 * only differ from fx's when fx would have filled a gap, and stay linear.
+	 */
+	/*
+	 * Each candidate is interned before the names lookup, so one find-or-insert both tests it
+	 * and claims it. That interns nothing extra: a taken name is a names key, hence already
+	 * interned (only an illegal candidate, skipped first, is not looked up at all).
+	 */
+	bool jumped = false;
+	uint32_t *cur = NULL;
+	for (;;) {
+		if (!is_illegal_name(cand)) {
+			bool existed;
+			/* a name copied unchanged (the common case when inlining) is its own interned string */
+			if (interned && !jumped && cand_len == n && memcmp(cand, candidate, n) == 0)
+				result = candidate;
+			else
+				result = pt2c__ctx_intern(g->ctx, cand, cand_len);
+			cur = result ? pt2c__map32_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
+			if (!cur) {
+				result = NULL;
+				goto done;
+			}
+			if (!existed)
+				break;
+		}
+		if (!jumped && num < bc)
+			num = bc;
+		jumped = true;
+		num++;
+		cand_len = put_numbered(cand, base, base_len, num);
+	}
+	*cur |= bits;
+	memo_set(g, result, cur);
+	if (slot)
+		*slot = cur;
+	*bcp = num > bc ? num : bc;
+done:
+	if (buf != local)
+		pt2c__free(g->ctx->alloc, buf);
+	return result;
+}
+
+const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
+{
+	return names_fresh(g, candidate, false, bits, slot);
+}
+
+const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
+{
+	return names_fresh(g, candidate, candidate != NULL, bits, slot);
+}
+
+const char *pt2c__graph_unique_name(pt2c_graph *g, const char *candidate)
+{
+	if (!g)
+		return NULL;
+	return pt2c__names_fresh(g, candidate, NAME_RESERVED, NULL);
+}
+
+int pt2c__graph_reserve_name(pt2c_graph *g, const char *name)
+{
+	PT2C_ASSERT_ARG(g && name);
+	size_t n = strlen(name);
+	if (name_used(g, name, n))
+		return PT2C_EGRAPH;
+	const char *s = pt2c__ctx_intern(g->ctx, name, n);
+	if (!s || note_exact(g, s, n))
+		return PT2C_ENOMEM;
+	bool existed;
+	uint32_t *cur = pt2c__map32_upsert(&g->names, s, n, 0, &existed);
+	if (!cur)
+		return PT2C_ENOMEM;
+	*cur = NAME_RESERVED;
+	return 0;
+}
+
+/*
+ * The g->names entry of an exact name (interned into *nm), added empty when new; a new name also
+ * updates base_count (note_exact). Intern first, so one find-or-insert both checks and claims the
+ * name: this runs for every node and value read or copied. The entry stays valid until g->names
+ * changes (note_exact touches only base_count); NULL on OOM.
+ */
+uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm)
+{
+	if (name == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot) {
+		*nm = name; /* the same interned string, present: nothing to insert or note */
+		return g->memo_slot;
+	}
+	size_t n = strlen(name);
+	bool existed = false;
+	*nm = pt2c__ctx_intern(g->ctx, name, n);
+	uint32_t *cur = *nm ? pt2c__map32_upsert(&g->names, *nm, n, 0, &existed) : NULL;
+	if (cur && !existed && note_exact(g, *nm, n))
+		return NULL;
+	if (cur)
+		memo_set(g, *nm, cur);
+	return cur;
+}
