@@ -112,6 +112,16 @@ typedef struct cfg_ctx {
 
 #define cfg_fail(c, v, code, ...) pt2c__jr_fail(&(c)->jr, (code), (v), __VA_ARGS__)
 
+/* Copy a NUL-terminated string into a fixed buffer, truncating. */
+static void copy_trunc(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* An error inside an engine object (a zip stored in member `outer`, offsets counted from the
  * member's start): the member reads "<outer> (nested <inner member>)". */
 static void nested_member(pt2c_error *err, const char *outer)

@@ -1,6 +1,6 @@
 /*
- * json.c -- the strict JSON reader (explicit-stack state machine into an arena DOM) and the
- * Python-compatible writers declared in json.h.
+ * json.c -- the strict JSON reader (explicit-stack state machine into an arena DOM) and its
+ * accessors. Duplicate keys: json_keys.c; UTF-8 helpers and the writers: json_text.c.
  *
  * Reader design: one pass over the bytes. Values of open containers accumulate on a temporary
  * growable value stack; when a container closes its items are copied into the arena as one
@@ -11,14 +11,8 @@
  * switched off -- values are validated and counted, never stored -- so errors are byte-for-byte
  * those of a full parse. pt2c__json_raw_next (_member) later parses each element (member) where it
  * lies in the document, so positions and error offsets need no rebasing.
- *
- * Writer notes: strings follow json.dumps(ensure_ascii=True). Input that is not valid UTF-8
- * (which a Python str could not hold, so there is no reference output) is still written as valid
- * JSON: each offending byte is escaped as "\u00XX", its Latin-1 reading. Floats are written with
- * snprintf("%.*e") and checked with strtod, so the shortest round-trip digits are found exactly;
- * the layout rules are those of Python's float_repr_style "short".
  */
-#include "json.h"
+#include "json_internal.h"
 
 #include <inttypes.h>
 #include <locale.h>
@@ -29,50 +23,6 @@
 #define JSON_DEFAULT_DEPTH 512u
 
 /* MARK: reader */
-
-typedef struct jframe {
-	bool is_obj;
-	size_t start;  /* index of the first item on the value stack */
-	uint64_t pos;  /* offset of '[' or '{' */
-	size_t count;  /* inside a lazy span: items seen (values are counted, not stored) */
-	size_t kstart; /* objects: index of the first key on the key stack */
-} jframe;
-
-/* A member key as it lies in the input: the bytes between its quotes (still escaped). */
-typedef struct jkey {
-	size_t a, b;
-	uint64_t pos; /* offset of the opening quote */
-	bool esc;     /* holds an escape sequence (compared decoded) */
-} jkey;
-
-typedef struct jparser {
-	const char *d;
-	size_t len, i;
-	pt2c_arena *arena;
-	const pt2c_allocator *alloc;
-	pt2c_error *err;
-	unsigned flags;
-	uint32_t max_depth;
-	pt2c_json *vals;
-	size_t nvals, capvals;
-	jframe *frames;
-	size_t nframes, capframes;
-	const pt2c_json_lazy *lazy; /* pt2c__json_parse_lazy's keys */
-	size_t n_lazy;
-	char lazy_next;    /* the member value about to be read may stay lazy: '[' or '{' it must open with, or 0 */
-	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
-	bool one_value;    /* stop after one value (element parses of a lazy span) */
-	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
-	jkey *keys;        /* keys of the open objects (lazy spans included), to refuse duplicates */
-	size_t nkeys, capkeys;
-	/* The stacks start in these (no allocation for the small values of element parses, which run
-	 * once per graph node) and move to the heap when they outgrow them. */
-	pt2c_json vals0[32];
-	jframe frames0[8];
-	jkey keys0[16];
-} jparser;
-
-#define NO_RAW SIZE_MAX
 
 /* pt2c__grow for a stack that may still live in its inline buffer `first`. */
 static int jgrow(jparser *p, void **arr, size_t *cap, size_t elem, const void *first)
@@ -177,207 +127,14 @@ static int jopen(jparser *p, bool is_obj)
 	return 0;
 }
 
-static int jhex(char c);
-static size_t utf8_put(char *o, uint32_t cp);
-
-/* MARK: duplicate member keys
- *
- * Python's json keeps the last of two equal keys, a first-match lookup the first one: a document
- * with a duplicate key means different things to PyTorch and to us, so it is refused. Keys are
- * compared decoded (escapes resolved), the way Python compares them. */
-
-/* Decoded-byte iterator over a validated, escaped key d[a..b). */
-typedef struct jkit {
-	const char *d;
-	size_t i, b;
-	char buf[4];
-	size_t bn, bi;
-} jkit;
-
-/* The next decoded byte, or -1 at the end. */
-static int jkit_next(jkit *it)
-{
-	if (it->bi < it->bn) return (unsigned char)it->buf[it->bi++];
-	if (it->i >= it->b) return -1;
-	char c = it->d[it->i];
-	if (c != '\\') { it->i++; return (unsigned char)c; }
-	char e = it->d[it->i + 1];
-	it->bi = it->bn = 0;
-	switch (e) {
-	case 'b': it->i += 2; return '\b';
-	case 'f': it->i += 2; return '\f';
-	case 'n': it->i += 2; return '\n';
-	case 'r': it->i += 2; return '\r';
-	case 't': it->i += 2; return '\t';
-	case 'u': break;
-	default: it->i += 2; return (unsigned char)e;
-	}
-	uint32_t cp = 0;
-	for (int k = 0; k < 4; k++) cp = cp * 16 + (uint32_t)jhex(it->d[it->i + 2 + (size_t)k]);
-	it->i += 6;
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		uint32_t lo = 0;
-		for (int k = 0; k < 4; k++) lo = lo * 16 + (uint32_t)jhex(it->d[it->i + 2 + (size_t)k]);
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-		it->i += 6;
-	}
-	it->bn = utf8_put(it->buf, cp);
-	it->bi = 1;
-	return (unsigned char)it->buf[0];
-}
-
-static int jkey_cmp_in(const char *d, const jkey *x, const jkey *y)
-{
-	/* keys without escapes: plain bytes */
-	if (!x->esc && !y->esc) {
-		size_t nx = x->b - x->a, ny = y->b - y->a;
-		int c = memcmp(d + x->a, d + y->a, nx < ny ? nx : ny);
-		return c ? c : (nx < ny ? -1 : nx > ny);
-	}
-	jkit ix = { d, x->a, x->b, {0}, 0, 0 }, iy = { d, y->a, y->b, {0}, 0, 0 };
-	for (;;) {
-		int cx = jkit_next(&ix), cy = jkit_next(&iy);
-		if (cx != cy) return cx < cy ? -1 : 1;
-		if (cx < 0) return 0;
-	}
-}
-
-/* Append a decoded key to out[*on..cap) as an RFC 6901 reference token ("~0", "~1"), control
- * bytes as '?'; "..." when it does not fit. */
-static void jptr_token(char *out, size_t cap, size_t *on, const char *d, const jkey *k)
-{
-	jkit it = { d, k->a, k->b, {0}, 0, 0 };
-	int c;
-	while ((c = jkit_next(&it)) >= 0) {
-		char t[2] = { (char)c, 0 };
-		size_t tn = 1;
-		if (c == '~') { t[0] = '~'; t[1] = '0'; tn = 2; }
-		else if (c == '/') { t[0] = '~'; t[1] = '1'; tn = 2; }
-		else if (c < 0x20 || c == 0x7f) t[0] = '?';
-		if (*on + tn + 4 >= cap) {
-			if (*on + 4 < cap) { memcpy(out + *on, "...", 3); *on += 3; }
-			out[*on] = 0;
-			return;
-		}
-		memcpy(out + *on, t, tn);
-		*on += tn;
-	}
-	out[*on] = 0;
-}
-
-/* The JSON pointer of the innermost open object's member `dup`, built from the frame stack. */
-static void jpointer(const jparser *p, const jkey *dup, char *out, size_t cap)
-{
-	size_t on = 0;
-	out[0] = 0;
-	for (size_t k = 0; k < p->nframes; k++) {
-		if (on + 8 >= cap) break;
-		out[on++] = '/';
-		out[on] = 0;
-		if (k + 1 == p->nframes) {
-			jptr_token(out, cap, &on, p->d, dup);
-		} else if (p->frames[k].is_obj) {
-			jptr_token(out, cap, &on, p->d, &p->keys[p->frames[k + 1].kstart - 1]);
-		} else {
-			bool raw = p->raw_frame != NO_RAW && k >= p->raw_frame;
-			size_t idx = raw ? p->frames[k].count : p->frames[k + 1].start - p->frames[k].start;
-			int w = snprintf(out + on, cap - on, "%zu", idx);
-			if (w > 0) on += (size_t)w < cap - on ? (size_t)w : cap - on - 1;
-		}
-	}
-}
-
-/* FNV-1a over a key's decoded bytes (equal decoded keys hash equal, escaped or not). */
-static uint64_t jkey_hash(const char *d, const jkey *k)
-{
-	uint64_t h = 0xcbf29ce484222325u;
-	if (!k->esc) {
-		for (size_t i = k->a; i < k->b; i++) h = (h ^ (unsigned char)d[i]) * 0x100000001b3u;
-		return h;
-	}
-	jkit it = { d, k->a, k->b, {0}, 0, 0 };
-	int c;
-	while ((c = jkit_next(&it)) >= 0) h = (h ^ (unsigned)c) * 0x100000001b3u;
-	return h;
-}
-
-/*
- * Duplicates among many keys (tensor_values holds one per graph value, a million in a large
- * graph): an open-addressing table of key indices, filled in document order, so the first key
- * that meets an equal one is the earliest second occurrence. *dup = NULL when all differ.
- */
-static int jfind_dup_hashed(jparser *p, const jkey *k, size_t n, const jkey **dup)
-{
-	*dup = NULL;
-	size_t cap = 64, bytes;
-	while (cap < n + n / 2) {
-		if (cap > SIZE_MAX / 4) return pt2c__err_oom(p->err);
-		cap *= 2;
-	}
-	if (pt2c__mul_ovf_sz(cap, sizeof(uint32_t), &bytes) || n >= UINT32_MAX) return pt2c__err_oom(p->err);
-	uint32_t *slot = pt2c__malloc(p->alloc, bytes);
-	if (!slot) return pt2c__err_oom(p->err);
-	memset(slot, 0xff, bytes);
-	size_t mask = cap - 1;
-	for (size_t i = 0; i < n && !*dup; i++) {
-		for (size_t j = (size_t)jkey_hash(p->d, &k[i]) & mask;; j = (j + 1) & mask) {
-			if (slot[j] == UINT32_MAX) {
-				slot[j] = (uint32_t)i;
-				break;
-			}
-			const jkey *o = &k[slot[j]];
-			if (o->b - o->a == k[i].b - k[i].a || o->esc || k[i].esc) {
-				if (jkey_cmp_in(p->d, o, &k[i]) == 0) {
-					*dup = &k[i];
-					break;
-				}
-			}
-		}
-	}
-	pt2c__free(p->alloc, slot);
-	return 0;
-}
-
-/* Refuse a duplicate among the keys of the innermost open object (called as it closes). */
-static int jcheck_dups(jparser *p)
-{
-	const jframe *f = &p->frames[p->nframes - 1];
-	size_t n = p->nkeys - f->kstart;
-	if (n < 2) return 0;
-	jkey *k = p->keys + f->kstart;
-	const jkey *dup = NULL;
-	if (n <= 16) {
-		for (size_t i = 1; i < n && !dup; i++)
-			for (size_t j = 0; j < i; j++) {
-				/* two plain keys of different lengths or first bytes differ: the common case */
-				if (!k[i].esc && !k[j].esc &&
-				    (k[i].b - k[i].a != k[j].b - k[j].a || (k[i].b > k[i].a && p->d[k[i].a] != p->d[k[j].a])))
-					continue;
-				if (jkey_cmp_in(p->d, &k[j], &k[i]) == 0) { dup = &k[i]; break; }
-			}
-	} else {
-		int rc = jfind_dup_hashed(p, k, n, &dup);
-		if (rc) return rc;
-	}
-	if (!dup) return 0;
-	char ptr[PT2C_ERROR_WHERE_MAX], key[64];
-	jpointer(p, dup, ptr, sizeof ptr);
-	size_t kn = 0;
-	jptr_token(key, sizeof key, &kn, p->d, dup);
-	uint32_t line, col;
-	pt2c__json_line_col(p->d, p->len, dup->pos, &line, &col);
-	/* the member is the JSON pointer; a reader prefixes its file or member name to it */
-	return pt2c__err_at(p->err, PT2C_ECORRUPT, ptr, dup->pos,
-	                    "duplicate key \"%s\" at JSON pointer %s (Python's json would keep the last value, "
-	                    "a first-match lookup the first: refused) at line %" PRIu32 " column %" PRIu32,
-	                    key, ptr, line, col);
-}
+int pt2c__json_hexval(char c);
+size_t pt2c__utf8_put(char *o, uint32_t cp);
 
 /* Close the innermost container: move its items into the arena and push the container node. */
 static int jclose(jparser *p)
 {
 	if (p->frames[p->nframes - 1].is_obj) {
-		int rc = jcheck_dups(p);
+		int rc = pt2c__json_check_dups(p);
 		if (rc) return rc;
 		p->nkeys = p->frames[p->nframes - 1].kstart;
 	}
@@ -409,7 +166,7 @@ static int jclose(jparser *p)
 	return jpush(p, &v);
 }
 
-static int jhex(char c)
+int pt2c__json_hexval(char c)
 {
 	if (c >= '0' && c <= '9') return c - '0';
 	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -423,106 +180,11 @@ static long jhex4(const jparser *p, size_t at)
 	if (at > p->len || p->len - at < 4) return -1;
 	long v = 0;
 	for (int k = 0; k < 4; k++) {
-		int h = jhex(p->d[at + (size_t)k]);
+		int h = pt2c__json_hexval(p->d[at + (size_t)k]);
 		if (h < 0) return -1;
 		v = v * 16 + h;
 	}
 	return v;
-}
-
-/*
- * Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80) within n bytes, or 0 if
- * it is invalid (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte).
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c >= 0xc2 && c <= 0xdf) return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3) return 0;
-		unsigned char lo = 0x80, hi = 0xbf;
-		if (c == 0xe0) lo = 0xa0;      /* overlong */
-		else if (c == 0xed) hi = 0x9f; /* surrogates */
-		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80) return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4) return 0;
-		unsigned char lo = 0x80, hi = 0xbf;
-		if (c == 0xf0) lo = 0x90;      /* overlong */
-		else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
-		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
-		return 4;
-	}
-	return 0;
-}
-
-void pt2c__text_escape(pt2c_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0;
-	while (i < n) {
-		unsigned char c = u[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			pt2c__buf_putc(b, (char)c);
-			i++;
-			continue;
-		}
-		const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
-		if (e) {
-			pt2c__buf_puts(b, e);
-			i++;
-			continue;
-		}
-		size_t k = c >= 0x80 ? utf8_seq_len(u + i, n - i) : 0;
-		/* C1 controls (U+0080..U+009F) and the bidirectional overrides and isolates
-		 * (U+202A..U+202E, U+2066..U+2069) reorder or recolour a terminal like C0 controls */
-		bool ctl = (k == 2 && c == 0xc2 && u[i + 1] < 0xa0) ||
-		           (k == 3 && c == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
-		                                    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)));
-		if (k && !ctl) {
-			pt2c__buf_put(b, s + i, k);
-			i += k;
-			continue;
-		}
-		size_t m = k ? k : 1; /* escape the whole control sequence, or the one invalid byte */
-		for (size_t j = 0; j < m; j++) {
-			char x[4] = { '\\', 'x', hex[u[i + j] >> 4], hex[u[i + j] & 15] };
-			pt2c__buf_put(b, x, 4);
-		}
-		i += m;
-	}
-}
-
-size_t pt2c__utf8_invalid_at(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n;) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = utf8_seq_len(s + i, n - i);
-		if (!k)
-			return i;
-		i += k;
-	}
-	return SIZE_MAX;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-	if (cp < 0x80) { o[0] = (char)cp; return 1; }
-	if (cp < 0x800) { o[0] = (char)(0xc0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3f)); return 2; }
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /*
@@ -574,7 +236,7 @@ static int jstring(jparser *p, pt2c_json *v)
 			continue;
 		}
 		if (c < 0x20) return jfail(p, i, "unescaped control character 0x%02x in a string", c);
-		size_t k = utf8_seq_len(d + i, p->len - i);
+		size_t k = pt2c__utf8_seq_len(d + i, p->len - i);
 		if (!k) return jfail(p, i, "invalid UTF-8 in a string");
 		i += k;
 	}
@@ -618,7 +280,7 @@ static int jstring(jparser *p, pt2c_json *v)
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			k += 6;
 		}
-		on += utf8_put(o + on, cp);
+		on += pt2c__utf8_put(o + on, cp);
 	}
 	v->u.s = o;
 	v->n = (uint32_t)on;
@@ -1072,244 +734,5 @@ uint64_t pt2c__json_strlen(const pt2c_json *v)
 		const char *hit = memchr(q, '"', (size_t)1 << 20);
 		if (hit) return (uint64_t)(hit - v->u.s);
 		q += (size_t)1 << 20;
-	}
-}
-
-/* MARK: writers */
-
-static const char hexdig[] = "0123456789abcdef";
-
-static void put_u4(pt2c_buf *b, uint32_t cu)
-{
-	char e[6] = { '\\', 'u', hexdig[(cu >> 12) & 15], hexdig[(cu >> 8) & 15], hexdig[(cu >> 4) & 15], hexdig[cu & 15] };
-	pt2c__buf_put(b, e, 6);
-}
-
-void pt2c__json_write_str(pt2c_buf *b, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	pt2c__buf_putc(b, '"');
-	size_t i = 0;
-	while (i < n) {
-		size_t run = i;
-		while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' && u[run] != '\\') run++;
-		if (run > i) {
-			pt2c__buf_put(b, s + i, run - i);
-			i = run;
-			if (i >= n) break;
-		}
-		unsigned char c = u[i];
-		const char *short_esc = NULL;
-		switch (c) {
-		case '"': short_esc = "\\\""; break;
-		case '\\': short_esc = "\\\\"; break;
-		case '\n': short_esc = "\\n"; break;
-		case '\r': short_esc = "\\r"; break;
-		case '\t': short_esc = "\\t"; break;
-		case '\b': short_esc = "\\b"; break;
-		case '\f': short_esc = "\\f"; break;
-		default: break;
-		}
-		if (short_esc) { pt2c__buf_put(b, short_esc, 2); i++; continue; }
-		if (c < 0x80) { put_u4(b, c); i++; continue; } /* other controls and DEL */
-		size_t k = utf8_seq_len(u + i, n - i);
-		if (!k) { put_u4(b, c); i++; continue; } /* invalid UTF-8: Latin-1 reading of the byte */
-		uint32_t cp;
-		if (k == 2) cp = ((uint32_t)(c & 0x1f) << 6) | (u[i + 1] & 0x3f);
-		else if (k == 3) cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f);
-		else cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(u[i + 1] & 0x3f) << 12) | ((uint32_t)(u[i + 2] & 0x3f) << 6) | (u[i + 3] & 0x3f);
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			put_u4(b, 0xd800 + (cp >> 10));
-			put_u4(b, 0xdc00 + (cp & 0x3ff));
-		} else {
-			put_u4(b, cp);
-		}
-		i += k;
-	}
-	pt2c__buf_putc(b, '"');
-}
-
-void pt2c__json_write_int(pt2c_buf *b, int64_t v)
-{
-	/* By hand rather than snprintf: every size, stride and id of model.json comes through here,
-	 * and vfprintf was a visible share of writing a million-node graph. */
-	char tmp[24];
-	char *end = tmp + sizeof tmp, *q = end;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN safe */
-	do {
-		*--q = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--q = '-';
-	pt2c__buf_put(b, q, (size_t)(end - q));
-}
-
-/*
- * Digits of an %e rendering: the significant decimal digits (no sign; trailing zeros dropped when
- * `strip`) into dig, returning their count, and the decimal exponent into *exp10 (value =
- * D.DDD x 10^exp10). Works whatever the locale's decimal point is.
- */
-static int e_digits(const char *s, char *dig, int *exp10, bool strip)
-{
-	int nd = 0;
-	const char *q = s;
-	if (*q == '-') q++;
-	for (; *q && *q != 'e' && *q != 'E'; q++)
-		if (*q >= '0' && *q <= '9' && nd < 30) dig[nd++] = *q;
-	*exp10 = (*q) ? atoi(q + 1) : 0;
-	while (strip && nd > 1 && dig[nd - 1] == '0') nd--;
-	dig[nd] = 0;
-	return nd;
-}
-
-/*
- * Try digits of precision prec+1 for d: the correctly rounded ones, then (because next to a power
- * of two the rounding interval is lopsided, which Python's dtoa accounts for) its two decimal
- * neighbours. Returns the digit count on a round trip, else 0.
- */
-static int try_digits(double d, int prec, char *dig, int *exp10)
-{
-	char s[64];
-	snprintf(s, sizeof s, "%.*e", prec, d);
-	if (strtod(s, NULL) == d) return e_digits(s, dig, exp10, true);
-	char nd[32];
-	int e;
-	e_digits(s, nd, &e, false);
-	uint64_t m = strtoull(nd, NULL, 10);
-	for (int dir = -1; dir <= 1; dir += 2) {
-		uint64_t mm = dir < 0 ? m - 1 : m + 1;
-		if (mm == 0) continue;
-		char t[64];
-		snprintf(t, sizeof t, "%" PRIu64 "e%d", mm, e - prec);
-		if (strtod(t, NULL) != d) continue;
-		int len = snprintf(dig, 24, "%" PRIu64, mm);
-		*exp10 = e - prec + len - 1;
-		while (len > 1 && dig[len - 1] == '0') len--;
-		dig[len] = 0;
-		return len;
-	}
-	return 0;
-}
-
-/* Shortest digits that round-trip to d (finite, > 0): count returned, exponent in *exp10. */
-static int shortest_digits(double d, char *dig, int *exp10)
-{
-	int n;
-	/* most doubles from real data need 16 or 17 digits: settle those in three tries */
-	if (!try_digits(d, 14, dig, exp10)) {
-		if ((n = try_digits(d, 15, dig, exp10)) != 0) return n;
-		char s[64];
-		snprintf(s, sizeof s, "%.16e", d);
-		return e_digits(s, dig, exp10, true);
-	}
-	for (int prec = 0; prec <= 14; prec++)
-		if ((n = try_digits(d, prec, dig, exp10)) != 0) return n;
-	return 0; /* unreachable: precision 14 round-tripped above */
-}
-
-void pt2c__json_write_double(pt2c_buf *b, double d)
-{
-	if (isnan(d)) { pt2c__buf_puts(b, "\"NaN\""); return; }
-	if (isinf(d)) { pt2c__buf_puts(b, d < 0 ? "\"-Infinity\"" : "\"Infinity\""); return; }
-	char out[64];
-	size_t o = 0;
-	if (signbit(d)) { out[o++] = '-'; d = -d; }
-	if (d == 0) {
-		memcpy(out + o, "0.0", 3);
-		pt2c__buf_put(b, out, o + 3);
-		return;
-	}
-	char dig[32];
-	int e;
-	int nd = shortest_digits(d, dig, &e);
-	if (e < -4 || e >= 16) {
-		out[o++] = dig[0];
-		if (nd > 1) {
-			out[o++] = '.';
-			memcpy(out + o, dig + 1, (size_t)nd - 1);
-			o += (size_t)nd - 1;
-		}
-		o += (size_t)snprintf(out + o, sizeof out - o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
-	} else if (e < 0) {
-		out[o++] = '0';
-		out[o++] = '.';
-		for (int k = 0; k < -e - 1; k++) out[o++] = '0';
-		memcpy(out + o, dig, (size_t)nd);
-		o += (size_t)nd;
-	} else if (nd <= e + 1) {
-		memcpy(out + o, dig, (size_t)nd);
-		o += (size_t)nd;
-		for (int k = 0; k < e + 1 - nd; k++) out[o++] = '0';
-		out[o++] = '.';
-		out[o++] = '0';
-	} else {
-		memcpy(out + o, dig, (size_t)e + 1);
-		o += (size_t)e + 1;
-		out[o++] = '.';
-		memcpy(out + o, dig + e + 1, (size_t)(nd - e - 1));
-		o += (size_t)(nd - e - 1);
-	}
-	pt2c__buf_put(b, out, o);
-}
-
-typedef struct wframe {
-	const pt2c_json *c;
-	uint32_t next; /* index of the next item (array) or member (object) */
-} wframe;
-
-void pt2c__json_write_value(pt2c_buf *b, const pt2c_json *v)
-{
-	wframe *st = NULL;
-	size_t n = 0, cap = 0;
-	const pt2c_json *cur = v;
-	for (;;) {
-		/* write cur; containers are opened and pushed */
-		switch (cur->type) {
-		case PT2C_JSON_NULL: pt2c__buf_put(b, "null", 4); break;
-		case PT2C_JSON_FALSE: pt2c__buf_put(b, "false", 5); break;
-		case PT2C_JSON_TRUE: pt2c__buf_put(b, "true", 4); break;
-		case PT2C_JSON_INT: pt2c__json_write_int(b, cur->u.i); break;
-		case PT2C_JSON_REAL: pt2c__json_write_double(b, cur->u.d); break;
-		case PT2C_JSON_STRING: pt2c__json_write_str(b, cur->u.s, cur->n); break;
-		case PT2C_JSON_ARRAY:
-		case PT2C_JSON_OBJECT:
-			pt2c__buf_putc(b, cur->type == PT2C_JSON_ARRAY ? '[' : '{');
-			if (n == cap && pt2c__grow(b->alloc, (void **)&st, &cap, n + 1, sizeof *st) != 0) {
-				if (!b->err) b->err = PT2C_ENOMEM;
-				pt2c__free(b->alloc, st);
-				return;
-			}
-			st[n].c = cur;
-			st[n].next = 0;
-			n++;
-			break;
-		default: pt2c__buf_put(b, "null", 4); break;
-		}
-		/* find the next value to write, closing finished containers */
-		for (;;) {
-			if (n == 0) {
-				pt2c__free(b->alloc, st);
-				return;
-			}
-			wframe *f = &st[n - 1];
-			if (f->next >= f->c->n) {
-				pt2c__buf_putc(b, f->c->type == PT2C_JSON_ARRAY ? ']' : '}');
-				n--;
-				continue;
-			}
-			if (f->next > 0) pt2c__buf_put(b, ", ", 2);
-			if (f->c->type == PT2C_JSON_ARRAY) {
-				cur = &f->c->u.items[f->next++];
-			} else {
-				const pt2c_json *k = &f->c->u.items[2 * (size_t)f->next];
-				pt2c__json_write_str(b, k->u.s, k->n);
-				pt2c__buf_put(b, ": ", 2);
-				cur = k + 1;
-				f->next++;
-			}
-			break;
-		}
 	}
 }
