@@ -133,6 +133,19 @@ void pt2c_temp_files_remove(void);
  */
 int pt2c_file_write(const char *path, const void *data, size_t len, pt2c_error *err);
 
+/**
+ * Escape untrusted text (names and strings read from an archive) for a terminal or a
+ * line-oriented listing: printable ASCII and valid UTF-8 stay as they are; backslash, newline,
+ * tab and CR become \\, \n, \t, \r; other control characters (C0, DEL, C1, the bidirectional
+ * overrides and isolates) and bytes of invalid UTF-8 become \xHH each. The pt2c command and the
+ * text summaries print every archive string this way.
+ * @param out  NUL-terminated text from the C library's allocator, freed with pt2c_free(); NULL
+ *             on failure
+ * @param len  receives its length (may be NULL)
+ * @return 0; PT2C_ENOMEM; PT2C_EINVALID (s or out NULL). Thread-safe.
+ */
+int pt2c_text_escape(const char *s, char **out, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -106,7 +106,7 @@ int cli_write_checked_program(const cli_command *cmd, const opt_result *r, pt2c_
 int cli_apply_extra_files(const cli_command *cmd, const opt_result *r, pt2c_program *p);
 
 /**
- * Print s to f for a terminal: printable ASCII and valid UTF-8 as they are; backslash, newline,
+ * Print s to f escaped by pt2c_text_escape (pt2c/common.h): printable ASCII and valid UTF-8 as they are; backslash, newline,
  * tab, CR as \\, \n, \t, \r; other control characters (C0, DEL, C1, bidirectional overrides)
  * and invalid UTF-8 as \xHH (the rules of `inspect`'s text output).
  */

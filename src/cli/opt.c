@@ -205,55 +205,14 @@ void cli_progress_end(void)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid (overlong, surrogate,
- * above U+10FFFF, cut short). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (k == 0 || n < k)
-		return 0;
-	unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-	unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < k; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return k;
-}
-
 void cli_put_escaped(FILE *f, const char *s)
 {
-	const unsigned char *u = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)u), i = 0;
-	while (i < n) {
-		unsigned char c = u[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			fputc(c, f);
-			i++;
-			continue;
-		}
-		const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
-		if (e) {
-			fputs(e, f);
-			i++;
-			continue;
-		}
-		size_t k = c >= 0x80 ? utf8_len(u + i, n - i) : 0;
-		bool ctl = (k == 2 && c == 0xc2 && u[i + 1] < 0xa0) || /* C1 controls */
-		           (k == 3 && c == 0xe2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
-		                                    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)));
-		if (k && !ctl) {
-			fwrite(u + i, 1, k, f);
-			i += k;
-			continue;
-		}
-		size_t m = k ? k : 1;
-		for (size_t j = 0; j < m; j++)
-			fprintf(f, "\\x%02x", u[i + j]);
-		i += m;
-	}
+	char *e = NULL;
+	if (pt2c_text_escape(s ? s : "", &e, NULL) == 0)
+		fputs(e, f);
+	else
+		fputs("<out of memory>", f);
+	pt2c_free(e);
 }
 
 int cli_check_output(const char *cmd, const char *out)
