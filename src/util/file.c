@@ -157,13 +157,17 @@ bool pt2c__mapped_is_file(const pt2c_mapped *m)
 
 void pt2c__drop_file_pages(const void *p, size_t n)
 {
-	/* private, never written file pages: a later access reads them back from the file */
+	/* Private, never written file pages: a later access reads them back from the file. Rounded
+	 * outward: the pages the range shares with its neighbours go too (they fault in again if
+	 * still needed), and the range lies in one mapping, whose first and last pages are its own.
+	 * Rounded inward, the edge pages of every unaligned range stayed mapped: the parallel writer
+	 * held 235 MiB instead of 80 at 16 threads (a 5 GiB input, 2 engines of 2 GiB). */
 	long ps = sysconf(_SC_PAGESIZE);
-	if (!p || ps <= 0)
+	if (!p || ps <= 0 || n == 0)
 		return;
 	uintptr_t a = (uintptr_t)p, e = a + n;
-	a = (a + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
-	e &= ~((uintptr_t)ps - 1);
+	a &= ~((uintptr_t)ps - 1);
+	e = (e + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
 	if (e > a)
 		(void)madvise((void *)a, e - a, MADV_DONTNEED);
 }

@@ -327,8 +327,9 @@ void pt2c__mapped_drop_pages(const pt2c_mapped *m);
 /** Whether the view is an mmap of a file (the only kind whose pages may be dropped). */
 bool pt2c__mapped_is_file(const pt2c_mapped *m);
 /**
- * pt2c__mapped_drop_pages for the whole pages inside [p, p+n), which must lie in a live mmap view
- * of a file (never heap memory: its pages would come back zeroed).
+ * pt2c__mapped_drop_pages for every page [p, p+n) touches (rounded outward: pages shared with
+ * the neighbouring bytes go too and fault in again when used), which must lie in one live mmap
+ * view of a file (never heap memory: its pages would come back zeroed).
  */
 void pt2c__drop_file_pages(const void *p, size_t n);
 /**
