@@ -90,6 +90,14 @@ int cli_check_input(const char *path);
  */
 int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *out);
 /**
+ * The start of a rewriting command (convert, resolve-cross): checks IN (r->positional[0]) and
+ * -o OUT, then opens IN with every copied member checked against its CRC (rewriting would sign
+ * corrupt bytes with a fresh, matching CRC: issue 11 #4). Returns 0 with *p, *in and *out set,
+ * or the exit code, having reported the failure.
+ */
+int cli_open_for_rewrite(const cli_command *cmd, const opt_result *r, pt2c_program **p, const char **in,
+                         const char **out);
+/**
  * cli_write_program after pt2c_program_lint: a program that `verify` would reject is reported as
  * "pt2c: <in>: ...: not written" (exit 1) and nothing is written. Frees p (always).
  */

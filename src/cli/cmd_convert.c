@@ -19,22 +19,12 @@ const cli_command cmd_convert = {
 
 static int run(const opt_result *r)
 {
-	int rc0;
-	const char *in = r->positional[0];
-	if (cli_check_input(in))
-		return EXIT_IO;
-	const char *out = r->value[cli_opt(&cmd_convert, "output")];
-	if ((rc0 = cli_check_output("convert", out)))
-		return rc0;
-	pt2c_error err = PT2C_ERROR_INIT;
-	pt2c_program *p = NULL;
-	/* every member that is copied is checked against its CRC first: rewriting would sign corrupt
-	 * bytes with a fresh, matching CRC (issue 11 #4) */
-	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
-	ro.flags = PT2C_READ_VERIFY_CRC;
-	int rc = pt2c_program_open(&p, in, &ro, &err);
+	const char *in, *out;
+	pt2c_program *p;
+	int rc = cli_open_for_rewrite(&cmd_convert, r, &p, &in, &out);
 	if (rc)
-		return cli_fail(in, rc, &err);
+		return rc;
+	pt2c_error err = PT2C_ERROR_INIT;
 	const char *target = r->value[cli_opt(&cmd_convert, "target")]; /* generations */
 	if (target && (rc = pt2c_program_set_target(p, target, &err))) {
 		pt2c_program_free(p);

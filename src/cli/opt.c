@@ -263,6 +263,25 @@ int cli_write_program(const cli_command *cmd, const opt_result *r, pt2c_program 
 	return rc ? cli_fail(out, rc, &err) : EXIT_OK;
 }
 
+int cli_open_for_rewrite(const cli_command *cmd, const opt_result *r, pt2c_program **p, const char **in,
+                         const char **out)
+{
+	*p = NULL;
+	*in = r->positional[0];
+	if (cli_check_input(*in))
+		return EXIT_IO;
+	*out = r->value[cli_opt(cmd, "output")];
+	int rc = cli_check_output(cmd->name, *out);
+	if (rc)
+		return rc;
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
+	ro.flags = PT2C_READ_VERIFY_CRC;
+	if ((rc = pt2c_program_open(p, *in, &ro, &err)))
+		return cli_fail(*in, rc, &err);
+	return 0;
+}
+
 int cli_write_checked_program(const cli_command *cmd, const opt_result *r, pt2c_program *p, const char *in,
                               const char *out)
 {
