@@ -26,25 +26,39 @@
 /*
  * The same tensor: the same view (metadata) of the same storage object, or of storages with
  * equal bytes (the JSON form gives every weight its own storage, so identity is not visible
- * there; equal contents under one FQN are one attribute seen twice).
+ * there; equal contents under one FQN are one attribute seen twice). Comparing pulled storages
+ * needs scratch memory: PT2C_ENOMEM is returned (never taken for "different", which would
+ * rename the attribute and change the output); a failing pull compares unequal (writing will
+ * report it).
  */
-static bool same_tensor(const pt2c_tensor *a, const pt2c_tensor *b)
+static int same_tensor(const pt2c_tensor *a, const pt2c_tensor *b, bool *same)
 {
-	if (!pt2c__meta_equal(&a->meta, &b->meta)) return false;
-	if (a->storage == b->storage) return true;
-	if (!a->storage || !b->storage) return false;
-	bool equal = false; /* a failing pull source compares unequal; writing will report it */
-	return pt2c__storage_equal(a->storage, b->storage, a->storage->alloc, &equal) == 0 && equal;
+	*same = false;
+	if (!pt2c__meta_equal(&a->meta, &b->meta)) return 0;
+	if (a->storage == b->storage) {
+		*same = true;
+		return 0;
+	}
+	if (!a->storage || !b->storage) return 0;
+	int rc = pt2c__storage_equal(a->storage, b->storage, a->storage->alloc, same);
+	if (rc == PT2C_ENOMEM) return rc;
+	if (rc) *same = false;
+	return 0;
 }
 
-/* May f's attribute `a` share the top module's attribute `t` of the same FQN? */
-static bool same_attr(const pt2c_attr *t, const pt2c_attr *a)
+/* May f's attribute `a` share the top module's attribute `t` of the same FQN? 0 or PT2C_ENOMEM. */
+static int same_attr(const pt2c_attr *t, const pt2c_attr *a, bool *same)
 {
+	*same = false;
 	if (t->kind != a->kind)
-		return false;
-	if (a->kind == PT2C_ATTR_CUSTOM_OBJ)
-		return (a->engine == NULL && t->engine == NULL && a->blob == t->blob) || (a->engine && a->engine == t->engine);
-	return t->persistent == a->persistent && same_tensor(&t->tensor, &a->tensor);
+		return 0;
+	if (a->kind == PT2C_ATTR_CUSTOM_OBJ) {
+		*same = (a->engine == NULL && t->engine == NULL && a->blob == t->blob) || (a->engine && a->engine == t->engine);
+		return 0;
+	}
+	if (t->persistent != a->persistent)
+		return 0;
+	return same_tensor(&t->tensor, &a->tensor, same);
 }
 
 /*
@@ -94,7 +108,10 @@ static int rename_colliding_attrs(pt2c_module *m, pt2c_module *f, pt2c_error *er
 	uint32_t n_ren = 0;
 	for (uint32_t i = 0; i < f->n_attrs; i++) {
 		const pt2c_attr *t = pt2c__module_find_attr(m, f->attrs[i].fqn);
-		if (t && !same_attr(t, &f->attrs[i]))
+		bool same = true;
+		if (t && same_attr(t, &f->attrs[i], &same))
+			return pt2c__err_oom(err);
+		if (t && !same)
 			n_ren++;
 	}
 	if (!n_ren)
@@ -110,7 +127,12 @@ static int rename_colliding_attrs(pt2c_module *m, pt2c_module *f, pt2c_error *er
 	for (uint32_t i = 0; i < f->n_attrs && !rc; i++) {
 		pt2c_attr *a = &f->attrs[i];
 		const pt2c_attr *t = pt2c__module_find_attr(m, a->fqn);
-		if (!t || same_attr(t, a))
+		bool same = true;
+		if (t && same_attr(t, a, &same)) {
+			rc = pt2c__err_oom(err);
+			break;
+		}
+		if (!t || same)
 			continue;
 		const char *nm = unique_attr_name(m, f, a->fqn);
 		if (!nm || pt2c__map_put(&f->attr_by_fqn, nm, strlen(nm), i, true, NULL) ||
@@ -159,7 +181,10 @@ static int merge_attrs(pt2c_module *m, pt2c_module *f, const char *subname, pt2c
 		pt2c_attr *a = &f->attrs[i];
 		pt2c_attr *t = pt2c__module_find_attr(m, a->fqn);
 		if (t) { /* rename_colliding_attrs left only the very same attribute under a taken name */
-			if (!same_attr(t, a))
+			bool same = false;
+			if (same_attr(t, a, &same))
+				return pt2c__err_oom(err);
+			if (!same)
 				return pt2c__err(err, PT2C_EGRAPH, "attribute '%s' of '%s' differs from the top module's", a->fqn, subname);
 			continue;
 		}

@@ -612,7 +612,7 @@ int pt2c__partitioned_archive_write(const pt2c_module *m, pt2c_sink sink, pt2c_e
 		what = name;
 		pt2c_storage *raw = NULL;
 		pt2c_error tmp = PT2C_ERROR_INIT;
-		rc = pt2c__engine_record_raw(s->engine, NULL, &raw, &tmp);
+		rc = pt2c__engine_record_raw(s->engine, w.alloc, &raw, &tmp);
 		if (rc) {
 			pt2c__err(err, rc, "engine of submodule %s: %s", s->name, tmp.message);
 			goto done;

@@ -365,8 +365,9 @@ int pt2c__pw_queue_span(aw *a, bool b64, const uint8_t *src, uint64_t src_n, uin
 		off += t.len;
 		pthread_mutex_lock(&q->mu);
 		int rc = 0;
-		if (pt2c__grow(q->alloc, (void **)&q->parts, &q->cap_parts, q->n_parts + 1, sizeof *q->parts) ||
-		    pt2c__grow(q->alloc, (void **)&q->queue, &q->cap_queue, q->n_queue + 1, sizeof *q->queue)) {
+		if (pt2c__grow(q->alloc, (void **)&q->parts, &q->cap_parts, q->n_parts + 1, sizeof *q->parts)) {
+			rc = PT2C_ENOMEM;
+		} else if (pt2c__grow(q->alloc, (void **)&q->queue, &q->cap_queue, q->n_queue + 1, sizeof *q->queue)) {
 			rc = PT2C_ENOMEM;
 		} else {
 			q->parts[q->n_parts] = t;

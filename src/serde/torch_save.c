@@ -288,8 +288,10 @@ int pt2c__torch_save_read_state_dict(pt2c_module *m, int attr_kind, const uint8_
 			goto done;
 		}
 		pt2c_attr *a = NULL;
-		if ((rc = pt2c__module_add_attr(m, fqn, param ? PT2C_ATTR_PARAMETER : attr_kind, &a)))
+		if ((rc = pt2c__module_add_attr(m, fqn, param ? PT2C_ATTR_PARAMETER : attr_kind, &a))) {
+			rc = rc == PT2C_ENOMEM ? pt2c__err_oom(err) : ts_fail(&t, rc, key, "state dict key '%s' names an attribute twice", fqn);
 			goto done;
+		}
 		a->tensor.meta = tensor.meta;
 		a->tensor.storage = pt2c__storage_ref(tensor.storage);
 		a->persistent = true;

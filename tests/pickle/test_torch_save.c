@@ -217,6 +217,54 @@ static void test_view_too_large(void)
 	pt2c__buf_free(&zb);
 }
 
+/*
+ * Issue 11 #5: the state-dict reader with every allocation failing in turn gives PT2C_ENOMEM and
+ * leaks nothing. Its caller (the program reader) discards the module on failure, so no state is
+ * compared; the run without failures must read the 4 attributes.
+ */
+static pt2c_buf sd_zip;
+static void *sd_setup(void *ctx, const pt2c_allocator *a)
+{
+	(void)ctx;
+	pt2c_ctx *c = NULL;
+	pt2c_module *m = NULL;
+	if (pt2c__ctx_new(&c, a)) return NULL;
+	int rc = pt2c__module_new(c, &m);
+	pt2c__ctx_unref(c);
+	return rc ? NULL : m;
+}
+static int sd_step(void *ctx, void *state)
+{
+	(void)ctx;
+	pt2c_module *m = state;
+	pt2c_error err = PT2C_ERROR_INIT;
+	int rc = pt2c__torch_save_read_state_dict(m, PT2C_ATTR_BUFFER, (const uint8_t *)sd_zip.data, sd_zip.len, NULL, &err);
+	if (!rc && m->n_attrs != 4) return PT2C_EINVALID;
+	if (rc && err.code != rc) {
+		fprintf(stderr, "returned %d, err says %d: %s\n", rc, err.code, err.message);
+		return PT2C_EINVALID;
+	}
+	return rc;
+}
+static char *sd_show(void *ctx, void *state) { (void)ctx; (void)state; return strdup("-"); }
+static void sd_teardown(void *ctx, void *state) { (void)ctx; pt2c__module_free(state); }
+
+static void test_state_dict_oom(void)
+{
+	pt2c_buf pkl;
+	pt2c__buf_init(&pkl, NULL);
+	pt2c__buf_init(&sd_zip, NULL);
+	build_state_dict_pickle(&pkl);
+	build_archive(&sd_zip, &pkl, 32);
+	REQUIRE(!pkl.err && !sd_zip.err);
+	test_oom_case oc = { "torch.save state dict", sd_setup, sd_step, sd_show, sd_teardown, NULL, 0 };
+	long n = test_oom_state_unchanged(&oc);
+	printf("  %ld failure points\n", n);
+	CHECK(n > 0);
+	pt2c__buf_free(&pkl);
+	pt2c__buf_free(&sd_zip);
+}
+
 typedef struct sv { const char *p; size_t n; } sv;
 
 /* Field 3 of submodule `sub`'s engine_record in a partitioned JSON text (no escapes there). */
@@ -334,5 +382,6 @@ static void test_engine_standin(void)
 PT2C_TEST_MAIN({
 	RUN(test_state_dict);
 	RUN(test_view_too_large);
+	RUN(test_state_dict_oom);
 	RUN(test_engine_standin);
 })

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "pt2c.h"
 #include "serde/serde.h"
 #include "serde/zip.h"
 
@@ -376,6 +377,54 @@ static void test_failed_read_frees_nested_subgraphs(void)
 		CHECK_MSG(ta.live == 0, "%s: %ld blocks leaked", drop ? "failed read" : "read", ta.live);
 		pt2c__buf_free(&b);
 	}
+}
+
+/*
+ * Issue 11 #5: the same nested-subgraph program read and printed with every allocation failing in
+ * turn (the reader's subgraph list, the printer's subgraph table): PT2C_ENOMEM each time, no
+ * program handed out, nothing leaked. The read makes the object, so the state compared is none.
+ */
+static pt2c_buf nested_archive;
+static void *nested_setup(void *ctx, const pt2c_allocator *a) { (void)ctx; return (void *)(uintptr_t)a; }
+static int nested_step(void *ctx, void *state)
+{
+	(void)ctx;
+	pt2c_pt2_read_opts o = { PT2C_ZIP_VERIFY_CRC, 0, "test.pt2", false };
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	int rc = pt2c__pt2_read(&p, (const uint8_t *)nested_archive.data, nested_archive.len, NULL, &o, state, &err);
+	if (rc) return p ? PT2C_EINVALID : rc;
+	char *text = NULL;
+	size_t len = 0;
+	rc = pt2c_program_print(p, &text, &len);
+	if (!rc && !strstr(text, "inner")) rc = PT2C_EINVALID; /* the printout shows the inner subgraph */
+	if (rc && text) rc = PT2C_EINVALID;
+	pt2c_free(text);
+	pt2c__program_free(p);
+	return rc;
+}
+static char *nested_show(void *ctx, void *state) { (void)ctx; (void)state; return strdup("-"); }
+static void nested_teardown(void *ctx, void *state) { (void)ctx; (void)state; }
+
+static void test_nested_subgraphs_oom(void)
+{
+	static const char *const anchor = "{\"name\": \"input\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}, \"kind\": 1}, ";
+	static const char *const empty = "{\"inputs\": [], \"outputs\": [], \"nodes\": [], \"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}}";
+	char sub[4096];
+	snprintf(sub, sizeof sub,
+	         "%s{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"outer\", \"graph\": {\"inputs\": [], \"outputs\": [], "
+	         "\"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}, \"nodes\": [{\"target\": \"t\", \"metadata\": {}, "
+	         "\"outputs\": [], \"inputs\": [{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"inner\", \"graph\": %s}}, \"kind\": 1}]}]}}}, "
+	         "\"kind\": 1}, ",
+	         anchor, empty);
+	edit e[] = { { "models/model.json", sub, 0, anchor } };
+	REQUIRE(repack("mlp_bn", "mlp_bn", e, 1, NULL, 0, &nested_archive));
+	CHECK_EQ_INT(nested_step(NULL, NULL), 0);
+	test_oom_case oc = { "read + print nested subgraphs", nested_setup, nested_step, nested_show, nested_teardown, NULL, 0 };
+	long n = test_oom_state_unchanged(&oc);
+	printf("  %ld failure points\n", n);
+	CHECK(n > 0);
+	pt2c__buf_free(&nested_archive);
 }
 
 static void test_error_corpus(void)
@@ -870,6 +919,7 @@ PT2C_TEST_MAIN({
 	RUN(test_fixture_attributes);
 	RUN(test_error_corpus);
 	RUN(test_failed_read_frees_nested_subgraphs);
+	RUN(test_nested_subgraphs_oom);
 	RUN(test_old_layouts);
 	RUN(test_extra_records_roundtrip);
 })
