@@ -328,7 +328,8 @@ static int read_counted(const pt2c_buf *b, test_alloc *ta, pt2c_program **p, pt2
 	return pt2c__pt2_read(p, (const uint8_t *)b->data, b->len, NULL, &o, &ta->a, err);
 }
 
-static void test_failed_read_frees_nested_subgraphs(void)
+/* mlp_bn with an outer subgraph holding an inner one on its first linear node; drop: no weights config */
+static bool nested_subgraph_archive(bool drop, pt2c_buf *b)
 {
 	static const char *const anchor = "{\"name\": \"input\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}, \"kind\": 1}, ";
 	static const char *const empty = "{\"inputs\": [], \"outputs\": [], \"nodes\": [], \"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}}";
@@ -339,10 +340,15 @@ static void test_failed_read_frees_nested_subgraphs(void)
 	         "\"outputs\": [], \"inputs\": [{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"inner\", \"graph\": %s}}, \"kind\": 1}]}]}}}, "
 	         "\"kind\": 1}, ",
 	         anchor, empty);
+	edit e[] = { { "models/model.json", sub, 0, anchor }, { "data/weights/model_weights_config.json", NULL, 0, NULL } };
+	return repack("mlp_bn", "mlp_bn", e, drop ? 2 : 1, NULL, 0, b);
+}
+
+static void test_failed_read_frees_nested_subgraphs(void)
+{
 	for (int drop = 0; drop < 2; drop++) {
-		edit e[] = { { "models/model.json", sub, 0, anchor }, { "data/weights/model_weights_config.json", NULL, 0, NULL } };
 		pt2c_buf b;
-		REQUIRE(repack("mlp_bn", "mlp_bn", e, drop ? 2 : 1, NULL, 0, &b));
+		REQUIRE(nested_subgraph_archive(drop, &b));
 		REQUIRE(find_bytes(b.data, b.len, "\"inner\"") != NULL);
 		test_alloc ta;
 		test_alloc_init(&ta);
@@ -408,17 +414,7 @@ static void nested_teardown(void *ctx, void *state) { (void)ctx; (void)state; }
 
 static void test_nested_subgraphs_oom(void)
 {
-	static const char *const anchor = "{\"name\": \"input\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}, \"kind\": 1}, ";
-	static const char *const empty = "{\"inputs\": [], \"outputs\": [], \"nodes\": [], \"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}}";
-	char sub[4096];
-	snprintf(sub, sizeof sub,
-	         "%s{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"outer\", \"graph\": {\"inputs\": [], \"outputs\": [], "
-	         "\"tensor_values\": {}, \"sym_int_values\": {}, \"sym_bool_values\": {}, \"nodes\": [{\"target\": \"t\", \"metadata\": {}, "
-	         "\"outputs\": [], \"inputs\": [{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"inner\", \"graph\": %s}}, \"kind\": 1}]}]}}}, "
-	         "\"kind\": 1}, ",
-	         anchor, empty);
-	edit e[] = { { "models/model.json", sub, 0, anchor } };
-	REQUIRE(repack("mlp_bn", "mlp_bn", e, 1, NULL, 0, &nested_archive));
+	REQUIRE(nested_subgraph_archive(false, &nested_archive));
 	CHECK_EQ_INT(nested_step(NULL, NULL), 0);
 	test_oom_case oc = { "read + print nested subgraphs", nested_setup, nested_step, nested_show, nested_teardown, NULL, 0 };
 	long n = test_oom_state_unchanged(&oc);
