@@ -70,20 +70,10 @@ static void text_of(ar *a, const pt2c_zip_entry *e, const char **s, size_t *n)
 		(*n)--;
 }
 
-static int verify(ar *a, const pt2c_zip_entry *e)
-{
-	if (!(a->flags & PT2C_ZIP_VERIFY_CRC))
-		return 0;
-	return pt2c__zip_verify_crc(&a->z, e, a->err);
-}
-
 /* MARK: model.json */
 
 static int read_model_json(ar *a, const pt2c_zip_entry *e, const char *label)
 {
-	int rc = verify(a, e);
-	if (rc)
-		return rc;
 	pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, a->max_json_depth };
 	return pt2c__pt2json_read_text(a->p, (const char *)edata(a, e), (size_t)e->size, &jo, a->file_mapped, label, a->err);
 }
@@ -175,9 +165,6 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 		return cfg_fail(c, pn, PT2C_ECORRUPT,
 		                "constant '%s': path_name '%.*s' is neither tensor_*, custom_obj_* nor opaque_obj_*", fqn,
 		                (int)(pn->n > 100 ? 100 : pn->n), pn->u.s);
-	if ((rc = verify(a, e)))
-		return rc;
-
 	pt2c_attr *at = NULL;
 	bool persistent = true;
 	int sk = spec_kind(c->by_target, p, fqn, &persistent);
@@ -283,9 +270,7 @@ static int read_config(ar *a, const char *rel, const char *dir, bool constants, 
 	snprintf(label, sizeof label, "%s", rel);
 	if (!e)
 		return pt2c__err_at(a->err, PT2C_ECORRUPT, label, UINT64_MAX, "archive has no %s", rel);
-	int rc = verify(a, e);
-	if (rc)
-		return rc;
+	int rc;
 	pt2c_arena arena;
 	pt2c__arena_init(&arena, a->alloc);
 	pt2c_json *root = NULL;
@@ -323,13 +308,10 @@ static int read_state_dict(ar *a, const pt2c_zip_entry *e, bool constants, const
 {
 	if (e->size == 0)
 		return 0;
-	int rc = verify(a, e);
-	if (rc)
-		return rc;
 	pt2c_module *m = a->p->mod;
 	uint32_t first = m->n_attrs;
-	rc = pt2c__torch_save_read_state_dict(m, constants ? PT2C_ATTR_CONSTANT : PT2C_ATTR_BUFFER, edata(a, e),
-	                                      (size_t)e->size, a->backing, a->err);
+	int rc = pt2c__torch_save_read_state_dict(m, constants ? PT2C_ATTR_CONSTANT : PT2C_ATTR_BUFFER, edata(a, e),
+	                                          (size_t)e->size, a->backing, a->err);
 	if (rc) {
 		if (a->err && !a->err->member[0])
 			snprintf(a->err->member, sizeof a->err->member, "%.*s", (int)e->name_len, e->name);
@@ -414,14 +396,12 @@ static int read_extras(ar *a, const char *dir)
 		const pt2c_zip_entry *e = &a->z.entries[i];
 		if (!(e->name_len > pre && memcmp(e->name, a->root, a->root_len) == 0 && memcmp(e->name + a->root_len, dir, dl) == 0))
 			continue;
-		int rc = verify(a, e);
-		if (rc)
-			return rc;
 		const char *nm = pt2c__ctx_intern(p->ctx, e->name + pre, e->name_len - pre);
 		if (!nm)
 			return pt2c__err_oom(a->err);
 		pt2c_storage *st;
-		if ((rc = view(a, pt2c__zip_data(&a->z, e), e->size, &st)))
+		int rc = view(a, pt2c__zip_data(&a->z, e), e->size, &st);
+		if (rc)
 			return rc;
 		p->extra[p->n_extra].name = nm;
 		p->extra[p->n_extra].data = st;
@@ -433,9 +413,6 @@ static int read_extras(ar *a, const char *dir)
 /* Sample inputs: always a storage when there is a backing (it keeps model.json's views alive). */
 static int read_sample_inputs(ar *a, const pt2c_zip_entry *e)
 {
-	int rc;
-	if (e && (rc = verify(a, e)))
-		return rc;
 	if (!a->backing && (!e || e->size == 0))
 		return 0;
 	return view(a, e ? edata(a, e) : a->data, e ? e->size : 0, &a->p->sample_inputs);
@@ -595,7 +572,7 @@ int pt2c__pt2_read(pt2c_program **out, const uint8_t *data, size_t len, pt2c_sto
 	a->file_mapped = opts && opts->file_mapped;
 	pt2c_zip_opts zo;
 	memset(&zo, 0, sizeof zo);
-	zo.flags = a->flags;
+	zo.flags = a->flags; /* with PT2C_ZIP_VERIFY_CRC the parse checks every member's CRC, once */
 	zo.label = opts ? opts->label : NULL;
 	pt2c_ctx *ctx = NULL;
 	int rc = pt2c__zip_parse(&a->z, data, len, &zo, alloc, err);
