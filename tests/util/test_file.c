@@ -292,24 +292,23 @@ static void test_ofile_failures(void)
 
 }
 
-static void *never_malloc(void *ctx, size_t n)
-{
-	(void)ctx;
-	(void)n;
-	return NULL;
-}
-
 static void test_ofile_oom(void)
 {
 	const char *path = scratch_path("util_ofile_oom.bin");
-	pt2c_allocator a = { never_malloc, NULL, NULL, NULL };
+	test_alloc ta; /* the harness's one failing allocator, refusing everything */
+	test_alloc_init(&ta);
+	ta.fail_all = true;
+	test_alloc_arm(&ta, 0);
 	pt2c_ofile f;
 	pt2c_error err = PT2C_ERROR_INIT;
-	CHECK_EQ_INT(pt2c__ofile_open(&f, path, &a, &err), PT2C_ENOMEM);
+	CHECK_EQ_INT(pt2c__ofile_open(&f, path, &ta.a, &err), PT2C_ENOMEM);
 	CHECK_EQ_INT(err.code, PT2C_ENOMEM);
+	CHECK(ta.failed > 0);
 	CHECK_EQ_INT(count_temps(path), 0);
 	CHECK(!file_exists(path));
 	pt2c__ofile_abort(&f);
+	test_alloc_disarm(&ta);
+	CHECK_EQ_INT(ta.live, 0);
 }
 
 PT2C_TEST_MAIN({
