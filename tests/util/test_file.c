@@ -1,6 +1,7 @@
 /*
  * test_file.c -- whole-file views (mmap, pipes, empty files, errors) and atomic output files.
  */
+#define _GNU_SOURCE /* O_PATH: a descriptor of a regular file that mmap refuses */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -123,6 +124,40 @@ static void test_map_pipe(void)
 	CHECK_EQ_INT(m.kind, 2);
 	CHECK(m.data && memcmp(m.data, data, N) == 0);
 	pt2c__unmap(&m);
+}
+
+/*
+ * A regular file that cannot be mapped is read with pread into a buffer (issue 11 #5: that
+ * buffer's allocation failing is PT2C_ENOMEM and leaks nothing). An O_PATH descriptor makes mmap
+ * refuse (EBADF); its pread then fails too, which is the clean run's answer.
+ */
+static void test_map_unmappable(void)
+{
+#ifdef O_PATH
+	const char *path = scratch_path("util_unmappable.bin");
+	write_text(path, "0123456789");
+	int fd = open(path, O_PATH);
+	REQUIRE(fd >= 0);
+	pt2c_mapped m;
+	pt2c_error err = PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__map_fd(&m, fd, NULL, &err), PT2C_EIO);
+	CHECK_MSG(strstr(err.message, "cannot read") != NULL, "%s", err.message);
+	test_alloc ta;
+	test_alloc_init(&ta);
+	test_alloc_arm(&ta, 0);
+	err = (pt2c_error)PT2C_ERROR_INIT;
+	CHECK_EQ_INT(pt2c__map_fd(&m, fd, &ta.a, &err), PT2C_ENOMEM);
+	test_alloc_disarm(&ta);
+	CHECK_EQ_INT(ta.failed, 1);
+	CHECK_EQ_INT(err.code, PT2C_ENOMEM);
+	CHECK(m.data == NULL);
+	pt2c__unmap(&m);
+	CHECK_EQ_INT(ta.live, 0);
+	close(fd);
+	remove(path);
+#else
+	printf("  skipped: no O_PATH here\n");
+#endif
 }
 
 static void test_map_empty_and_errors(void)
@@ -315,6 +350,7 @@ PT2C_TEST_MAIN({
 	RUN(test_map_fixture);
 	RUN(test_drop_pages);
 	RUN(test_map_pipe);
+	RUN(test_map_unmappable);
 	RUN(test_map_empty_and_errors);
 	RUN(test_map_borrow);
 	RUN(test_ofile_commit);
