@@ -79,30 +79,32 @@ static char *dup_text(const char *s, size_t n)
 	return t;
 }
 
-static char *print_module(const pt2c_module *m)
+/* A printout the library handed out (rc, text, len), as a malloc'd string for the harness. */
+static char *taken(int rc, char *text, size_t len)
 {
-	char *text = NULL;
-	size_t len = 0;
-	if (!m)
-		return dup_text("no module\n", 10);
-	if (pt2c_module_print(m, &text, &len))
-		return NULL;
-	char *t = dup_text(text, len);
+	char *t = rc ? NULL : dup_text(text, len);
 	pt2c_free(text);
 	return t;
 }
 
-static char *print_program(const pt2c_program *p)
+static char *print_module(const pt2c_module *m)
 {
+	if (!m)
+		return dup_text("no module\n", 10);
 	char *text = NULL;
 	size_t len = 0;
+	int rc = pt2c_module_print(m, &text, &len); /* before taken() reads text and len */
+	return taken(rc, text, len);
+}
+
+static char *print_program(const pt2c_program *p)
+{
 	if (!p)
 		return dup_text("no program\n", 11);
-	if (pt2c_program_print(p, &text, &len))
-		return NULL;
-	char *t = dup_text(text, len);
-	pt2c_free(text);
-	return t;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = pt2c_program_print(p, &text, &len);
+	return taken(rc, text, len);
 }
 
 /* MARK: module passes on hand-made modules */
@@ -320,18 +322,19 @@ static void *feed(void *arg)
 
 static uint8_t *pipe_bytes;
 static size_t pipe_len;
-typedef struct pipe_state { const pt2c_allocator *a; pt2c_program *p; } pipe_state;
-static void *pipe_setup(void *ctx, const pt2c_allocator *a)
+/* A call that opens a program: the allocator to open it with, and what it opened (pipe, parse). */
+typedef struct open_state { const pt2c_allocator *a; pt2c_program *p; } open_state;
+static void *open_setup(void *ctx, const pt2c_allocator *a)
 {
 	(void)ctx;
-	pipe_state *s = calloc(1, sizeof *s);
+	open_state *s = calloc(1, sizeof *s);
 	if (s) s->a = a;
 	return s;
 }
 static int pipe_step(void *ctx, void *state)
 {
 	(void)ctx;
-	pipe_state *s = state;
+	open_state *s = state;
 	int fds[2];
 	if (pipe(fds)) return PT2C_EIO;
 	feeder f = { fds[1], pipe_bytes, pipe_len };
@@ -351,11 +354,11 @@ static int pipe_step(void *ctx, void *state)
 	return rc;
 }
 /* the state is "nothing opened" before the call and after a failed one */
-static char *pipe_show(void *ctx, void *state) { (void)ctx; return print_program(((pipe_state *)state)->p); }
-static void pipe_teardown(void *ctx, void *state)
+static char *open_show(void *ctx, void *state) { (void)ctx; return print_program(((open_state *)state)->p); }
+static void open_teardown(void *ctx, void *state)
 {
 	(void)ctx;
-	pt2c_program_free(((pipe_state *)state)->p);
+	pt2c_program_free(((open_state *)state)->p);
 	free(state);
 }
 
@@ -366,7 +369,7 @@ static void test_pipe(void)
 	REQUIRE(pipe_bytes);
 	REQUIRE(pipe_len > 65536); /* more than a pipe holds: the reader grows its buffer */
 	/* without failures: the program read from the pipe is the one read from the file */
-	pipe_state *s = pipe_setup(NULL, NULL);
+	open_state *s = open_setup(NULL, NULL);
 	REQUIRE(s);
 	CHECK_EQ_INT(pipe_step(NULL, s), 0);
 	pt2c_program *fp = NULL;
@@ -377,9 +380,9 @@ static void test_pipe(void)
 	free(a);
 	free(b);
 	pt2c_program_free(fp);
-	pipe_teardown(NULL, s);
+	open_teardown(NULL, s);
 
-	test_oom_case oc = { "program_open_fd of a pipe", pipe_setup, pipe_step, pipe_show, pipe_teardown, NULL, 0 };
+	test_oom_case oc = { "program_open_fd of a pipe", open_setup, pipe_step, open_show, open_teardown, NULL, 0 };
 	long n = test_oom_state_unchanged(&oc);
 	printf("  %-36s %5ld failure points\n", oc.name, n);
 	CHECK(n > 0);
@@ -520,7 +523,7 @@ static pt2c_buf wide_bytes;
 static int wide_step(void *ctx, void *state)
 {
 	(void)ctx;
-	pipe_state *s = state;
+	open_state *s = state;
 	pt2c_read_options ro = PT2C_READ_OPTIONS_INIT;
 	ro.alloc = s->a;
 	pt2c_error err = PT2C_ERROR_INIT;
@@ -542,15 +545,15 @@ static void test_wide_program(void)
 	pt2c_program_free(p);
 	REQUIRE(!wide_bytes.err);
 	/* without failures: it reads back with nine user outputs */
-	pipe_state *s = pipe_setup(NULL, NULL);
+	open_state *s = open_setup(NULL, NULL);
 	REQUIRE(s);
 	CHECK_EQ_INT(wide_step(NULL, s), 0);
 	char *text = print_program(s->p);
 	CHECK_MSG(text && strstr(text, "y8") && strstr(text, "return (y0, y1, y2, y3, y4, y5, y6, y7, y8)"), "%s", text ? text : "");
 	free(text);
-	pipe_teardown(NULL, s);
+	open_teardown(NULL, s);
 
-	test_oom_case oc = { "program_parse, nine outputs", pipe_setup, wide_step, pipe_show, pipe_teardown, NULL, 0 };
+	test_oom_case oc = { "program_parse, nine outputs", open_setup, wide_step, open_show, open_teardown, NULL, 0 };
 	long n = test_oom_state_unchanged(&oc);
 	printf("  %-36s %5ld failure points\n", oc.name, n);
 	CHECK(n > 0);
@@ -560,7 +563,7 @@ static void test_wide_program(void)
 /* MARK: JSON past the inline stacks */
 
 typedef struct json_case { const char *name; char *text; size_t len; bool write; } json_case;
-static void *json_setup(void *ctx, const pt2c_allocator *a)
+static void *stateless_setup(void *ctx, const pt2c_allocator *a)
 {
 	(void)ctx;
 	return (void *)(uintptr_t)a; /* the state is the allocator: the call has no object */
@@ -585,8 +588,8 @@ static int json_step(void *ctx, void *state)
 	pt2c__arena_free(&arena);
 	return rc;
 }
-static char *json_show(void *ctx, void *state) { (void)ctx; (void)state; return dup_text("-", 1); }
-static void json_teardown(void *ctx, void *state) { (void)ctx; (void)state; }
+static char *stateless_show(void *ctx, void *state) { (void)ctx; (void)state; return dup_text("-", 1); }
+static void stateless_teardown(void *ctx, void *state) { (void)ctx; (void)state; }
 
 static void test_json_deep(void)
 {
@@ -612,7 +615,7 @@ static void test_json_deep(void)
 	cs[1] = (json_case){ "json parse + write, depth 300", text2, 2 * (size_t)DEPTH + 1, true };
 	CHECK_EQ_INT(json_step(&cs[1], NULL), 0); /* and the text comes back as it went in */
 	for (int i = 0; i < 2; i++) {
-		test_oom_case oc = { cs[i].name, json_setup, json_step, json_show, json_teardown, &cs[i], 0 };
+		test_oom_case oc = { cs[i].name, stateless_setup, json_step, stateless_show, stateless_teardown, &cs[i], 0 };
 		long n = test_oom_state_unchanged(&oc);
 		printf("  %-36s %5ld failure points\n", oc.name, n);
 		CHECK(n > 0);
@@ -650,7 +653,7 @@ static int raw_step(void *ctx, void *state)
 static void test_engine_record_raw(void)
 {
 	CHECK_EQ_INT(raw_step(NULL, NULL), 0);
-	test_oom_case oc = { "engine record, base64 bytes decoded", json_setup, raw_step, json_show, json_teardown, NULL, 0 };
+	test_oom_case oc = { "engine record, base64 bytes decoded", stateless_setup, raw_step, stateless_show, stateless_teardown, NULL, 0 };
 	long n = test_oom_state_unchanged(&oc);
 	printf("  %-36s %5ld failure points\n", oc.name, n);
 	CHECK(n > 0);
