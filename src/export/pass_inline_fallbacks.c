@@ -105,44 +105,40 @@ static const char *unique_attr_name(const pt2c_module *m, pt2c_module *f, const 
 static int rename_colliding_attrs(pt2c_module *m, pt2c_module *f, pt2c_error *err)
 {
 	const pt2c_allocator *al = f->ctx->alloc;
-	uint32_t n_ren = 0;
-	for (uint32_t i = 0; i < f->n_attrs; i++) {
+	/* the attributes to rename, compared once (comparing pulled weights reads them in full) */
+	uint32_t *idx = NULL, n_ren = 0;
+	size_t cap_idx = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < f->n_attrs && !rc; i++) {
 		const pt2c_attr *t = pt2c__module_find_attr(m, f->attrs[i].fqn);
 		bool same = true;
 		if (t && same_attr(t, &f->attrs[i], &same))
-			return pt2c__err_oom(err);
-		if (t && !same)
-			n_ren++;
+			rc = pt2c__err_oom(err);
+		else if (t && !same && pt2c__grow(al, (void **)&idx, &cap_idx, (size_t)n_ren + 1, sizeof *idx))
+			rc = pt2c__err_oom(err);
+		else if (t && !same)
+			idx[n_ren++] = i;
 	}
-	if (!n_ren)
-		return 0;
+	if (rc || !n_ren) {
+		pt2c__free(al, idx);
+		return rc;
+	}
 	pt2c_map ren; /* old fqn -> k: f->attrs[idx[k]] becomes fresh[k] */
 	pt2c__map_init(&ren, al);
 	const char **fresh = pt2c__malloc(al, (size_t)n_ren * sizeof *fresh);
-	uint32_t *idx = pt2c__malloc(al, (size_t)n_ren * sizeof *idx);
-	int rc = fresh && idx ? 0 : pt2c__err_oom(err);
+	rc = fresh ? 0 : pt2c__err_oom(err);
 	uint32_t k = 0;
 	/* pick every new name before renaming anything; each is reserved in f at once, so that the
 	 * next pick (which avoids f's names too) cannot hand it out again */
-	for (uint32_t i = 0; i < f->n_attrs && !rc; i++) {
-		pt2c_attr *a = &f->attrs[i];
-		const pt2c_attr *t = pt2c__module_find_attr(m, a->fqn);
-		bool same = true;
-		if (t && same_attr(t, a, &same)) {
-			rc = pt2c__err_oom(err);
-			break;
-		}
-		if (!t || same)
-			continue;
+	for (; k < n_ren && !rc; k++) {
+		const pt2c_attr *a = &f->attrs[idx[k]];
 		const char *nm = unique_attr_name(m, f, a->fqn);
-		if (!nm || pt2c__map_put(&f->attr_by_fqn, nm, strlen(nm), i, true, NULL) ||
+		if (!nm || pt2c__map_put(&f->attr_by_fqn, nm, strlen(nm), idx[k], true, NULL) ||
 		    pt2c__map_put(&ren, a->fqn, strlen(a->fqn), k, true, NULL)) {
 			rc = pt2c__err_oom(err);
 			break;
 		}
 		fresh[k] = nm;
-		idx[k] = i;
-		k++;
 	}
 	pt2c_map fresh_map; /* the map cannot delete: f's attributes by their final names */
 	pt2c__map_init(&fresh_map, al);
