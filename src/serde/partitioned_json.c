@@ -65,7 +65,9 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	pt2c_json_opts scan = opts;
 	if (res && res->file_mapped)
 		scan.flags |= PT2C_JSON_DROP_PAGES; /* the scan reads all of it: give pages back as it goes */
-	int rc = pt2c__json_parse_lazy(&root, data, len, &scan, &lazy, 1, &dom, err);
+	/* the graph arrays are only delimited here: read_graph parses every node strictly */
+	size_t n_skimmed = 0;
+	int rc = pt2c__json_parse_skim(&root, data, len, &scan, &lazy, 1, &dom, &n_skimmed, err);
 	if (rc) {
 		if (res && res->member) pt2c__err_set_member(err, res->member);
 		pt2c__arena_free(&dom);
@@ -91,17 +93,34 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->opts = opts;
 	pt2c__arena_init(&r->node_dom, alloc);
 	pt2c__meta_pool_init(&r->metas, alloc);
-	if (root->type != PT2C_JSON_OBJECT) {
+	if (root->type != PT2C_JSON_OBJECT)
 		rc = type_error(r, root, "a partitioned module object");
-		goto done;
-	}
 	/* submodules first: they own no graph references of the top graph, and failures there are cheap */
-	rc = read_submodules(r, m, root);
+	if (!rc) rc = read_submodules(r, m, root);
 	if (!rc) rc = read_module_body(r, m, root);
 	if (!rc) rc = read_spec(r, root, "in_spec", &m->in_spec);
 	if (!rc) rc = read_spec(r, root, "out_spec", &m->out_spec);
 	if (!rc) rc = read_symbols(r, m, root);
 	if (!rc) rc = read_op_schemas(r, m, root);
+	/*
+	 * Skimmed arrays are valid once read whole; any failure may be a syntax error met late, which
+	 * the validating scan reports first (pt2c__json_parse_skim): its error, if it finds one.
+	 */
+	if (r && n_skimmed && rc != PT2C_ENOMEM && (rc || r->raw_done != n_skimmed)) {
+		pt2c_arena a;
+		pt2c__arena_init(&a, alloc);
+		pt2c_json *again = NULL;
+		pt2c_error e = PT2C_ERROR_INIT;
+		int vrc = pt2c__json_parse_lazy(&again, data, len, &scan, &lazy, 1, &a, &e);
+		pt2c__arena_free(&a);
+		if (vrc) {
+			rc = vrc;
+			if (err) {
+				*err = e;
+				if (res && res->member && vrc != PT2C_ENOMEM) pt2c__err_set_member(err, res->member);
+			}
+		}
+	}
 done:
 	if (r) {
 		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);

@@ -40,6 +40,7 @@ typedef struct prd {
 	pt2c_meta_pool metas; /* shared metadata of tensor values, and shared sizes/strides arrays */
 	pt2c_sym *tmp_dims;   /* scratch for one sizes/strides array */
 	size_t tmp_dims_cap;
+	size_t raw_done;      /* lazy "graph" arrays read to their end (pt2c__json_parse_skim's duty) */
 } prd;
 
 /* Fail with `code` at value `at` (NULL: position unknown) under the current path. */

@@ -220,7 +220,11 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			pt2c_json *n = NULL;
 			pt2c__arena_reset(&r->node_dom);
 			rc = pt2c__json_raw_next(r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
-			if (rc || !n) break;
+			if (rc) break;
+			if (!n) {
+				r->raw_done++;
+				break;
+			}
 			{
 				AT_IDX(r, k);
 				rc = read_node(r, g, n, &saw_output);

@@ -322,6 +322,12 @@ static int expand_raw(prd *r, const pt2c_json **v)
 		if (!e) return fail(r, PT2C_ECORRUPT, raw, "array ends early");
 		arr->u.items[k] = *e;
 	}
+	/* read to its end: a skimmed span's count is only checked so (pt2c__json_parse_skim) */
+	pt2c_json *e = NULL;
+	int rc = pt2c__json_raw_next(r->data, r->len, raw, &cursor, &r->opts, r->dom, &e, r->err);
+	if (rc) return rc;
+	if (e) return fail(r, PT2C_ECORRUPT, raw, "array longer than counted");
+	r->raw_done++;
 	*v = arr;
 	return 0;
 }

@@ -36,8 +36,40 @@ static void drop_graph_refs(pt2c_graph *g)
 			drop_arg_graphs(&g->nodes[i].inputs[j].arg, 0);
 }
 
+/* What pt2c__pt2json_read_text left unvalidated (pt2c__json_parse_skim), and how to parse it again. */
+typedef struct skimmed {
+	size_t n;                   /* lazy spans skimmed */
+	const pt2c_json_opts *scan; /* the options of the scan */
+} skimmed;
+
+static const pt2c_json_lazy LAZY[] = { { "nodes", false }, { "tensor_values", true } };
+
+/*
+ * The document's first syntax error, if it has one (the validating scan, into a scratch arena):
+ * replaces *err and becomes the result. A read that failed for another reason keeps its error.
+ */
+static int revalidate(int rc, const skimmed *sk, const char *src, size_t src_len, const pt2c_allocator *alloc,
+                      const char *member, pt2c_error *err)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, alloc);
+	pt2c_json *root = NULL;
+	pt2c_error e = PT2C_ERROR_INIT;
+	int vrc = pt2c__json_parse_lazy(&root, src, src_len, sk->scan, LAZY, PT2C_ARRAY_LEN(LAZY), &a, &e);
+	pt2c__arena_free(&a);
+	if (vrc == 0)
+		return rc;
+	if (err) {
+		*err = e;
+		if (member && vrc != PT2C_ENOMEM)
+			pt2c__err_set_member(err, member);
+	}
+	return vrc;
+}
+
 static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
-                   const pt2c_json_opts *jopts, bool file_mapped, const char *member, pt2c_error *err)
+                   const pt2c_json_opts *jopts, bool file_mapped, const skimmed *sk, const char *member,
+                   pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && p->ctx && p->mod);
 	rd *r = pt2c__calloc(p->ctx->alloc, 1, sizeof *r);
@@ -51,6 +83,9 @@ static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size
 	r->jopts = *jopts;
 	r->file_mapped = file_mapped;
 	int rc = read_program(r, p, root);
+	/* skimmed spans are valid once read whole; any failure may be a syntax error met late */
+	if (sk && sk->n && rc != PT2C_ENOMEM && (rc || r->raw_done != sk->n))
+		rc = revalidate(rc, sk, src, src_len, p->ctx->alloc, member, err);
 	if (rc && r->n_subs) {
 		/* nothing may keep pointing at the subgraphs freed here */
 		if (p->mod->graph)
@@ -69,14 +104,13 @@ int pt2c__pt2json_read_ex(pt2c_program *p, const pt2c_json *root, const char *sr
                           const char *member, pt2c_error *err)
 {
 	pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, 0 };
-	return read_ex(p, root, src, src_len, &jo, false, member, err);
+	return read_ex(p, root, src, src_len, &jo, false, NULL, member, err);
 }
 
 int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, const pt2c_json_opts *opts,
                             bool file_mapped, const char *member, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(p && p->ctx && (src || src_len == 0));
-	static const pt2c_json_lazy lazy[] = { { "nodes", false }, { "tensor_values", true } };
 	pt2c_arena arena;
 	pt2c__arena_init(&arena, p->ctx->alloc);
 	pt2c_json *root = NULL;
@@ -84,7 +118,8 @@ int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, co
 	pt2c_json_opts scan = jo;
 	if (file_mapped)
 		scan.flags |= PT2C_JSON_DROP_PAGES; /* the scan reads all of it: give pages back as it goes */
-	int rc = pt2c__json_parse_lazy(&root, src, src_len, &scan, lazy, sizeof lazy / sizeof lazy[0], &arena, err);
+	skimmed sk = { 0, &scan };
+	int rc = pt2c__json_parse_skim(&root, src, src_len, &scan, LAZY, PT2C_ARRAY_LEN(LAZY), &arena, &sk.n, err);
 	if (rc) {
 		if (member && rc != PT2C_ENOMEM)
 			pt2c__err_set_member(err, member);
@@ -92,7 +127,7 @@ int pt2c__pt2json_read_text(pt2c_program *p, const char *src, size_t src_len, co
 		/* the scan touched every page; the lazy spans page in again one by one as they are read */
 		if (file_mapped)
 			pt2c__drop_file_pages(src, src_len);
-		rc = read_ex(p, root, src, src_len, &jo, file_mapped, member, err);
+		rc = read_ex(p, root, src, src_len, &jo, file_mapped, &sk, member, err);
 	}
 	pt2c__arena_free(&arena);
 	return rc;

@@ -43,6 +43,7 @@ typedef struct rd {
 	pt2c_json_opts jopts;  /* the document's parse options (lazy spans are parsed with them) */
 	pt2c_arena *sym_arena; /* when set, sizes/strides are read here instead of the ctx arena */
 	bool file_mapped;      /* src lies in an mmap of a file: drop_behind may give its pages back */
+	size_t raw_done;       /* lazy spans read to their end (pt2c__json_parse_skim's duty) */
 } rd;
 
 enum { MODE_REF = 0, MODE_DEF = 1 };

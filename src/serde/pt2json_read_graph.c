@@ -74,8 +74,12 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 		uint64_t at, n;
 		bool same;
 		if ((rc = pt2c__json_raw_next_member_memo(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, prev ? prev_at : 0,
-		                                          prev ? prev_len : 0, &k, &v, &at, &n, &same, r->err)) || !k)
-			break; /* the span was validated whole: only OOM fails here */
+		                                          prev ? prev_len : 0, &k, &v, &at, &n, &same, r->err)))
+			break; /* a syntax error of a skimmed span: the caller parses the document again */
+		if (!k) {
+			r->raw_done++;
+			break;
+		}
 		(void)pt2c__jr_key(&r->jr, k->u.s, k->n);
 		const pt2c_tensor_meta *shared = same ? prev : NULL;
 		const char *name = NULL;
@@ -90,9 +94,12 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 			prev_at = at;
 			prev_len = n;
 		}
+		bool dup = false;
 		if (!rc && (!(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
-		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, NULL)))
-			rc = pt2c__err_oom(r->err); /* first occurrence wins, as for json lookups */
+		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, &dup)))
+			rc = pt2c__err_oom(r->err);
+		if (!rc && dup) /* the JSON scan refuses it (pt2c__json_parse_skim): the caller parses again for its message */
+			rc = FAIL(r, k, "duplicate key '%s'", name);
 		if (rc)
 			break;
 	}
@@ -314,8 +321,12 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 				pt2c_json *nv = NULL;
 				drop_behind(r, &dropped, cursor, false);
 				pt2c__arena_reset(&dom);
-				if ((rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)) || !nv)
+				if ((rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)))
 					break;
+				if (!nv) {
+					r->raw_done++;
+					break;
+				}
 				AT_IDX(r, i);
 				rc = read_node(r, &s, nv);
 			}

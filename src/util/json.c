@@ -444,6 +444,95 @@ static int jscalar(jparser *p)
 	return jpush(p, &v);
 }
 
+/*
+ * Skim a lazy span (pt2c__json_parse_skim): find its closing bracket and count its items without
+ * validating them. Strings are skipped to their closing quote (a backslash skips the byte after
+ * it), brackets of either kind counted, commas at the span's own level counted. On well-formed
+ * text this gives exactly what the validating scan gives: the same end, the same count, and the
+ * same depth (so nesting beyond max_depth is still refused, by that scan). Whatever it cannot
+ * delimit -- the end of the input, a closing bracket of the other kind at the span's level, too
+ * deep, more than 2^32-1 items -- it leaves to the validating scan (returns 0, nothing consumed),
+ * so those errors read as before. What it does not check (the grammar inside the span, UTF-8,
+ * duplicate keys) the caller checks by reading every item with the strict iterators, and parses
+ * the document again in full when that fails (pt2c__json_parse_skim).
+ * Returns 1 with the RAW value pushed and p->i past the span, 0 to validate instead, or an error.
+ */
+static int jskim(jparser *p)
+{
+	/* byte classes: 0 plain, 1 quote, 2 opening bracket, 3 closing bracket, 4 comma */
+	static const uint8_t cls[256] = { ['"'] = 1, ['['] = 2, ['{'] = 2, [']'] = 3, ['}'] = 3, [','] = 4 };
+	const unsigned char *d = (const unsigned char *)p->d;
+	size_t start = p->i, i = start + 1, len = p->len;
+	unsigned char close = d[start] == '[' ? ']' : '}';
+	/* the span opens at depth nframes + 1; the validating scan refuses a frame beyond max_depth */
+	if (p->nframes >= p->max_depth)
+		return 0;
+	size_t room = p->max_depth - p->nframes, depth = 1, commas = 0;
+	for (;;) {
+		while (i < len && cls[d[i]] == 0) i++;
+		if (i >= len)
+			return 0;
+		switch (cls[d[i]]) {
+		case 1: /* a string: to its unescaped closing quote */
+			i++;
+			for (;;) {
+				while (i < len && d[i] != '"' && d[i] != '\\') i++;
+				if (i >= len)
+					return 0;
+				if (d[i] == '"')
+					break;
+				i += 2;
+			}
+			i++;
+			continue;
+		case 2:
+			if (++depth > room)
+				return 0;
+			i++;
+			continue;
+		case 3:
+			if (--depth > 0) {
+				i++;
+				continue;
+			}
+			break;
+		default:
+			if (depth == 1) {
+				commas++;
+				if (p->flags & PT2C_JSON_DROP_PAGES)
+					pt2c__drop_behind(p->d, &p->dropped, i, false);
+			}
+			i++;
+			continue;
+		}
+		break;
+	}
+	if (d[i] != close)
+		return 0;
+	size_t n = commas;
+	if (n == 0) { /* one item, or none */
+		size_t k = start + 1;
+		while (k < i && (d[k] == ' ' || d[k] == '\n' || d[k] == '\r' || d[k] == '\t')) k++;
+		n = k < i;
+	} else {
+		n++;
+	}
+	if (n > UINT32_MAX)
+		return 0;
+	pt2c_json v;
+	memset(&v, 0, sizeof v);
+	v.type = PT2C_JSON_RAW;
+	v.n = (uint32_t)n;
+	v.pos = start;
+	v.u.raw_len = (uint64_t)(i + 1 - start);
+	int rc = jpush(p, &v);
+	if (rc)
+		return rc;
+	p->i = i + 1;
+	p->n_skimmed++;
+	return 1;
+}
+
 /* The state machine. Returns 0 with the root as the only item on the value stack. */
 static int jrun(jparser *p)
 {
@@ -452,6 +541,13 @@ static int jrun(jparser *p)
 value:
 	if (p->i >= p->len) return junexpected(p, "a JSON value");
 	if (p->d[p->i] != p->lazy_next) p->lazy_next = 0; /* only a value of the kind asked for is kept lazy */
+	if (p->lazy_next && p->skim) {
+		if ((rc = jskim(p)) < 0) return rc;
+		if (rc > 0) {
+			p->lazy_next = 0;
+			goto after;
+		}
+	}
 	if (p->d[p->i] == '[') {
 		if ((rc = jopen(p, false)) != 0) return rc;
 		if (p->lazy_next) p->raw_frame = p->nframes - 1;
@@ -533,7 +629,7 @@ key:
  */
 static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, bool one_value,
                   const pt2c_json_opts *opts, const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena,
-                  pt2c_error *err, size_t *end)
+                  pt2c_error *err, size_t *end, size_t *n_skimmed)
 {
 	*out = NULL;
 	jparser p;
@@ -550,6 +646,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	p.n_lazy = lazy ? n_lazy : 0;
 	p.raw_frame = NO_RAW;
 	p.one_value = one_value;
+	p.skim = n_skimmed != NULL;
 	p.dropped = start;
 	p.vals = p.vals0;
 	p.capvals = PT2C_ARRAY_LEN(p.vals0);
@@ -567,6 +664,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 		}
 	}
 	if (end) *end = p.i;
+	if (n_skimmed) *n_skimmed = p.n_skimmed;
 	if (p.vals != p.vals0) pt2c__free(p.alloc, p.vals);
 	if (p.frames != p.frames0) pt2c__free(p.alloc, p.frames);
 	if (p.keys != p.keys0) pt2c__free(p.alloc, p.keys);
@@ -577,14 +675,27 @@ int pt2c__json_parse(pt2c_json **out, const char *data, size_t len, const pt2c_j
                      pt2c_arena *arena, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
-	return jparse(out, data, len, 0, false, opts, NULL, 0, arena, err, NULL);
+	return jparse(out, data, len, 0, false, opts, NULL, 0, arena, err, NULL, NULL);
 }
 
 int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                           const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(out && arena && (data || len == 0));
-	return jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL);
+	return jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL, NULL);
+}
+
+int pt2c__json_parse_skim(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                          const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, size_t *n_skimmed,
+                          pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && arena && n_skimmed && (data || len == 0));
+	int rc = jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL, n_skimmed);
+	if (rc && rc != PT2C_ENOMEM && *n_skimmed) /* an error after a skimmed span: one inside it comes first */
+		rc = jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL, NULL);
+	if (rc)
+		*n_skimmed = 0;
+	return rc;
 }
 
 /*
@@ -603,9 +714,14 @@ static int raw_step(const char *data, size_t len, const pt2c_json *raw, char ope
 	if (i <= raw->pos || i > c)
 		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span cursor out of range");
 	while (i < c && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
-	if (*cursor && i < c && data[i] == ',') {
+	/* between items exactly one ',' (a skimmed span was not validated: pt2c__json_parse_skim) */
+	if (*cursor && i < c) {
+		if (data[i] != ',')
+			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, i, "expected ',' or '%c' in a JSON span", data[c]);
 		i++;
 		while (i < c && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
+		if (i >= c)
+			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, i, "expected an item after ',' in a JSON span");
 	}
 	if (i >= c) {
 		*cursor = c;
@@ -626,7 +742,7 @@ int pt2c__json_raw_next(const char *data, size_t len, const pt2c_json *raw, uint
 	int rc = raw_step(data, len, raw, '[', cursor, &i, &close, err);
 	if (rc || i >= close) return rc;
 	size_t end = i;
-	if ((rc = jparse(out, data, len, i, true, opts, NULL, 0, arena, err, &end))) return rc;
+	if ((rc = jparse(out, data, len, i, true, opts, NULL, 0, arena, err, &end, NULL))) return rc;
 	if (end > close) {
 		*out = NULL;
 		return pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
@@ -664,7 +780,7 @@ int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_jso
 	if (rc || i >= close) return rc;
 	size_t end = i;
 	/* the span was validated as a whole: a member is a string, ':' and a value */
-	if (data[i] != '"' || (rc = jparse(key, data, len, i, true, opts, NULL, 0, arena, err, &end))) {
+	if (data[i] != '"' || (rc = jparse(key, data, len, i, true, opts, NULL, 0, arena, err, &end, NULL))) {
 		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 		*key = NULL;
 		return rc;
@@ -687,7 +803,7 @@ int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_jso
 		*cursor = i + prev_len;
 		return 0;
 	}
-	if ((rc = jparse(val, data, len, i, true, opts, NULL, 0, arena, err, &end)) || end > close) {
+	if ((rc = jparse(val, data, len, i, true, opts, NULL, 0, arena, err, &end, NULL)) || end > close) {
 		if (!rc) rc = pt2c__err_at(err, PT2C_EINVALID, NULL, i, "JSON span does not match its document");
 		*key = *val = NULL;
 		return rc;

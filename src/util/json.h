@@ -84,6 +84,26 @@ int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const p
                           const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, pt2c_error *err);
 
 /**
+ * pt2c__json_parse_lazy that only delimits the lazy spans (finds their end and counts their
+ * items) instead of validating them: the text inside a span is the bulk of a graph-heavy
+ * document and its reader parses every item strictly anyway. *n_skimmed = the number of RAW
+ * nodes so made. A span it cannot delimit (truncated, too deep, mismatched at its own level) is
+ * validated as by pt2c__json_parse_lazy, and an error met after a skimmed span sends the whole
+ * document through the validating scan, so every error it returns is pt2c__json_parse_lazy's
+ * (on error *n_skimmed = 0). The caller's duties, which
+ * make its result that of pt2c__json_parse_lazy:
+ * - read every item of every RAW node with pt2c__json_raw_next / _member to its end (the end
+ *   call, *out or *key NULL, included): the iterators check the grammar of what they step over;
+ * - refuse two members of one RAW object with equal keys (compared decoded);
+ * - when any of that fails, or anything else fails while the DOM is read (the validating scan
+ *   reports syntax errors before any other), or a RAW node is left unread, parse the document
+ *   again with pt2c__json_parse_lazy: its error, if any, is the one to report.
+ */
+int pt2c__json_parse_skim(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
+                          const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, size_t *n_skimmed,
+                          pt2c_error *err);
+
+/**
  * Iterate the elements of RAW node `raw` of the document data[0..len) it was parsed from (same
  * opts). *cursor starts at 0; each call parses the next element on its own into `arena` (the
  * caller may reset it between calls) and sets *out, or *out = NULL after the last one. Positions

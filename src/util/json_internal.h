@@ -40,6 +40,8 @@ typedef struct jparser {
 	char lazy_next;    /* the member value about to be read may stay lazy: '[' or '{' it must open with, or 0 */
 	size_t raw_frame;  /* frame index of the open lazy container; NO_RAW outside one */
 	bool one_value;    /* stop after one value (element parses of a lazy span) */
+	bool skim;         /* pt2c__json_parse_skim: lazy spans are delimited, not validated (jskim) */
+	size_t n_skimmed;  /* lazy spans jskim delimited */
 	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
 	jkey *keys;        /* keys of the open objects (lazy spans included), to refuse duplicates */
 	size_t nkeys, capkeys;

@@ -105,7 +105,56 @@ static void test_graph_named_values_elsewhere(void)
 	CHECK_MSG(strstr(err.message, "line 2 column 31") != NULL, "%s", err.message);
 }
 
+/*
+ * The "graph" arrays are only delimited before they are read (pt2c__json_parse_skim): a syntax
+ * error inside one, found while its nodes are read, must come out as the validating parser
+ * reports it -- before a semantic error that comes earlier, and also where nothing reads the array.
+ */
+static void test_syntax_errors_in_skimmed_graphs(void)
+{
+	static const char *const docs[] = {
+		/* a missing comma between two nodes */
+		"{\"graph\": [" PH_X " " OUT_X "]}",
+		/* a trailing comma */
+		"{\"graph\": [" PH_X ", " OUT_X ",]}",
+		/* a key twice in a node */
+		"{\"graph\": [" PH_X ", {\"op\": \"output\", \"op\": \"output\"}]}",
+		/* a semantic error in the submodule read first, a syntax error in the top graph after it */
+		"{\"submodules\": {\"s\": {\"kind\": \"graph\", \"graph\": [" PH_X ", 7]}}, \"graph\": [" PH_X ", " OUT_X " x]}",
+		/* a "graph" array nothing reads, invalid inside */
+		"{\"graph\": [" PH_X ", " OUT_X "], \"zz\": {\"graph\": [1,,2]}}",
+		/* an array, not a module object, with an invalid graph inside */
+		"[{\"graph\": [1 2]}]",
+		/* a symbol named "graph" with an extra element after garbage */
+		"{\"graph\": [" PH_X ", " OUT_X "], \"symbols\": {\"graph\": [1, 2 3]}}",
+	};
+	for (size_t k = 0; k < PT2C_ARRAY_LEN(docs); k++) {
+		pt2c_arena a;
+		pt2c__arena_init(&a, NULL);
+		pt2c_json *root = NULL;
+		pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, 0 };
+		pt2c_error want = PT2C_ERROR_INIT, err;
+		int want_rc = pt2c__json_parse(&root, docs[k], strlen(docs[k]), &jo, &a, &want);
+		pt2c__arena_free(&a);
+		CHECK_MSG(want_rc == PT2C_ECORRUPT, "case %zu: the reference accepted it", k);
+		pt2c_module *m = (pt2c_module *)1;
+		int rc = read_doc(docs[k], &m, &err);
+		CHECK_MSG(rc == want_rc, "case %zu: rc %d, want %d (%s)", k, rc, want_rc, err.message);
+		CHECK(m == NULL);
+		CHECK_MSG(strcmp(err.message, want.message) == 0, "case %zu: '%s', want '%s'", k, err.message, want.message);
+		CHECK_MSG(strcmp(err.member, want.member) == 0, "case %zu: member '%s', want '%s'", k, err.member, want.member);
+		CHECK_MSG(err.offset == want.offset, "case %zu: offset %llu, want %llu", k, (unsigned long long)err.offset,
+		          (unsigned long long)want.offset);
+	}
+	/* valid, and a "graph" array nothing reads: read */
+	pt2c_module *m = NULL;
+	pt2c_error err;
+	CHECK_EQ_INT(read_doc("{\"graph\": [" PH_X ", " OUT_X "], \"zz\": {\"graph\": [1, [2]]}}", &m, &err), 0);
+	pt2c__module_free(m);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_escaped_strings_outlive_node_dom);
 	RUN(test_graph_named_values_elsewhere);
+	RUN(test_syntax_errors_in_skimmed_graphs);
 })

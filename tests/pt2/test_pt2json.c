@@ -493,6 +493,119 @@ static void test_lazy_checks_unused_metadata(void)
 	free(doc);
 }
 
+/* doc with the first `from` after offset `after` replaced by `to` (malloc'd), or NULL */
+static char *mutate(const char *doc, size_t after, const char *from, const char *to)
+{
+	const char *at = strstr(doc + after, from);
+	if (!at)
+		return NULL;
+	size_t pre = (size_t)(at - doc), n = strlen(doc) - strlen(from) + strlen(to);
+	char *out = malloc(n + 1);
+	memcpy(out, doc, pre);
+	memcpy(out + pre, to, strlen(to));
+	strcpy(out + pre + strlen(to), at + strlen(from));
+	return out;
+}
+
+/*
+ * The archive reader only delimits the nodes and tensor_values spans before reading them
+ * (pt2c__json_parse_skim); syntax errors inside them, found while the items are read, must still
+ * come out as the validating parser reports them (before any other error, at the first one in the
+ * document), and a lazy key where the reader never looks must still be checked.
+ */
+static void test_skim_errors(void)
+{
+	char deep[1400];
+	{
+		size_t k = 0;
+		k += (size_t)snprintf(deep + k, sizeof deep - k, "{\"as_int_lists\": ");
+		for (int i = 0; i < 600; i++) deep[k++] = '[';
+		for (int i = 0; i < 600; i++) deep[k++] = ']';
+		snprintf(deep + k, sizeof deep - k, "}");
+	}
+	const char *top_tv = strstr(strstr(ALL_VARIANTS, "\"name\": \"cond\"}"), "\"tensor_values\": {");
+	REQUIRE(top_tv);
+	size_t tv_at = (size_t)(top_tv - ALL_VARIANTS);
+	const struct { const char *from, *to, *from2, *to2; } C[] = {
+		/* 0: a missing comma between two nodes */
+		{ "\"name\": \"lists\"}, ", "\"name\": \"lists\"} ", NULL, NULL },
+		/* 1: a trailing comma after the last node */
+		{ "\"name\": \"cond\"}], ", "\"name\": \"cond\"},], ", NULL, NULL },
+		/* 2: a key twice inside a node */
+		{ "\"name\": \"lists\"}", "\"name\": \"lists\", \"name\": \"l2\"}", NULL, NULL },
+		/* 3: a byte that is not UTF-8 inside a node's string */
+		{ "\"name\": \"lists\"}", "\"name\": \"li\xffsts\"}", NULL, NULL },
+		/* 4: a semantic error in node 0 and a syntax error in node 1: the syntax error wins */
+		{ "{\"as_int\": -9223372036854775807}", "{\"as_int\": \"7\"}", "{\"as_ints\": [1, -2, 3]}", "{\"as_ints\": [1, -2 3]}" },
+		/* 5: nesting beyond 512 levels inside a node */
+		{ "{\"as_int_lists\": [[1, 2], [3]]}", deep, NULL, NULL },
+		/* 6: the nodes array closed by '}' */
+		{ "\"name\": \"cond\"}], ", "\"name\": \"cond\"}}, ", NULL, NULL },
+		/* 7: garbage between two nodes */
+		{ "\"name\": \"lists\"}, ", "\"name\": \"lists\"} x, ", NULL, NULL },
+		/* 8: a lazy key where the reader never looks, invalid inside */
+		{ "\"schema_version\"", "\"zz\": {\"nodes\": [1,,2], \"tensor_values\": {}}, \"schema_version\"", NULL, NULL },
+		/* 9: the same, valid: read */
+		{ "\"schema_version\"", "\"zz\": {\"nodes\": [1, [2]], \"tensor_values\": {\"a\": 1}}, \"schema_version\"", NULL, NULL },
+		/* 10: an unterminated string in the last node */
+		{ "\"name\": \"cond\"}], ", "\"name\": \"cond}], ", NULL, NULL },
+	};
+	/* in the top graph's tensor_values (after tv_at): a key twice, a missing ':', a trailing comma */
+	static const struct { const char *from, *to; } T[] = {
+		{ ", \"a0\": ", ", \"x\": " },
+		{ ", \"a0\": ", ", \"a0\" " },
+		{ ", \"cond\": " TM_F32_2 "}", ", \"cond\": " TM_F32_2 ",}" },
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(C) + PT2C_ARRAY_LEN(T); i++) {
+		bool tv = i >= PT2C_ARRAY_LEN(C);
+		char *doc = tv ? mutate(ALL_VARIANTS, tv_at, T[i - PT2C_ARRAY_LEN(C)].from, T[i - PT2C_ARRAY_LEN(C)].to)
+		               : mutate(ALL_VARIANTS, 0, C[i].from, C[i].to);
+		CHECK_MSG(doc != NULL, "case %zu: pattern not found", i);
+		REQUIRE(doc);
+		if (!tv && C[i].from2) {
+			char *d2 = mutate(doc, 0, C[i].from2, C[i].to2);
+			CHECK_MSG(d2 != NULL, "case %zu: second pattern not found", i);
+			REQUIRE(d2);
+			free(doc);
+			doc = d2;
+		}
+		/* the reference: the validating parser over the whole document */
+		pt2c_arena arena;
+		pt2c__arena_init(&arena, NULL);
+		pt2c_json *root = NULL;
+		pt2c_json_opts jo = { PT2C_JSON_ALLOW_NONFINITE, 0 };
+		pt2c_error want = PT2C_ERROR_INIT;
+		int want_rc = pt2c__json_parse(&root, doc, strlen(doc), &jo, &arena, &want);
+		pt2c_error want_m = want; /* as the archive reader names it; the DOM path of read_doc names no member */
+		if (want_rc)
+			pt2c__err_set_member(&want_m, "models/model.json");
+		for (int lazy = 0; lazy < 2; lazy++) {
+			g_lazy = lazy;
+			pt2c_program *p = NULL;
+			pt2c_error err = PT2C_ERROR_INIT;
+			pt2c_arena a2;
+			pt2c__arena_init(&a2, NULL);
+			int rc = read_doc(doc, strlen(doc), &p, &a2, &err);
+			if (i == 9) {
+				CHECK_MSG(want_rc == 0 && rc == 0, "case %zu/%d: %s", i, lazy, err.message);
+			} else {
+				CHECK_MSG(want_rc == PT2C_ECORRUPT, "case %zu: the reference accepted it", i);
+				CHECK_MSG(rc == want_rc, "case %zu/%d: rc %d, want %d (%s)", i, lazy, rc, want_rc, err.message);
+				CHECK_MSG(strcmp(err.message, want.message) == 0, "case %zu/%d: '%s', want '%s'", i, lazy, err.message, want.message);
+				const char *wm = lazy ? want_m.member : want.member;
+				CHECK_MSG(strcmp(err.member, wm) == 0, "case %zu/%d: member '%s', want '%s'", i, lazy, err.member, wm);
+				CHECK_MSG(err.offset == want.offset, "case %zu/%d: offset %llu, want %llu", i, lazy,
+				          (unsigned long long)err.offset, (unsigned long long)want.offset);
+			}
+			program_free_all(p);
+			pt2c__arena_free(&a2);
+		}
+		g_lazy = false;
+		pt2c__arena_free(&arena);
+		free(doc);
+	}
+}
+
 static void test_defaults_and_lenient_input(void)
 {
 	/* an older-style document: no verifiers/torch_version/guards_code, node without name/kind,
@@ -601,6 +714,7 @@ PT2C_TEST_MAIN({
 	RUN(test_all_variants_ir);
 	RUN(test_errors);
 	RUN(test_lazy_checks_unused_metadata);
+	RUN(test_skim_errors);
 	RUN(test_defaults_and_lenient_input);
 	RUN(test_depth_cap);
 })
