@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "util/json.h"
+
 int pt2c_test_failures_in_current;
 int pt2c_test_passed, pt2c_test_failed;
 static const char *current;
@@ -281,4 +283,19 @@ long test_oom_state_unchanged(const test_oom_case *c)
 	if (reported < 5)
 		pt2c_test_fail(__FILE__, __LINE__, "%s: still failing after %ld failure points", c->name, max);
 	return max;
+}
+
+/*
+ * PT2C_TEST_AHEAD=1: every lazy node array of two items or more is parsed on a helper thread
+ * (util/json.h, pt2c__json_ahead_*), also through the test allocator, which is thread-safe; the
+ * ahead/ tests run part of the suite so, to check that path's results, errors and allocation
+ * failures against the same assertions.
+ */
+__attribute__((constructor)) static void ahead_from_env(void)
+{
+	const char *v = getenv("PT2C_TEST_AHEAD");
+	if (v && strcmp(v, "1") == 0) {
+		pt2c__ahead_tuning.min_items = 2;
+		pt2c__ahead_tuning.any_allocator = true;
+	}
 }

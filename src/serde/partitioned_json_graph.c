@@ -216,10 +216,16 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 		bool drop = r->res && r->res->file_mapped;
 		/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
 		if (arr->n <= arr->u.raw_len / 32 && pt2c__graph_presize(g, arr->n)) rc = oom(r);
+		/* a large graph: its nodes parsed on a helper thread while the ones before are built */
+		pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->data, r->len, arr, &r->opts, r->alloc);
 		for (uint32_t k = 0; !rc; k++) {
 			pt2c_json *n = NULL;
-			pt2c__arena_reset(&r->node_dom);
-			rc = pt2c__json_raw_next(r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
+			if (ah) {
+				rc = pt2c__json_ahead_next(ah, &n, &cursor, r->err);
+			} else {
+				pt2c__arena_reset(&r->node_dom);
+				rc = pt2c__json_raw_next(r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
+			}
 			if (rc) break;
 			if (!n) {
 				r->raw_done++;
@@ -236,6 +242,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			 */
 			if (drop) pt2c__drop_behind(r->data, &dropped, cursor, false);
 		}
+		pt2c__json_ahead_stop(ah);
 		if (drop) pt2c__drop_behind(r->data, &dropped, cursor, true);
 		pt2c__arena_reset(&r->node_dom);
 	} else {

@@ -61,10 +61,14 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 	uint64_t cursor = 0, dropped = raw->pos;
 	uint32_t saved = r->jr.depth;
 	int rc = 0;
+	/* room for every name at once (an entry is far more than 8 bytes of JSON: the count is bounded by the text) */
+	if (raw->n <= raw->u.raw_len / 8 &&
+	    (pt2c__map_reserve(&s->mm.mtv, raw->n) || pt2c__strpool_reserve(&r->ctx->strings, raw->n)))
+		rc = pt2c__err_oom(r->err);
 	/* the text of the last value read and what it gave: values of equal text are not parsed again */
 	uint64_t prev_at = 0, prev_len = 0;
 	const pt2c_tensor_meta *prev = NULL;
-	for (;;) {
+	while (!rc) {
 		drop_behind(r, &dropped, cursor, false);
 		pt2c_json *k = NULL, *v = NULL;
 		pt2c__arena_reset(&dom);
@@ -315,13 +319,22 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 			pt2c__arena_init(&dom, r->ctx->alloc);
 			uint64_t cursor = 0, dropped = nodes->pos;
 			/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
-			if (nodes->n <= nodes->u.raw_len / 32 && pt2c__graph_reserve(g, nodes->n, nodes->n))
+			/* (the names: most were interned with tensor_values, so the pool is not grown for them again) */
+			if (nodes->n <= nodes->u.raw_len / 32 &&
+			    (pt2c__graph_reserve(g, nodes->n, nodes->n) || pt2c__map32_reserve(&g->names, g->names.count + nodes->n)))
 				rc = pt2c__err_oom(r->err);
+			/* a large graph: its nodes parsed on a helper thread while the ones before are built */
+			pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->src, r->src_len, nodes, &r->jopts, r->ctx->alloc);
 			for (uint32_t i = 0; !rc; i++) {
 				pt2c_json *nv = NULL;
 				drop_behind(r, &dropped, cursor, false);
-				pt2c__arena_reset(&dom);
-				if ((rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)))
+				if (ah) {
+					rc = pt2c__json_ahead_next(ah, &nv, &cursor, r->err);
+				} else {
+					pt2c__arena_reset(&dom);
+					rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err);
+				}
+				if (rc)
 					break;
 				if (!nv) {
 					r->raw_done++;
@@ -330,6 +343,7 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 				AT_IDX(r, i);
 				rc = read_node(r, &s, nv);
 			}
+			pt2c__json_ahead_stop(ah);
 			drop_behind(r, &dropped, cursor, true);
 			pt2c__arena_free(&dom);
 		} else if ((rc = want(r, nodes, PT2C_JSON_ARRAY)) == 0) {

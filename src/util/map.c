@@ -179,6 +179,12 @@ bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *val
 	return true;
 }
 
+int pt2c__map_reserve(pt2c_map *m, size_t count)
+{
+	return table_reserve(m->alloc, (void **)&m->slots, &m->cap, sizeof *m->slots, offsetof(pt2c_map_slot, hash), 16,
+	                     count);
+}
+
 /* Make room for one more key: keep the load at or under 70% after it, so probes stay short. */
 static int map_room_for_one(pt2c_map *m)
 {

@@ -120,6 +120,8 @@ typedef struct pt2c_map {
 uint32_t pt2c__hash(const void *p, size_t n); /* fast non-cryptographic hash (xxh3-style quality) */
 void pt2c__map_init(pt2c_map *m, const pt2c_allocator *alloc);
 void pt2c__map_free(pt2c_map *m);
+/** Room for `count` keys in all without growing again; 0 or PT2C_ENOMEM (then m is unchanged). */
+int pt2c__map_reserve(pt2c_map *m, size_t count);
 /** Find key; returns true and sets *value if present. */
 bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *value);
 /**

@@ -276,11 +276,66 @@ static void test_arena_reset(void)
 	pt2c__arena_free(&a);
 }
 
+/*
+ * pt2c__json_parse_skim delimits the lazy spans without validating them; on valid text its spans
+ * are the validating scan's, wherever the escapes, quotes and brackets fall relative to its
+ * 64-byte blocks (the padding moves them across every block boundary).
+ */
+static void test_skim_matches_lazy(void)
+{
+	static const pt2c_json_lazy LZ[] = { { "graph", false }, { "tv", true } };
+	for (size_t pad = 0; pad < 140; pad++) {
+		char doc[1024];
+		char p[160];
+		memset(p, 'a', pad);
+		p[pad] = 0;
+		snprintf(doc, sizeof doc,
+		         "{\"pad\": \"%s\", \"graph\": [\"x\\\\\\\\\", \"\\\\\\\"]\", [{\"k\": \"\\\\\\\\\\\\\\\"\"}, [], {}], \"%s}\", 7],"
+		         " \"tv\": {\"q\\\"\": \"}\", \"r\": [\"]\", {\"graph\": [1]}]}, \"z\": [\"%s\\\\\"]}", p, p, p);
+		pt2c_arena a;
+		pt2c__arena_init(&a, NULL);
+		pt2c_json *r1 = NULL, *r2 = NULL;
+		pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
+		size_t ns = 99;
+		REQUIRE(pt2c__json_parse_lazy(&r1, doc, strlen(doc), &OPTS, LZ, 2, &a, &e1) == 0);
+		REQUIRE(pt2c__json_parse_skim(&r2, doc, strlen(doc), &OPTS, LZ, 2, &a, &ns, &e2) == 0);
+		CHECK_EQ_INT(ns, 2);
+		for (size_t k = 0; k < 2; k++) {
+			const pt2c_json *x = pt2c__json_get(r1, LZ[k].key), *y = pt2c__json_get(r2, LZ[k].key);
+			REQUIRE(pt2c__json_is(x, PT2C_JSON_RAW) && pt2c__json_is(y, PT2C_JSON_RAW));
+			CHECK_MSG(x->pos == y->pos && x->n == y->n && x->u.raw_len == y->u.raw_len, "pad %zu key %s: %u/%llu vs %u/%llu",
+			          pad, LZ[k].key, x->n, (unsigned long long)x->u.raw_len, y->n, (unsigned long long)y->u.raw_len);
+		}
+		CHECK_EQ_INT(pt2c__json_get(r2, "graph")->n, 5);
+		CHECK_EQ_INT(pt2c__json_get(r2, "tv")->n, 2);
+		CHECK(pt2c__json_is(pt2c__json_get(r2, "z"), PT2C_JSON_ARRAY));
+		pt2c__arena_free(&a);
+	}
+	/* what it cannot delimit goes to the validating scan: the same error */
+	static const char *const bad[] = { "{\"graph\": [1, \"]", "{\"graph\": [1, 2}}", "{\"graph\": [[[[[[[[1]]]]]]]]}" };
+	for (size_t k = 0; k < PT2C_ARRAY_LEN(bad); k++) {
+		pt2c_json_opts o = { 0, 6 };
+		pt2c_arena a;
+		pt2c__arena_init(&a, NULL);
+		pt2c_json *r1 = NULL, *r2 = NULL;
+		pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
+		size_t ns = 99;
+		int rc1 = pt2c__json_parse_lazy(&r1, bad[k], strlen(bad[k]), &o, LZ, 2, &a, &e1);
+		int rc2 = pt2c__json_parse_skim(&r2, bad[k], strlen(bad[k]), &o, LZ, 2, &a, &ns, &e2);
+		CHECK_EQ_INT(rc1, PT2C_ECORRUPT);
+		CHECK_EQ_INT(rc2, rc1);
+		CHECK_EQ_INT(ns, 0);
+		CHECK_MSG(strcmp(e1.message, e2.message) == 0 && e1.offset == e2.offset, "case %zu: '%s' vs '%s'", k, e1.message, e2.message);
+		pt2c__arena_free(&a);
+	}
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_raw_span_and_elements);
 	RUN(test_empty_and_escaped_key);
 	RUN(test_lazy_objects);
 	RUN(test_drop_pages_while_parsing);
 	RUN(test_same_errors);
+	RUN(test_skim_matches_lazy);
 	RUN(test_arena_reset);
 })
