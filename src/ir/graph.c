@@ -133,6 +133,12 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
 	return 0;
 }
 
+void pt2c__graph_prefault(pt2c_graph *g)
+{
+	pt2c__prefault(g->ctx->alloc, g->nodes + g->n_nodes, (size_t)(g->cap_nodes - g->n_nodes) * sizeof *g->nodes);
+	pt2c__prefault(g->ctx->alloc, g->values + g->n_values, (size_t)(g->cap_values - g->n_values) * sizeof *g->values);
+}
+
 int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
 {
 	PT2C_ASSERT_ARG(g);

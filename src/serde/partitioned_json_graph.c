@@ -216,6 +216,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 		bool drop = r->res && r->res->file_mapped;
 		/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
 		if (arr->n <= arr->u.raw_len / 32 && pt2c__graph_presize(g, arr->n)) rc = oom(r);
+		else pt2c__graph_prefault(g);
 		/* a large graph: its nodes parsed on a helper thread while the ones before are built */
 		pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->data, r->len, arr, &r->opts, r->alloc);
 		for (uint32_t k = 0; !rc; k++) {

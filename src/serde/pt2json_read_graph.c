@@ -323,6 +323,8 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 			if (nodes->n <= nodes->u.raw_len / 32 &&
 			    (pt2c__graph_reserve(g, nodes->n, nodes->n) || pt2c__map32_reserve(&g->names, g->names.count + nodes->n)))
 				rc = pt2c__err_oom(r->err);
+			else
+				pt2c__graph_prefault(g);
 			/* a large graph: its nodes parsed on a helper thread while the ones before are built */
 			pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->src, r->src_len, nodes, &r->jopts, r->ctx->alloc);
 			for (uint32_t i = 0; !rc; i++) {

@@ -1,9 +1,30 @@
 /*
  * alloc.c -- allocation through an optional pt2c_allocator (NULL = the C library).
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "util/util.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it (EINVAL), which costs nothing */
+#endif
+
+/*
+ * A large block is written page by page right after it is made (zeroed, or filled with graph
+ * nodes), and each first touch of a page is a fault: a million-node graph takes ~100k of them,
+ * a tenth of its reading time on a virtual machine. One madvise faults the block in at once.
+ * Only memory from the C library (a caller's allocator may hand out anything), only large blocks.
+ */
+void pt2c__prefault(const pt2c_allocator *a, void *p, size_t n)
+{
+	if ((a && a->malloc) || !p || n < ((size_t)256 << 10))
+		return;
+	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
 
 void *pt2c__malloc(const pt2c_allocator *a, size_t n)
 {
@@ -20,8 +41,10 @@ void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size)
 	if (pt2c__mul_ovf_sz(count, size, &n))
 		return NULL;
 	void *p = pt2c__malloc(a, n);
-	if (p)
+	if (p) {
+		pt2c__prefault(a, p, n);
 		memset(p, 0, n ? n : 1);
+	}
 	return p;
 }
 

@@ -40,6 +40,7 @@ static pt2c_arena_chunk *chunk_new(pt2c_arena *a, size_t payload)
 	uintptr_t start = (uintptr_t)(c + 1);
 	c->data = (uint8_t *)c + (((start + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1)) - (uintptr_t)c);
 	a->total += bytes;
+	pt2c__prefault(a->alloc, c->data, payload);
 	return c;
 }
 

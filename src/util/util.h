@@ -38,6 +38,9 @@ int pt2c__err_invalid_arg(pt2c_error *err, const char *expr);
 /* MARK: allocation (NULL allocator = libc) */
 
 void *pt2c__malloc(const pt2c_allocator *a, size_t n);
+/** Fault in the pages of a fresh large block from the C library that the caller is about to
+ * write (one madvise instead of a fault a page); nothing for a caller's allocator or small blocks. */
+void pt2c__prefault(const pt2c_allocator *a, void *p, size_t n);
 void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size); /* overflow-checked */
 void *pt2c__realloc(const pt2c_allocator *a, void *p, size_t old_n, size_t new_n);
 void pt2c__free(const pt2c_allocator *a, void *p);
