@@ -286,16 +286,16 @@ long test_oom_state_unchanged(const test_oom_case *c)
 }
 
 /*
- * PT2C_TEST_AHEAD=1: every lazy node array of two items or more is parsed on a helper thread
- * (util/json.h, pt2c__json_ahead_*), also through the test allocator, which is thread-safe; the
- * ahead/ tests run part of the suite so, to check that path's results, errors and allocation
- * failures against the same assertions.
+ * PT2C_TEST_AHEAD=1: the work that goes to helper threads for large graphs does so from two
+ * items on (node arrays parsed ahead, util/json.h; model.json rendered in chunks, util.h), also
+ * through the test allocator, which is thread-safe; the ahead/ tests run part of the suite so,
+ * to check those paths' results, errors and allocation failures against the same assertions.
  */
 __attribute__((constructor)) static void ahead_from_env(void)
 {
 	const char *v = getenv("PT2C_TEST_AHEAD");
 	if (v && strcmp(v, "1") == 0) {
-		pt2c__ahead_tuning.min_items = 2;
-		pt2c__ahead_tuning.any_allocator = true;
+		pt2c__thread_tuning.min_items = 2;
+		pt2c__thread_tuning.any_allocator = true;
 	}
 }

@@ -449,11 +449,13 @@ static void put_value_meta(wr *w, const pt2c_graph *g, uint32_t id, int table, b
 	}
 }
 
+static bool put_chunked(wr *w, const pt2c_graph *g, int table);
+
 static void put_table(wr *w, const pt2c_graph *g, int table)
 {
 	bool first = true;
 	PUTS(w, "{");
-	PT2C_GRAPH_FOREACH(g, id) {
+	if (!put_chunked(w, g, table)) PT2C_GRAPH_FOREACH(g, id) {
 		const pt2c_node *n = &g->nodes[id];
 		if (n->op != PT2C_OP_PLACEHOLDER && n->op != PT2C_OP_CALL_FUNCTION)
 			continue;
@@ -517,6 +519,104 @@ static void put_node(wr *w, const pt2c_graph *g, const pt2c_node *n)
 	PUTS(w, "}");
 }
 
+/*
+ * A large graph's node list and tensor_values table rendered in chunks of nodes by helper
+ * threads (pt2c__ordered_run), appended in order: the same bytes, as a node's text depends on
+ * the graph alone. Each chunk has its own writer state; the first error in order wins, as in
+ * one pass.
+ */
+#define CHUNK_NODES 1024
+
+typedef struct chunked {
+	wr *w;                 /* the caller's writer: consume appends to w->b */
+	const pt2c_graph *g;
+	const uint32_t *ids;   /* the nodes in order */
+	uint32_t n_ids;
+	int table;             /* PT2C_VAL_* for a table, -1 for the node list */
+	bool any;              /* a table entry was appended */
+} chunked;
+
+static int chunk_produce(void *ctx, size_t c, pt2c_buf *out)
+{
+	const chunked *k = ctx;
+	meta_memo memo[MEMO_SLOTS];
+	for (uint32_t i = 0; i < MEMO_SLOTS; i++) {
+		memo[i].m = NULL;
+		pt2c__buf_init(&memo[i].text, out->alloc);
+	}
+	wr cw = { out, 0, 0, k->w->gdepth, k->table >= 0 ? memo : NULL };
+	bool first = true;
+	size_t end = (c + 1) * CHUNK_NODES < k->n_ids ? (c + 1) * CHUNK_NODES : k->n_ids;
+	for (size_t i = c * CHUNK_NODES; i < end; i++) {
+		const pt2c_node *n = &k->g->nodes[k->ids[i]];
+		if (k->table < 0) {
+			if (n->op != PT2C_OP_CALL_FUNCTION && !cw.rc)
+				cw.rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
+			if (i)
+				PUTS(&cw, ", ");
+			put_node(&cw, k->g, n);
+		} else {
+			for (uint32_t j = 0; j < n->n_outputs; j++)
+				walk_defs(&cw, k->g, &n->outputs[j], k->table, &first, 0, put_value_meta);
+		}
+	}
+	for (uint32_t i = 0; i < MEMO_SLOTS; i++)
+		pt2c__buf_free(&memo[i].text);
+	return out->err; /* (cw.rc: chunk_consume finds the node kinds without a PT2 form itself) */
+}
+
+static int chunk_consume(void *ctx, size_t c, const char *data, size_t len)
+{
+	chunked *k = ctx;
+	size_t end = (c + 1) * CHUNK_NODES < k->n_ids ? (c + 1) * CHUNK_NODES : k->n_ids;
+	for (size_t i = c * CHUNK_NODES; k->table < 0 && i < end && !k->w->rc; i++)
+		if (k->g->nodes[k->ids[i]].op != PT2C_OP_CALL_FUNCTION)
+			k->w->rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
+	if (k->table >= 0 && len) {
+		if (k->any)
+			PUTS(k->w, ", ");
+		k->any = true;
+	}
+	pt2c__buf_put(k->w->b, data, len);
+	return k->w->b->err;
+}
+
+/* The ids of g's nodes in order: those of the node list (table < 0) or those a table walks; NULL on OOM. */
+static uint32_t *chunk_ids(const pt2c_graph *g, const pt2c_allocator *alloc, int table, uint32_t *n)
+{
+	*n = 0;
+	uint32_t *ids = pt2c__calloc(alloc, g->n_live ? g->n_live : 1, sizeof *ids);
+	if (!ids)
+		return NULL;
+	PT2C_GRAPH_FOREACH(g, id) {
+		int op = g->nodes[id].op;
+		bool keep = table < 0 ? op != PT2C_OP_PLACEHOLDER && op != PT2C_OP_OUTPUT
+		                      : op == PT2C_OP_PLACEHOLDER || op == PT2C_OP_CALL_FUNCTION;
+		if (keep && *n < g->n_live)
+			ids[(*n)++] = id;
+	}
+	return ids;
+}
+
+/* put_graph's node list (table < 0) or one of its tables in chunks; false: do it in one pass. */
+static bool put_chunked(wr *w, const pt2c_graph *g, int table)
+{
+	unsigned helpers = pt2c__helper_threads(w->b->alloc, g->n_live, 8);
+	if (!helpers || w->gdepth)
+		return false;
+	uint32_t n = 0;
+	uint32_t *ids = chunk_ids(g, w->b->alloc, table, &n);
+	if (!ids)
+		return false;
+	chunked k = { w, g, ids, n, table, false };
+	pt2c_ordered_job job = { (n + CHUNK_NODES - 1) / CHUNK_NODES, chunk_produce, chunk_consume, &k, w->b->alloc, helpers };
+	int rc = pt2c__ordered_run(&job);
+	if (rc && !w->b->err)
+		w->b->err = rc; /* a chunk's allocation failure: as if this buffer's own */
+	pt2c__free(w->b->alloc, ids);
+	return true;
+}
+
 static void put_graph(wr *w, const pt2c_graph *g)
 {
 	PUTS(w, "{\"inputs\": [");
@@ -545,7 +645,7 @@ static void put_graph(wr *w, const pt2c_graph *g)
 	}
 	PUTS(w, "], \"nodes\": [");
 	first = true;
-	PT2C_GRAPH_FOREACH(g, id) {
+	if (!put_chunked(w, g, -1)) PT2C_GRAPH_FOREACH(g, id) {
 		const pt2c_node *n = &g->nodes[id];
 		if (n->op == PT2C_OP_PLACEHOLDER || n->op == PT2C_OP_OUTPUT)
 			continue;

@@ -130,15 +130,14 @@ int pt2c__json_raw_next_member_memo(const char *data, size_t len, const pt2c_jso
 /*
  * The items of a RAW array parsed ahead on a helper thread (json_ahead.c): the reader builds
  * from one batch of item DOMs while the next is parsed. pt2c__json_ahead_next gives exactly the
- * items, cursors and errors of pt2c__json_raw_next from cursor 0, in order.
+ * items, cursors and errors of pt2c__json_raw_next from cursor 0, in order. When it runs:
+ * pt2c__helper_threads (util.h).
  */
 typedef struct pt2c_json_ahead pt2c_json_ahead;
 /*
  * Start the helper, or NULL when it is not worth it or not allowed (then iterate with
- * pt2c__json_raw_next): fewer than pt2c__ahead_tuning.min_items items, one CPU, no thread or
- * memory for it, or a caller's allocator (the helper allocates its arenas' chunks from its own
- * thread, which pt2c_allocator's contract rules out; NULL is the C library's, which is
- * thread-safe). data, raw and alloc must outlive the handle. Never fails otherwise.
+ * pt2c__json_raw_next): pt2c__helper_threads says none (the helper allocates its arenas'
+ * chunks), or no thread or memory for it. data, raw and alloc must outlive the handle.
  */
 pt2c_json_ahead *pt2c__json_ahead_start(const char *data, size_t len, const pt2c_json *raw, const pt2c_json_opts *opts,
                                         const pt2c_allocator *alloc);
@@ -147,13 +146,7 @@ pt2c_json_ahead *pt2c__json_ahead_start(const char *data, size_t len, const pt2c
 int pt2c__json_ahead_next(pt2c_json_ahead *a, pt2c_json **out, uint64_t *cursor, pt2c_error *err);
 /* Stop the helper (wherever it is) and free everything; accepts NULL. */
 void pt2c__json_ahead_stop(pt2c_json_ahead *a);
-/* For tests: the smallest array worth a helper (default 4096), and whether a caller's allocator
- * may be used from the helper (default false; the test harness's allocator is thread-safe). */
-typedef struct pt2c_ahead_tuning {
-	uint32_t min_items;
-	bool any_allocator;
-} pt2c_ahead_tuning;
-extern pt2c_ahead_tuning pt2c__ahead_tuning;
+
 
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
 const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */

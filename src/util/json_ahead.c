@@ -11,17 +11,14 @@
  *
  * Memory: AHEAD_BATCHES arenas of one batch each (a few MiB in all however long the array), all
  * allocated on the calling thread except the chunks an arena grows by, which the helper
- * allocates -- hence the allocator condition of pt2c__json_ahead_start.
+ * allocates -- hence the allocator condition of pt2c__helper_threads.
  */
 #include <pthread.h>
-#include <unistd.h>
 
 #include "util/json.h"
 
 #define AHEAD_BATCHES 4
 #define AHEAD_ITEMS 256 /* items a batch: ~100 KB of node DOM */
-
-pt2c_ahead_tuning pt2c__ahead_tuning = { 4096, false };
 
 typedef struct ahead_batch {
 	pt2c_arena arena;                 /* the items' DOMs */
@@ -93,8 +90,7 @@ pt2c_json_ahead *pt2c__json_ahead_start(const char *data, size_t len, const pt2c
 	if (!data || !raw || raw->type != PT2C_JSON_RAW || !opts)
 		return NULL;
 	/* the helper allocates arena chunks: only through an allocator that may be called from any thread */
-	if ((alloc && !pt2c__ahead_tuning.any_allocator) || raw->n < pt2c__ahead_tuning.min_items ||
-	    raw->pos >= len || data[raw->pos] != '[' || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (pt2c__helper_threads(alloc, raw->n, 1) == 0 || raw->pos >= len || data[raw->pos] != '[')
 		return NULL;
 	pt2c_json_ahead *a = pt2c__calloc(alloc, 1, sizeof *a);
 	if (!a)

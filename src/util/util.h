@@ -437,4 +437,39 @@ int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off);
  */
 void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
 
+
+/* MARK: helper threads (src/util/ordered.c) */
+
+/*
+ * When work may go to helper threads: pt2c__helper_threads gives how many (at most `max`; 0 =
+ * do it on the calling thread): none for fewer than min_items items, on one CPU, or with a
+ * caller's allocator -- helpers allocate, and pt2c_allocator's contract keeps its callbacks on
+ * the calling thread (the C library's malloc is thread-safe). Tests lower min_items and allow
+ * their own thread-safe allocator (PT2C_TEST_AHEAD, tests/harness.c).
+ */
+typedef struct pt2c_thread_tuning {
+	uint32_t min_items;  /* default 4096 */
+	bool any_allocator;  /* default false */
+} pt2c_thread_tuning;
+extern pt2c_thread_tuning pt2c__thread_tuning;
+unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max);
+
+/*
+ * Text made in chunks by helper threads and consumed in chunk order on the calling thread:
+ * produce(ctx, c, out) renders chunk c into the empty buffer out (any thread; out's allocator is
+ * `alloc`), consume(ctx, c, data, len) takes it (calling thread, c = 0, 1, ...). At most
+ * 2 x helpers chunks exist at once. helpers 0 (or no thread to be had): a plain loop. Returns the
+ * first nonzero code in chunk order (produce's before consume's of the same chunk); no chunk
+ * after it is consumed.
+ */
+typedef struct pt2c_ordered_job {
+	size_t n_chunks;
+	int (*produce)(void *ctx, size_t chunk, pt2c_buf *out);
+	int (*consume)(void *ctx, size_t chunk, const char *data, size_t len);
+	void *ctx;
+	const pt2c_allocator *alloc;
+	unsigned helpers;
+} pt2c_ordered_job;
+int pt2c__ordered_run(const pt2c_ordered_job *job);
+
 #endif

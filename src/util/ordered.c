@@ -1,0 +1,145 @@
+/*
+ * ordered.c -- text made in chunks on helper threads and handed on in order on the calling
+ * thread (see util.h, pt2c__ordered_run).
+ *
+ * Helpers take the next chunk number and render it into one of a ring of 2 x helpers buffers;
+ * the caller consumes chunk 0, 1, 2, ... as each is ready and frees its slot. A helper never
+ * runs more than a ring ahead of the caller, so memory is the ring whatever the chunk count.
+ * The first error in chunk order is the result, as a loop over the chunks would give it.
+ */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+pt2c_thread_tuning pt2c__thread_tuning = { 4096, false };
+
+unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max)
+{
+	if ((alloc && alloc->malloc && !pt2c__thread_tuning.any_allocator) || items < pt2c__thread_tuning.min_items)
+		return 0;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 2)
+		return 0;
+	return (unsigned)(n - 1) < max ? (unsigned)(n - 1) : max;
+}
+
+#define RING_MAX 32
+
+typedef struct oslot {
+	pt2c_buf buf;
+	size_t chunk;
+	bool ready;
+	int rc;
+} oslot;
+
+typedef struct orun {
+	const pt2c_ordered_job *job;
+	pthread_mutex_t mu;
+	pthread_cond_t ready, freed;
+	size_t next;     /* the next chunk to hand out */
+	size_t consumed; /* chunks the caller is done with */
+	size_t ring;
+	bool quit;
+	oslot slots[RING_MAX];
+} orun;
+
+static void *helper(void *arg)
+{
+	orun *o = arg;
+	for (;;) {
+		pthread_mutex_lock(&o->mu);
+		while (!o->quit && o->next < o->job->n_chunks && o->next >= o->consumed + o->ring)
+			pthread_cond_wait(&o->freed, &o->mu);
+		if (o->quit || o->next >= o->job->n_chunks) {
+			pthread_mutex_unlock(&o->mu);
+			return NULL;
+		}
+		size_t c = o->next++;
+		oslot *s = &o->slots[c % o->ring];
+		pthread_mutex_unlock(&o->mu);
+		/* the slot is this helper's until it is marked ready: chunk c - ring was consumed */
+		s->buf.len = 0;
+		s->buf.err = 0;
+		int rc = o->job->produce(o->job->ctx, c, &s->buf);
+		pthread_mutex_lock(&o->mu);
+		s->chunk = c;
+		s->rc = rc;
+		s->ready = true;
+		pthread_cond_broadcast(&o->ready);
+		pthread_mutex_unlock(&o->mu);
+	}
+}
+
+/* One chunk after another on the calling thread. */
+static int run_serial(const pt2c_ordered_job *job)
+{
+	pt2c_buf b;
+	pt2c__buf_init(&b, job->alloc);
+	int rc = 0;
+	for (size_t c = 0; c < job->n_chunks && !rc; c++) {
+		b.len = 0;
+		rc = job->produce(job->ctx, c, &b);
+		if (!rc)
+			rc = job->consume(job->ctx, c, b.data, b.len);
+	}
+	pt2c__buf_free(&b);
+	return rc;
+}
+
+int pt2c__ordered_run(const pt2c_ordered_job *job)
+{
+	PT2C_ASSERT_ARG(job && job->produce && job->consume);
+	unsigned helpers = job->helpers;
+	if (helpers > RING_MAX / 2)
+		helpers = RING_MAX / 2;
+	if (helpers == 0 || job->n_chunks < 2)
+		return run_serial(job);
+	orun *o = pt2c__calloc(job->alloc, 1, sizeof *o);
+	pthread_t *tids = pt2c__calloc(job->alloc, helpers, sizeof *tids);
+	if (!o || !tids) {
+		pt2c__free(job->alloc, tids);
+		pt2c__free(job->alloc, o);
+		return run_serial(job); /* slower, not wrong */
+	}
+	o->job = job;
+	o->ring = 2u * helpers;
+	for (size_t k = 0; k < o->ring; k++)
+		pt2c__buf_init(&o->slots[k].buf, job->alloc);
+	int made = 0;
+	unsigned started = 0;
+	if (pthread_mutex_init(&o->mu, NULL) == 0 && ++made && pthread_cond_init(&o->ready, NULL) == 0 && ++made &&
+	    pthread_cond_init(&o->freed, NULL) == 0 && ++made)
+		while (started < helpers && pthread_create(&tids[started], NULL, helper, o) == 0)
+			started++;
+	int rc = 0;
+	if (started == 0) {
+		rc = run_serial(job);
+	} else {
+		for (size_t c = 0; c < job->n_chunks && !rc; c++) {
+			oslot *s = &o->slots[c % o->ring];
+			pthread_mutex_lock(&o->mu);
+			while (!(s->ready && s->chunk == c))
+				pthread_cond_wait(&o->ready, &o->mu);
+			pthread_mutex_unlock(&o->mu);
+			rc = s->rc ? s->rc : job->consume(job->ctx, c, s->buf.data, s->buf.len);
+			pthread_mutex_lock(&o->mu);
+			s->ready = false;
+			o->consumed = c + 1;
+			if (rc)
+				o->quit = true; /* the helpers stop after their current chunk */
+			pthread_cond_broadcast(&o->freed);
+			pthread_mutex_unlock(&o->mu);
+		}
+		for (unsigned k = 0; k < started; k++)
+			pthread_join(tids[k], NULL);
+	}
+	if (made > 2) pthread_cond_destroy(&o->freed);
+	if (made > 1) pthread_cond_destroy(&o->ready);
+	if (made > 0) pthread_mutex_destroy(&o->mu);
+	for (size_t k = 0; k < o->ring; k++)
+		pt2c__buf_free(&o->slots[k].buf);
+	pt2c__free(job->alloc, tids);
+	pt2c__free(job->alloc, o);
+	return rc;
+}
