@@ -135,8 +135,10 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
 
 void pt2c__graph_prefault(pt2c_graph *g)
 {
-	pt2c__prefault(g->ctx->alloc, g->nodes + g->n_nodes, (size_t)(g->cap_nodes - g->n_nodes) * sizeof *g->nodes);
-	pt2c__prefault(g->ctx->alloc, g->values + g->n_values, (size_t)(g->cap_values - g->n_values) * sizeof *g->values);
+	if (g->nodes) /* (an empty graph has no arrays yet) */
+		pt2c__prefault(g->ctx->alloc, g->nodes + g->n_nodes, (size_t)(g->cap_nodes - g->n_nodes) * sizeof *g->nodes);
+	if (g->values)
+		pt2c__prefault(g->ctx->alloc, g->values + g->n_values, (size_t)(g->cap_values - g->n_values) * sizeof *g->values);
 }
 
 int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)

@@ -525,7 +525,8 @@ static void put_node(wr *w, const pt2c_graph *g, const pt2c_node *n)
  * the graph alone. Each chunk has its own writer state; the first error in order wins, as in
  * one pass.
  */
-#define CHUNK_NODES 1024
+/* nodes a chunk: pt2c__thread_tuning.chunk_items (1024) */
+#define CHUNK_NODES ((size_t)(pt2c__thread_tuning.chunk_items ? pt2c__thread_tuning.chunk_items : 1024))
 
 typedef struct chunked {
 	wr *w;                 /* the caller's writer: consume appends to w->b */
@@ -534,11 +535,12 @@ typedef struct chunked {
 	uint32_t n_ids;
 	int table;             /* PT2C_VAL_* for a table, -1 for the node list */
 	bool any;              /* a table entry was appended */
+	int *rcs;              /* each chunk's writer code (wr.rc), handed from producer to consumer */
 } chunked;
 
 static int chunk_produce(void *ctx, size_t c, pt2c_buf *out)
 {
-	const chunked *k = ctx;
+	chunked *k = ctx;
 	meta_memo memo[MEMO_SLOTS];
 	for (uint32_t i = 0; i < MEMO_SLOTS; i++) {
 		memo[i].m = NULL;
@@ -562,16 +564,15 @@ static int chunk_produce(void *ctx, size_t c, pt2c_buf *out)
 	}
 	for (uint32_t i = 0; i < MEMO_SLOTS; i++)
 		pt2c__buf_free(&memo[i].text);
-	return out->err; /* (cw.rc: chunk_consume finds the node kinds without a PT2 form itself) */
+	k->rcs[c] = cw.rc; /* read by chunk_consume after the hand-over */
+	return out->err;
 }
 
 static int chunk_consume(void *ctx, size_t c, const char *data, size_t len)
 {
 	chunked *k = ctx;
-	size_t end = (c + 1) * CHUNK_NODES < k->n_ids ? (c + 1) * CHUNK_NODES : k->n_ids;
-	for (size_t i = c * CHUNK_NODES; k->table < 0 && i < end && !k->w->rc; i++)
-		if (k->g->nodes[k->ids[i]].op != PT2C_OP_CALL_FUNCTION)
-			k->w->rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
+	if (!k->w->rc)
+		k->w->rc = k->rcs[c]; /* the first in node order, as in one pass */
 	if (k->table >= 0 && len) {
 		if (k->any)
 			PUTS(k->w, ", ");
@@ -606,13 +607,18 @@ static bool put_chunked(wr *w, const pt2c_graph *g, int table)
 		return false;
 	uint32_t n = 0;
 	uint32_t *ids = chunk_ids(g, w->b->alloc, table, &n);
-	if (!ids)
+	size_t n_chunks = (n + CHUNK_NODES - 1) / CHUNK_NODES;
+	int *rcs = ids ? pt2c__calloc(w->b->alloc, n_chunks ? n_chunks : 1, sizeof *rcs) : NULL;
+	if (!rcs) { /* then in one pass */
+		pt2c__free(w->b->alloc, ids);
 		return false;
-	chunked k = { w, g, ids, n, table, false };
-	pt2c_ordered_job job = { (n + CHUNK_NODES - 1) / CHUNK_NODES, chunk_produce, chunk_consume, &k, w->b->alloc, helpers };
+	}
+	chunked k = { w, g, ids, n, table, false, rcs };
+	pt2c_ordered_job job = { n_chunks, chunk_produce, chunk_consume, &k, w->b->alloc, helpers };
 	int rc = pt2c__ordered_run(&job);
 	if (rc && !w->b->err)
 		w->b->err = rc; /* a chunk's allocation failure: as if this buffer's own */
+	pt2c__free(w->b->alloc, rcs);
 	pt2c__free(w->b->alloc, ids);
 	return true;
 }

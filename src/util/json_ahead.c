@@ -27,6 +27,7 @@ typedef struct ahead_batch {
 	uint32_t n;
 	bool full;                        /* filled by the helper, not yet given back by the reader */
 	bool last;                        /* no batch follows: the array ended, or rc */
+	uint64_t end;                     /* last: the cursor pt2c__json_raw_next left at the end */
 	int rc;                           /* after the n items: the error pt2c__json_raw_next returned */
 	pt2c_error err;
 } ahead_batch;
@@ -69,6 +70,7 @@ static void *helper(void *arg)
 			b->rc = pt2c__json_raw_next(a->data, a->len, a->raw, &cursor, &a->opts, &b->arena, &e, &b->err);
 			if (b->rc || !e) {
 				b->last = true;
+				b->end = cursor;
 				break;
 			}
 			b->items[b->n] = e;
@@ -137,6 +139,8 @@ int pt2c__json_ahead_next(pt2c_json_ahead *a, pt2c_json **out, uint64_t *cursor,
 		if (b->last) { /* after the last item: the end, or the error the helper stopped at */
 			if (b->rc && err)
 				*err = b->err;
+			if (!b->rc)
+				*cursor = b->end;
 			return b->rc;
 		}
 		/* done with this batch (its DOMs too): back to the helper */

@@ -12,7 +12,7 @@
 
 #include "util/util.h"
 
-pt2c_thread_tuning pt2c__thread_tuning = { 4096, false };
+pt2c_thread_tuning pt2c__thread_tuning = { 4096, false, 1024 };
 
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max)
 {

@@ -448,8 +448,9 @@ void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
  * their own thread-safe allocator (PT2C_TEST_AHEAD, tests/harness.c).
  */
 typedef struct pt2c_thread_tuning {
-	uint32_t min_items;  /* default 4096 */
-	bool any_allocator;  /* default false */
+	uint32_t min_items;   /* default 4096 */
+	bool any_allocator;   /* default false */
+	uint32_t chunk_items; /* items a chunk of pt2c__ordered_run's users; default 1024 */
 } pt2c_thread_tuning;
 extern pt2c_thread_tuning pt2c__thread_tuning;
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max);

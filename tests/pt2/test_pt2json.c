@@ -606,6 +606,45 @@ static void test_skim_errors(void)
 	}
 }
 
+/*
+ * A graph the writer cannot express fails with the first error in node order, after writing the
+ * whole text, whether the node list is rendered in one pass or in chunks on helper threads (the
+ * ahead/ run of this test): a dangling reference in the second node (EGRAPH) before a get_attr
+ * node, which has no PT2 form (EUNSUPPORTED), after it.
+ */
+static void test_write_errors_in_order(void)
+{
+	pt2c_arena arena;
+	pt2c__arena_init(&arena, NULL);
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	REQUIRE(read_doc(ALL_VARIANTS, strlen(ALL_VARIANTS), &p, &arena, &err) == 0);
+	pt2c_graph *g = p->mod->graph;
+	pt2c_buf clean;
+	pt2c__buf_init(&clean, NULL);
+	CHECK_EQ_INT(pt2c__pt2json_write(&clean, p), 0);
+	uint32_t k = 0;
+	PT2C_GRAPH_FOREACH(g, id) {
+		pt2c_node *n = &g->nodes[id];
+		if (n->op != PT2C_OP_CALL_FUNCTION)
+			continue;
+		if (k == 1 && n->inputs[0].arg.kind == PT2C_ARG_TENSORS) /* node 2 ("lists"): a = [x, t1] */
+			n->inputs[0].arg.u.items[0].u.ref = 0x7ffffff0u;
+		if (k == 3)
+			n->op = PT2C_OP_GET_ATTR; /* node 4 ("cond") */
+		k++;
+	}
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	CHECK_EQ_INT(pt2c__pt2json_write(&b, p), PT2C_EGRAPH);
+	/* the text is written all the same: the dangling name as "" */
+	CHECK(b.len > 0 && b.len < clean.len);
+	pt2c__buf_free(&b);
+	pt2c__buf_free(&clean);
+	program_free_all(p);
+	pt2c__arena_free(&arena);
+}
+
 static void test_defaults_and_lenient_input(void)
 {
 	/* an older-style document: no verifiers/torch_version/guards_code, node without name/kind,
@@ -715,6 +754,7 @@ PT2C_TEST_MAIN({
 	RUN(test_errors);
 	RUN(test_lazy_checks_unused_metadata);
 	RUN(test_skim_errors);
+	RUN(test_write_errors_in_order);
 	RUN(test_defaults_and_lenient_input);
 	RUN(test_depth_cap);
 })
