@@ -546,6 +546,45 @@ static void test_fixture_partitioned_json(void)
 	}
 }
 
+/*
+ * Every allocation of a parse may fail, with PT2C_ENOMEM and nothing leaked -- also the table
+ * that finds duplicate keys among more than 16 (the archive readers no longer validate their
+ * large tables up front, so only a parse like this one reaches it in the allocation tests).
+ */
+static void test_allocation_failures(void)
+{
+	char doc[4096];
+	size_t k = (size_t)snprintf(doc, sizeof doc, "{");
+	for (int i = 0; i < 40; i++)
+		k += (size_t)snprintf(doc + k, sizeof doc - k, "%s\"key_%d\": [%d, {\"x\": \"v\\u00e9\"}]", i ? ", " : "", i, i);
+	snprintf(doc + k, sizeof doc - k, "}");
+	test_alloc ta;
+	test_alloc_init(&ta);
+	long points = 0;
+	for (long at = 0;; at++) {
+		pt2c_arena arena;
+		pt2c__arena_init(&arena, &ta.a);
+		pt2c_json *v = NULL;
+		pt2c_error err = PT2C_ERROR_INIT;
+		test_alloc_arm(&ta, at);
+		int rc = pt2c__json_parse(&v, doc, strlen(doc), NULL, &arena, &err);
+		test_alloc_disarm(&ta);
+		bool failed = ta.failed != 0;
+		if (failed) {
+			CHECK_MSG(rc == PT2C_ENOMEM, "allocation %ld: rc %d (%s)", at, rc, err.message);
+			points++;
+		} else {
+			CHECK_EQ_INT(rc, 0);
+			CHECK(pt2c__json_is(v, PT2C_JSON_OBJECT) && v->n == 40);
+		}
+		pt2c__arena_free(&arena);
+		CHECK_EQ_INT(ta.live, 0);
+		if (!failed)
+			break;
+	}
+	CHECK(points >= 2); /* the arena's chunk and the duplicate-key table, at least */
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_valid_values);
 	RUN(test_numbers);
@@ -560,4 +599,5 @@ PT2C_TEST_MAIN({
 	RUN(test_truncations);
 	RUN(test_fixture_model_json_rewrites_byte_exact);
 	RUN(test_fixture_partitioned_json);
+	RUN(test_allocation_failures);
 })
