@@ -61,7 +61,9 @@ const char *scratch_path(const char *rel)
 {
 	const char *base = getenv("PT2C_BUILD");
 	char *out = slots[slot++ & 7];
-	snprintf(out, 4096, "%s/tests/%s", base ? base : ".", rel);
+	/* the ahead/ run of a test runs beside its plain run (ctest -j): files of its own */
+	const char *ahead = getenv("PT2C_TEST_AHEAD");
+	snprintf(out, 4096, "%s/tests/%s%s", base ? base : ".", ahead && strcmp(ahead, "1") == 0 ? "ahead-" : "", rel);
 	return out;
 }
 

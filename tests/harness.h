@@ -32,7 +32,7 @@ int pt2c_test_finish(void);
 
 /** Path of a file under ../shared (env PT2C_SHARED); returns a static buffer (one per call slot). */
 const char *shared_path(const char *rel);
-/** Path under the build folder's tests/ (env PT2C_BUILD) for scratch files. */
+/** Path under the build folder's tests/ (env PT2C_BUILD) for scratch files ("ahead-" before the name under PT2C_TEST_AHEAD=1). */
 const char *scratch_path(const char *rel);
 /** Read a whole file into malloc'd memory; NULL on failure. */
 uint8_t *read_file(const char *path, size_t *len);
