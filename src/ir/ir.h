@@ -378,9 +378,6 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
  * exactly what is asked (or by an eighth, whichever is more). For callers that know how much a
  * graph will grow (inlining), to keep peak memory down. Returns 0 or PT2C_ENOMEM.
  */
-/* Fault in the reserved, unused part of the node and value arrays at once (pt2c__prefault): for
- * readers that fill them next, in order. */
-void pt2c__graph_prefault(pt2c_graph *g);
 int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values);
 /**
  * For readers that know how many nodes a graph will get (the item count of a validated JSON
@@ -390,6 +387,9 @@ int pt2c__graph_reserve(pt2c_graph *g, uint32_t more_nodes, uint32_t more_values
  * but possibly with more capacity).
  */
 int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes);
+/* Fault in the reserved, unused part of the node and value arrays at once (pt2c__prefault): for
+ * readers that fill them next, in order. */
+void pt2c__graph_prefault(pt2c_graph *g);
 /** Value id for a name (following no forwards), or PT2C_NONE. */
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len);
 

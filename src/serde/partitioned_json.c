@@ -102,25 +102,10 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	if (!rc) rc = read_spec(r, root, "out_spec", &m->out_spec);
 	if (!rc) rc = read_symbols(r, m, root);
 	if (!rc) rc = read_op_schemas(r, m, root);
-	/*
-	 * Skimmed arrays are valid once read whole; any failure may be a syntax error met late, which
-	 * the validating scan reports first (pt2c__json_parse_skim): its error, if it finds one.
-	 */
-	if (r && n_skimmed && rc != PT2C_ENOMEM && (rc || r->raw_done != n_skimmed)) {
-		pt2c_arena a;
-		pt2c__arena_init(&a, alloc);
-		pt2c_json *again = NULL;
-		pt2c_error e = PT2C_ERROR_INIT;
-		int vrc = pt2c__json_parse_lazy(&again, data, len, &scan, &lazy, 1, &a, &e);
-		pt2c__arena_free(&a);
-		if (vrc) {
-			rc = vrc;
-			if (err) {
-				*err = e;
-				if (res && res->member && vrc != PT2C_ENOMEM) pt2c__err_set_member(err, res->member);
-			}
-		}
-	}
+	/* skimmed arrays are valid once read whole; any failure may be a syntax error met late */
+	if (r)
+		rc = pt2c__json_skim_settle(rc, n_skimmed, r->raw_done, data, len, &scan, &lazy, 1, alloc,
+		                            res ? res->member : NULL, err);
 done:
 	if (r) {
 		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);

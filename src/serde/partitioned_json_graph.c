@@ -221,12 +221,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 		pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->data, r->len, arr, &r->opts, r->alloc);
 		for (uint32_t k = 0; !rc; k++) {
 			pt2c_json *n = NULL;
-			if (ah) {
-				rc = pt2c__json_ahead_next(ah, &n, &cursor, r->err);
-			} else {
-				pt2c__arena_reset(&r->node_dom);
-				rc = pt2c__json_raw_next(r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
-			}
+			rc = pt2c__json_ahead_or_raw_next(ah, r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
 			if (rc) break;
 			if (!n) {
 				r->raw_done++;

@@ -44,29 +44,6 @@ typedef struct skimmed {
 
 static const pt2c_json_lazy LAZY[] = { { "nodes", false }, { "tensor_values", true } };
 
-/*
- * The document's first syntax error, if it has one (the validating scan, into a scratch arena):
- * replaces *err and becomes the result. A read that failed for another reason keeps its error.
- */
-static int revalidate(int rc, const skimmed *sk, const char *src, size_t src_len, const pt2c_allocator *alloc,
-                      const char *member, pt2c_error *err)
-{
-	pt2c_arena a;
-	pt2c__arena_init(&a, alloc);
-	pt2c_json *root = NULL;
-	pt2c_error e = PT2C_ERROR_INIT;
-	int vrc = pt2c__json_parse_lazy(&root, src, src_len, sk->scan, LAZY, PT2C_ARRAY_LEN(LAZY), &a, &e);
-	pt2c__arena_free(&a);
-	if (vrc == 0)
-		return rc;
-	if (err) {
-		*err = e;
-		if (member && vrc != PT2C_ENOMEM)
-			pt2c__err_set_member(err, member);
-	}
-	return vrc;
-}
-
 static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size_t src_len,
                    const pt2c_json_opts *jopts, bool file_mapped, const skimmed *sk, const char *member,
                    pt2c_error *err)
@@ -84,8 +61,9 @@ static int read_ex(pt2c_program *p, const pt2c_json *root, const char *src, size
 	r->file_mapped = file_mapped;
 	int rc = read_program(r, p, root);
 	/* skimmed spans are valid once read whole; any failure may be a syntax error met late */
-	if (sk && sk->n && rc != PT2C_ENOMEM && (rc || r->raw_done != sk->n))
-		rc = revalidate(rc, sk, src, src_len, p->ctx->alloc, member, err);
+	if (sk)
+		rc = pt2c__json_skim_settle(rc, sk->n, r->raw_done, src, src_len, sk->scan, LAZY, PT2C_ARRAY_LEN(LAZY),
+		                            p->ctx->alloc, member, err);
 	if (rc && r->n_subs) {
 		/* nothing may keep pointing at the subgraphs freed here */
 		if (p->mod->graph)

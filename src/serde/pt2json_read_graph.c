@@ -330,13 +330,7 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 			for (uint32_t i = 0; !rc; i++) {
 				pt2c_json *nv = NULL;
 				drop_behind(r, &dropped, cursor, false);
-				if (ah) {
-					rc = pt2c__json_ahead_next(ah, &nv, &cursor, r->err);
-				} else {
-					pt2c__arena_reset(&dom);
-					rc = pt2c__json_raw_next(r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err);
-				}
-				if (rc)
+				if ((rc = pt2c__json_ahead_or_raw_next(ah, r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)))
 					break;
 				if (!nv) {
 					r->raw_done++;

@@ -766,6 +766,28 @@ int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const p
 	return jparse(out, data, len, 0, false, opts, lazy, n_lazy, arena, err, NULL, NULL);
 }
 
+int pt2c__json_skim_settle(int rc, size_t n_skimmed, size_t n_read, const char *data, size_t len,
+                           const pt2c_json_opts *opts, const pt2c_json_lazy *lazy, size_t n_lazy,
+                           const pt2c_allocator *alloc, const char *member, pt2c_error *err)
+{
+	if (!n_skimmed || rc == PT2C_ENOMEM || (!rc && n_read == n_skimmed))
+		return rc;
+	pt2c_arena a;
+	pt2c__arena_init(&a, alloc);
+	pt2c_json *root = NULL;
+	pt2c_error e = PT2C_ERROR_INIT;
+	int vrc = jparse(&root, data, len, 0, false, opts, lazy, n_lazy, &a, &e, NULL, NULL);
+	pt2c__arena_free(&a);
+	if (vrc == 0)
+		return rc; /* a valid document: the reader's own result */
+	if (err) {
+		*err = e;
+		if (member && vrc != PT2C_ENOMEM)
+			pt2c__err_set_member(err, member);
+	}
+	return vrc;
+}
+
 int pt2c__json_parse_skim(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                           const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, size_t *n_skimmed,
                           pt2c_error *err)

@@ -102,6 +102,16 @@ int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const p
 int pt2c__json_parse_skim(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                           const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, size_t *n_skimmed,
                           pt2c_error *err);
+/**
+ * The last duty of pt2c__json_parse_skim's caller, done: rc is what reading the DOM gave and
+ * n_read how many RAW nodes it read to their end. When rc failed (not for lack of memory) or
+ * n_read < n_skimmed, data is parsed again with pt2c__json_parse_lazy (same opts and lazy keys,
+ * a scratch arena of `alloc`); if that finds an error, it replaces *err (err->member = member,
+ * as the first parse names it) and is returned. Otherwise returns rc unchanged.
+ */
+int pt2c__json_skim_settle(int rc, size_t n_skimmed, size_t n_read, const char *data, size_t len,
+                           const pt2c_json_opts *opts, const pt2c_json_lazy *lazy, size_t n_lazy,
+                           const pt2c_allocator *alloc, const char *member, pt2c_error *err);
 
 /**
  * Iterate the elements of RAW node `raw` of the document data[0..len) it was parsed from (same
@@ -146,6 +156,17 @@ pt2c_json_ahead *pt2c__json_ahead_start(const char *data, size_t len, const pt2c
 int pt2c__json_ahead_next(pt2c_json_ahead *a, pt2c_json **out, uint64_t *cursor, pt2c_error *err);
 /* Stop the helper (wherever it is) and free everything; accepts NULL. */
 void pt2c__json_ahead_stop(pt2c_json_ahead *a);
+/* The next item of raw from the helper a, or, without one (a NULL), pt2c__json_raw_next into
+ * `scratch` (reset first): one loop for both. */
+static inline int pt2c__json_ahead_or_raw_next(pt2c_json_ahead *a, const char *data, size_t len, const pt2c_json *raw,
+                                               uint64_t *cursor, const pt2c_json_opts *opts, pt2c_arena *scratch,
+                                               pt2c_json **out, pt2c_error *err)
+{
+	if (a)
+		return pt2c__json_ahead_next(a, out, cursor, err);
+	pt2c__arena_reset(scratch);
+	return pt2c__json_raw_next(data, len, raw, cursor, opts, scratch, out, err);
+}
 
 
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
