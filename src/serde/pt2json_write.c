@@ -449,6 +449,16 @@ static void put_value_meta(wr *w, const pt2c_graph *g, uint32_t id, int table, b
 	}
 }
 
+/* The nodes whose outputs the value tables list, in node order. */
+static bool in_tables(const pt2c_node *n) { return n->op == PT2C_OP_PLACEHOLDER || n->op == PT2C_OP_CALL_FUNCTION; }
+
+/* The table entries of the values node n defines (", " before each but the very first). */
+static void put_defs(wr *w, const pt2c_graph *g, const pt2c_node *n, int table, bool *first)
+{
+	for (uint32_t i = 0; i < n->n_outputs; i++)
+		walk_defs(w, g, &n->outputs[i], table, first, 0, put_value_meta);
+}
+
 static bool put_chunked(wr *w, const pt2c_graph *g, int table);
 
 static void put_table(wr *w, const pt2c_graph *g, int table)
@@ -456,11 +466,8 @@ static void put_table(wr *w, const pt2c_graph *g, int table)
 	bool first = true;
 	PUTS(w, "{");
 	if (!put_chunked(w, g, table)) PT2C_GRAPH_FOREACH(g, id) {
-		const pt2c_node *n = &g->nodes[id];
-		if (n->op != PT2C_OP_PLACEHOLDER && n->op != PT2C_OP_CALL_FUNCTION)
-			continue;
-		for (uint32_t i = 0; i < n->n_outputs; i++)
-			walk_defs(w, g, &n->outputs[i], table, &first, 0, put_value_meta);
+		if (in_tables(&g->nodes[id]))
+			put_defs(w, g, &g->nodes[id], table, &first);
 	}
 	PUTS(w, "}");
 }
@@ -519,6 +526,19 @@ static void put_node(wr *w, const pt2c_graph *g, const pt2c_node *n)
 	PUTS(w, "}");
 }
 
+/* The nodes of the node list, in node order: all but placeholders and the output. */
+static bool in_node_list(const pt2c_node *n) { return n->op != PT2C_OP_PLACEHOLDER && n->op != PT2C_OP_OUTPUT; }
+
+/* Node n as an item of the node list (`first`: no ", " before it). */
+static void put_list_node(wr *w, const pt2c_graph *g, const pt2c_node *n, bool first)
+{
+	if (n->op != PT2C_OP_CALL_FUNCTION && !w->rc)
+		w->rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
+	if (!first)
+		PUTS(w, ", ");
+	put_node(w, g, n);
+}
+
 /*
  * A large graph's node list and tensor_values table rendered in chunks of nodes by helper
  * threads (pt2c__ordered_run), appended in order: the same bytes, as a node's text depends on
@@ -551,16 +571,10 @@ static int chunk_produce(void *ctx, size_t c, pt2c_buf *out)
 	size_t end = (c + 1) * CHUNK_NODES < k->n_ids ? (c + 1) * CHUNK_NODES : k->n_ids;
 	for (size_t i = c * CHUNK_NODES; i < end; i++) {
 		const pt2c_node *n = &k->g->nodes[k->ids[i]];
-		if (k->table < 0) {
-			if (n->op != PT2C_OP_CALL_FUNCTION && !cw.rc)
-				cw.rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
-			if (i)
-				PUTS(&cw, ", ");
-			put_node(&cw, k->g, n);
-		} else {
-			for (uint32_t j = 0; j < n->n_outputs; j++)
-				walk_defs(&cw, k->g, &n->outputs[j], k->table, &first, 0, put_value_meta);
-		}
+		if (k->table < 0)
+			put_list_node(&cw, k->g, n, i == 0);
+		else
+			put_defs(&cw, k->g, n, k->table, &first);
 	}
 	for (uint32_t i = 0; i < MEMO_SLOTS; i++)
 		pt2c__buf_free(&memo[i].text);
@@ -590,9 +604,7 @@ static uint32_t *chunk_ids(const pt2c_graph *g, const pt2c_allocator *alloc, int
 	if (!ids)
 		return NULL;
 	PT2C_GRAPH_FOREACH(g, id) {
-		int op = g->nodes[id].op;
-		bool keep = table < 0 ? op != PT2C_OP_PLACEHOLDER && op != PT2C_OP_OUTPUT
-		                      : op == PT2C_OP_PLACEHOLDER || op == PT2C_OP_CALL_FUNCTION;
+		bool keep = table < 0 ? in_node_list(&g->nodes[id]) : in_tables(&g->nodes[id]);
 		if (keep && *n < g->n_live)
 			ids[(*n)++] = id;
 	}
@@ -652,15 +664,10 @@ static void put_graph(wr *w, const pt2c_graph *g)
 	PUTS(w, "], \"nodes\": [");
 	first = true;
 	if (!put_chunked(w, g, -1)) PT2C_GRAPH_FOREACH(g, id) {
-		const pt2c_node *n = &g->nodes[id];
-		if (n->op == PT2C_OP_PLACEHOLDER || n->op == PT2C_OP_OUTPUT)
+		if (!in_node_list(&g->nodes[id]))
 			continue;
-		if (n->op != PT2C_OP_CALL_FUNCTION && !w->rc)
-			w->rc = PT2C_EUNSUPPORTED; /* get_attr/call_module have no PT2 form */
-		if (!first)
-			PUTS(w, ", ");
+		put_list_node(w, g, &g->nodes[id], first);
 		first = false;
-		put_node(w, g, n);
 	}
 	PUTS(w, "], \"tensor_values\": ");
 	put_table(w, g, PT2C_VAL_TENSOR);
