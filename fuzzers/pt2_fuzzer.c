@@ -8,6 +8,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "export/export.h"
 #include "pt2c.h"
@@ -50,8 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint8_t *bytes = NULL;
 				size_t len = 0;
 				(void)pt2c_program_engine_info(p, i, &info);
-				if (pt2c_program_engine_bytes(p, i, &bytes, &len, &err) == 0 && len)
-					sink ^= bytes[0] ^ bytes[len - 1];
+				if (pt2c_program_engine_bytes(p, i, &bytes, &len, &err) == 0) {
+					if (len)
+						sink ^= bytes[0] ^ bytes[len - 1];
+					/* the same bytes into a buffer of exactly that size */
+					uint8_t *into = len ? malloc(len) : NULL;
+					size_t got = 0;
+					if ((into || !len) && (pt2c_program_engine_bytes_into(p, i, into, len, &got, &err) != 0 || got != len ||
+					                       (len && memcmp(into, bytes, len) != 0)))
+						__builtin_trap();
+					free(into);
+				}
 				pt2c_free(bytes);
 			}
 			if (pt2c__program_resolve_cross(p, &err) == 0)

@@ -189,6 +189,19 @@ int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *
  */
 int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);
 /**
+ * pt2c_program_engine_bytes into the caller's memory: engine i's raw bytes written to dst, which
+ * has room for cap bytes (pt2c_engine_info.engine_bytes says how many are needed). No allocation;
+ * the same threading rules as pt2c_program_engine_bytes. For a caller that owns the memory the
+ * engine goes to (the Python loader decodes straight into a bytes object: no second copy of a
+ * large engine).
+ * @param len  receives the engine's size whenever engine i exists (also when cap is too small)
+ * @return 0; PT2C_EINVALID (cap smaller than the engine: nothing written; p or len NULL, dst NULL
+ *         with cap > 0); PT2C_ENOTFOUND; PT2C_ECORRUPT as pt2c_program_engine_bytes (dst may
+ *         then hold part of the bytes)
+ */
+int pt2c_program_engine_bytes_into(const pt2c_program *p, size_t i, void *dst, size_t cap, size_t *len,
+                                   pt2c_error *err);
+/**
  * Record fields of engine i as a JSON object text (engine field replaced by its byte size).
  * @param out  NUL-terminated text, freed with pt2c_free(); NULL on failure
  * @return 0, PT2C_ENOTFOUND (i out of range), PT2C_ENOMEM, PT2C_EINVALID (p or out NULL)

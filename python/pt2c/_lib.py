@@ -127,6 +127,7 @@ _sig("pt2c_program_summary", ctypes.c_int, _P, ctypes.c_int, ctypes.POINTER(ctyp
 _sig("pt2c_program_engine_count", ctypes.c_size_t, _P)
 _sig("pt2c_program_engine_info", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(EngineInfo))
 _sig("pt2c_program_engine_bytes", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p), _SZ, _E)
+_sig("pt2c_program_engine_bytes_into", ctypes.c_int, _P, ctypes.c_size_t, _P, ctypes.c_size_t, _SZ, _E)
 _sig("pt2c_program_engine_record_json", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p), _SZ)
 _sig("pt2c_program_set_target", ctypes.c_int, _P, ctypes.c_char_p, _E)
 _sig("pt2c_program_extra_file_count", ctypes.c_size_t, _P)
@@ -174,6 +175,21 @@ def take_string(ptr, n):
         return ctypes.string_at(ptr, n.value).decode("utf-8", "replace")
     finally:
         lib.pt2c_free(ptr)
+
+
+# A bytes object of n bytes not yet written (PyBytes_FromStringAndSize(NULL, n), the C API's way
+# to fill a new bytes object in place; nothing else holds it until it is returned), and the
+# address of its buffer (ctypes hands C the internal buffer of a bytes object).
+try:
+    _new_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
+    _new_bytes.restype = ctypes.py_object
+    _new_bytes.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+except (AttributeError, OSError):  # not CPython
+    _new_bytes = None
+
+
+def _bytes_address(b):
+    return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p)
 
 
 class Program:
@@ -273,6 +289,17 @@ class Program:
         return out
 
     def engine_bytes(self, i):
+        """Engine i's raw bytes as a bytes object, decoded by the library straight into it (no
+        second copy: engines are hundreds of MiB). The GIL is released while it decodes."""
+        info = EngineInfo()
+        if _new_bytes is not None and lib.pt2c_program_engine_info(self.h, i, ctypes.byref(info)) == 0:
+            size = info.engine_bytes
+            out = _new_bytes(None, size)
+            n, err = ctypes.c_size_t(), _CError.new()
+            rc = lib.pt2c_program_engine_bytes_into(self.h, i, _bytes_address(out), size, ctypes.byref(n),
+                                                    ctypes.byref(err))
+            raise_for(rc, err)
+            return out
         out, n, err = ctypes.c_void_p(), ctypes.c_size_t(), _CError.new()
         raise_for(lib.pt2c_program_engine_bytes(self.h, i, ctypes.byref(out), ctypes.byref(n), ctypes.byref(err)), err)
         try:

@@ -133,73 +133,108 @@ int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *
 	return 0;
 }
 
-int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
+/* Where engine i's bytes are: raw (src, n; *tensor_st holds a reference to release) or base64
+ * text (b64, b64_len). */
+typedef struct engine_src {
+	const uint8_t *src;
+	size_t n;
+	const char *b64;
+	size_t b64_len;
+	pt2c_storage *tensor_st;
+} engine_src;
+
+static int find_engine_src(const pt2c_program *p, size_t i, engine_src *es, pt2c_error *err)
 {
-	PT2C_ASSERT_ARG_ERR(p && out && len, err);
-	*out = NULL;
-	*len = 0;
+	memset(es, 0, sizeof *es);
 	engine_ref r;
 	if (i >= find_engines(p, i, &r))
 		return pt2c__err(err, PT2C_ENOTFOUND, "no engine %zu", i);
-	const uint8_t *src = NULL;
-	size_t n = 0;
-	const char *b64 = NULL;
-	size_t b64_len = 0;
-	pt2c_storage *tensor_st = NULL;
 	if (r.rec) {
 		if (!r.rec->engine)
 			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
 		if (r.rec->engine_b64) {
-			b64 = (const char *)r.rec->engine->data;
-			b64_len = (size_t)r.rec->engine->nbytes;
+			es->b64 = (const char *)r.rec->engine->data;
+			es->b64_len = (size_t)r.rec->engine->nbytes;
 		} else {
-			src = r.rec->engine->data;
-			n = (size_t)r.rec->engine->nbytes;
+			es->src = r.rec->engine->data;
+			es->n = (size_t)r.rec->engine->nbytes;
 		}
 	} else if (r.node->n_inputs > 1 + PT2C_EF_ENGINE &&
 	           r.node->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_ENGINE_B64) {
 		const pt2c_engine_record *e = r.node->inputs[1 + PT2C_EF_ENGINE].arg.u.engine;
 		if (!e || !e->engine)
 			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu has no bytes", i);
-		src = e->engine->data;
-		n = (size_t)e->engine->nbytes;
+		es->src = e->engine->data;
+		es->n = (size_t)e->engine->nbytes;
 	} else if (r.node->n_inputs > 1 + PT2C_EF_ENGINE &&
 	           r.node->inputs[1 + PT2C_EF_ENGINE].arg.kind == PT2C_ARG_TENSOR) {
-		int trc = pt2c__cross_engine_from_tensor(p, r.node, &r.node->inputs[1 + PT2C_EF_ENGINE].arg, &tensor_st, err);
+		int trc = pt2c__cross_engine_from_tensor(p, r.node, &r.node->inputs[1 + PT2C_EF_ENGINE].arg, &es->tensor_st, err);
 		if (trc)
 			return trc;
-		src = tensor_st->data;
-		n = (size_t)tensor_st->nbytes;
-	} else if (!placeholder_field(r.node, PT2C_EF_ENGINE, &b64, &b64_len)) {
+		es->src = es->tensor_st->data;
+		es->n = (size_t)es->tensor_st->nbytes;
+	} else if (!placeholder_field(r.node, PT2C_EF_ENGINE, &es->b64, &es->b64_len)) {
 		return pt2c__err(err, PT2C_ECORRUPT, "placeholder '%s' has no engine argument", r.node->name);
 	}
-	if (b64) {
-		size_t dn = pt2c__b64_decoded_len(b64, b64_len);
-		if (dn == SIZE_MAX)
-			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu: base64 length %zu is not a multiple of 4", i, b64_len);
-		uint8_t *buf = pt2c__hand_out_alloc(p->ctx->alloc, dn);
-		if (!buf)
-			return pt2c__err_oom(err);
-		size_t bad = 0;
-		if (pt2c__b64_decode(buf, b64, b64_len, &bad) != 0) {
-			pt2c_free(buf);
-			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, bad, "engine %zu: invalid base64 at character %zu", i, bad);
-		}
-		*out = buf;
-		*len = dn;
-		return 0;
+	if (es->b64) {
+		es->n = pt2c__b64_decoded_len(es->b64, es->b64_len);
+		if (es->n == SIZE_MAX)
+			return pt2c__err(err, PT2C_ECORRUPT, "engine %zu: base64 length %zu is not a multiple of 4", i, es->b64_len);
 	}
-	uint8_t *buf = pt2c__hand_out_alloc(p->ctx->alloc, n);
-	if (!buf) {
-		pt2c__storage_unref(tensor_st);
-		return pt2c__err_oom(err);
-	}
-	if (n)
-		memcpy(buf, src, n);
-	pt2c__storage_unref(tensor_st);
-	*out = buf;
-	*len = n;
 	return 0;
+}
+
+/* The bytes of es into dst (room for es->n). */
+static int engine_src_copy(const engine_src *es, size_t i, uint8_t *dst, pt2c_error *err)
+{
+	if (es->b64) {
+		size_t bad = 0;
+		if (pt2c__b64_decode(dst, es->b64, es->b64_len, &bad) != 0)
+			return pt2c__err_at(err, PT2C_ECORRUPT, NULL, bad, "engine %zu: invalid base64 at character %zu", i, bad);
+	} else if (es->n) {
+		memcpy(dst, es->src, es->n);
+	}
+	return 0;
+}
+
+int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG_ERR(p && out && len, err);
+	*out = NULL;
+	*len = 0;
+	engine_src es;
+	int rc = find_engine_src(p, i, &es, err);
+	uint8_t *buf = NULL;
+	if (!rc && !(buf = pt2c__hand_out_alloc(p->ctx->alloc, es.n)))
+		rc = pt2c__err_oom(err);
+	if (!rc && (rc = engine_src_copy(&es, i, buf, err)) != 0) {
+		pt2c_free(buf);
+		buf = NULL;
+	}
+	pt2c__storage_unref(es.tensor_st);
+	if (rc)
+		return rc;
+	*out = buf;
+	*len = es.n;
+	return 0;
+}
+
+int pt2c_program_engine_bytes_into(const pt2c_program *p, size_t i, void *dst, size_t cap, size_t *len,
+                                   pt2c_error *err)
+{
+	PT2C_ASSERT_ARG_ERR(p && len && (dst || cap == 0), err);
+	*len = 0;
+	engine_src es;
+	int rc = find_engine_src(p, i, &es, err);
+	if (!rc) {
+		*len = es.n;
+		if (cap < es.n)
+			rc = pt2c__err(err, PT2C_EINVALID, "engine %zu has %zu bytes, the buffer %zu", i, es.n, cap);
+		else
+			rc = engine_src_copy(&es, i, dst, err);
+	}
+	pt2c__storage_unref(es.tensor_st);
+	return rc;
 }
 
 /* Append field i of an engine (attribute record or placeholder strings) as a JSON string. */

@@ -401,7 +401,28 @@ static int c_engine_bytes(holder *h, pt2c_error *err)
 		size_t len = 1;
 		int rc = pt2c_program_engine_bytes(h->p, i, &out, &len, err);
 		if (rc) return out || len ? PT2C_EINVALID : rc;
+		/* the same bytes into the caller's buffer; one byte short: refused, nothing written, size told */
+		/* (a tensor engine is read through allocations: ENOMEM is passed on) */
+		pt2c_engine_info info;
+		uint8_t *into = malloc(len + 1);
+		size_t got = 0;
+		int bad = !into;
+		if (!bad && (rc = pt2c_program_engine_info(h->p, i, &info)) == 0)
+			bad = info.engine_bytes != len;
+		if (!bad && !rc && len) {
+			memset(into, 0x5A, len + 1);
+			rc = pt2c_program_engine_bytes_into(h->p, i, into, len - 1, &got, NULL);
+			bad = rc != PT2C_ENOMEM && (rc != PT2C_EINVALID || got != len || into[0] != 0x5A);
+			rc = rc == PT2C_ENOMEM ? rc : 0;
+		}
+		if (!bad && !rc) {
+			rc = pt2c_program_engine_bytes_into(h->p, i, into, len + 1, &got, err);
+			bad = rc == 0 && (got != len || (len && memcmp(into, out, len) != 0) || into[len] != 0x5A);
+		}
+		free(into);
 		pt2c_free(out);
+		if (bad) return PT2C_EINVALID;
+		if (rc) return rc;
 	}
 	return 0;
 }

@@ -176,6 +176,64 @@ static void test_b64_check_positions(void)
 	}
 }
 
+/* Plain bit-at-a-time decoding of text known to be valid (the reference for the vector path). */
+static size_t ref_b64_decode(uint8_t *dst, const char *src, size_t n)
+{
+	static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n && src[i] != '='; i++) {
+		acc = (acc << 6) | (uint32_t)(strchr(A, src[i]) - A);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dst[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return o;
+}
+
+/* The decoder (vector blocks of 32 characters, then quads) against the reference and the check:
+ * the same bytes for every length up to 200, the same first bad offset for a bad byte anywhere. */
+static void test_b64_decode_blocks(void)
+{
+	uint8_t raw[300], dec[300], ref[300];
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (uint8_t)rng();
+	char enc[400], t[400];
+	for (size_t n = 0; n <= 200; n++) {
+		size_t en = pt2c__b64_encoded_len(n);
+		pt2c__b64_encode(enc, raw, n);
+		memset(dec, 0xAA, sizeof dec);
+		CHECK_EQ_INT(pt2c__b64_decode(dec, enc, en, NULL), 0);
+		CHECK_MSG(memcmp(dec, raw, n) == 0, "length %zu", n);
+		CHECK_MSG(dec[n] == 0xAA, "length %zu: wrote past the end", n); /* exactly n bytes stored */
+	}
+	pt2c__b64_encode(enc, raw, sizeof raw);
+	static const unsigned char BAD[] = { 0x00, '\n', '*', ',', '.', ':', '=', '@', '[', '`', '{', 0x7F, 0x80, 0xFF };
+	for (size_t pos = 0; pos + 4 < sizeof enc; pos++)
+		for (size_t b = 0; b < sizeof BAD; b++) {
+			memcpy(t, enc, sizeof t);
+			t[pos] = (char)BAD[b];
+			size_t bad = 12345;
+			CHECK_MSG(pt2c__b64_decode(dec, t, sizeof t, &bad) == PT2C_ECORRUPT && bad == pos,
+			          "byte %02x at %zu: bad_at %zu", BAD[b], pos, bad);
+		}
+	/* every byte value in the middle of a block: accepted exactly for the alphabet, decoded as the reference does */
+	for (int c = 0; c < 256; c++) {
+		memcpy(t, enc, sizeof t);
+		t[77] = (char)c;
+		bool in = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+		int rc = pt2c__b64_decode(dec, t, sizeof t, NULL);
+		CHECK_MSG((rc == 0) == in, "byte %02x", (unsigned)c);
+		if (in && rc == 0) {
+			CHECK_EQ_INT(ref_b64_decode(ref, t, sizeof t), sizeof raw);
+			CHECK_MSG(memcmp(dec, ref, sizeof raw) == 0, "byte %02x decoded differently", (unsigned)c);
+		}
+	}
+}
+
 static void test_b64_rejects(void)
 {
 	static const struct { const char *enc; size_t bad_at; } cases[] = {
@@ -250,6 +308,7 @@ PT2C_TEST_MAIN({
 	RUN(test_b64_rfc4648);
 	RUN(test_b64_roundtrip);
 	RUN(test_b64_against_reference);
+	RUN(test_b64_decode_blocks);
 	RUN(test_b64_check_positions);
 	RUN(test_b64_rejects);
 	RUN(test_crc32);
