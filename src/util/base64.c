@@ -184,7 +184,8 @@ __attribute__((target("avx2"))) static inline int b64_block_bad(__m256i c, __m25
  * multiple of 32), the caller's scalar loop goes on from there and finds the exact offset. Each
  * character becomes its 6-bit value by adding an offset looked up by its high nibble ('/' one
  * slot lower than '+'), then two multiply-adds join four values into 24 bits and a byte shuffle
- * and a lane permute pack them; exactly 24 bytes are stored a block.
+ * and a lane permute pack them; exactly 24 bytes are stored a block. 21 GB/s of text in memory
+ * against 2.0 GB/s for the quad loop (2-core developer machine).
  */
 __attribute__((target("avx2"))) static size_t b64_decode_avx2(uint8_t *dst, const char *src, size_t n)
 {
@@ -291,9 +292,10 @@ static const uint8_t b64_valid_tab[256] = {
 /*
  * The offset of the first byte of s[0..n) outside the alphabet, or n. Engines are checked whole
  * when an archive is opened (gigabytes; byte-wise range tests ran at ~150 MB/s), so: AVX2 32 bytes
- * at a time where available (b64_block_bad's two nibble lookups: 2.2 -> 3.8 GB/s against the
- * eight range compares it replaced, 2-core developer machine), else 8 at a time through a
- * validity table; the block that fails is searched byte by byte for the exact offset.
+ * at a time where available (b64_block_bad's two nibble lookups; 27.5 GB/s of text in memory
+ * against 22 GB/s for the eight range compares it replaced, 2-core developer machine: reading a
+ * mapped engine is bound by its page faults, not by this), else 8 at a time through a validity
+ * table; the block that fails is searched byte by byte for the exact offset.
  */
 static size_t b64_first_invalid_scalar(const unsigned char *s, size_t n)
 {
