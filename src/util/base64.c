@@ -3,6 +3,9 @@
  * decoder that reports the offset of the first bad character. Like Python's
  * base64.b64decode(validate=True), non-zero unused bits in the last quantum are accepted.
  */
+#include <pthread.h>
+#include <unistd.h>
+
 #include "util/util.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -332,13 +335,64 @@ static size_t b64_first_invalid(const unsigned char *s, size_t n)
 	return b64_first_invalid_scalar(s, n);
 }
 
+/*
+ * b64_first_invalid over a large text (an engine of hundreds of MiB is checked whole when its
+ * archive is opened): split into one part a CPU (at most 8), each checked on its own thread, the
+ * caller taking the first; the first part with a bad byte gives the offset. No allocation; a
+ * thread that cannot be started leaves its part to the caller.
+ */
+#define B64_WIDE_MIN ((size_t)32 << 20)
+#define B64_WIDE_PARTS 8
+
+typedef struct b64_part {
+	const unsigned char *s;
+	size_t n, bad;
+} b64_part;
+
+static void *b64_part_check(void *arg)
+{
+	b64_part *t = arg;
+	t->bad = b64_first_invalid(t->s, t->n);
+	return NULL;
+}
+
+static size_t b64_first_invalid_wide(const unsigned char *s, size_t n)
+{
+	long cpus = n >= B64_WIDE_MIN ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	size_t k = cpus < 2 ? 1 : cpus > B64_WIDE_PARTS ? B64_WIDE_PARTS : (size_t)cpus;
+	if (k < 2)
+		return b64_first_invalid(s, n);
+	b64_part parts[B64_WIDE_PARTS];
+	pthread_t th[B64_WIDE_PARTS];
+	bool started[B64_WIDE_PARTS] = { false };
+	size_t per = n / k;
+	for (size_t i = 0; i < k; i++) {
+		parts[i].s = s + i * per;
+		parts[i].n = i + 1 == k ? n - i * per : per;
+		parts[i].bad = 0;
+	}
+	for (size_t i = 1; i < k; i++)
+		started[i] = pthread_create(&th[i], NULL, b64_part_check, &parts[i]) == 0;
+	b64_part_check(&parts[0]);
+	for (size_t i = 1; i < k; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			b64_part_check(&parts[i]);
+	}
+	for (size_t i = 0; i < k; i++)
+		if (parts[i].bad < parts[i].n)
+			return i * per + parts[i].bad;
+	return n;
+}
+
 int pt2c__b64_check(const char *src, size_t n, size_t *bad_at)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t bad = n - n % 4;
 	if (n % 4 == 0) {
 		size_t body = n >= 4 ? n - 4 : 0; /* all but the last quad: the alphabet only */
-		size_t i = b64_first_invalid(s, body);
+		size_t i = b64_first_invalid_wide(s, body);
 		if (i < body) {
 			bad = i;
 			goto fail;

@@ -234,6 +234,33 @@ static void test_b64_decode_blocks(void)
 	}
 }
 
+/* A text large enough to be checked in parts on several threads: the first bad byte wins,
+ * wherever the parts fall. */
+static void test_b64_check_wide(void)
+{
+	size_t n = ((size_t)40 << 20) + 4;
+	char *t = malloc(n);
+	REQUIRE(t);
+	memset(t, 'A', n);
+	size_t bad = 0;
+	CHECK_EQ_INT(pt2c__b64_check(t, n, &bad), 0);
+	const size_t at[] = { 0, 1, (size_t)5 << 20, (size_t)20 << 20, ((size_t)20 << 20) + 1, n - 37, n - 5 };
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(at); i++) {
+		t[at[i]] = '*';
+		bad = 12345;
+		CHECK_MSG(pt2c__b64_check(t, n, &bad) == PT2C_ECORRUPT && bad == at[i], "bad byte at %zu: bad_at %zu", at[i], bad);
+		for (size_t j = i + 1; j < PT2C_ARRAY_LEN(at); j++) { /* a later one besides: still the first */
+			t[at[j]] = '\n';
+			bad = 12345;
+			CHECK_MSG(pt2c__b64_check(t, n, &bad) == PT2C_ECORRUPT && bad == at[i], "bad bytes at %zu and %zu: bad_at %zu",
+			          at[i], at[j], bad);
+			t[at[j]] = 'A';
+		}
+		t[at[i]] = 'A';
+	}
+	free(t);
+}
+
 static void test_b64_rejects(void)
 {
 	static const struct { const char *enc; size_t bad_at; } cases[] = {
@@ -309,6 +336,7 @@ PT2C_TEST_MAIN({
 	RUN(test_b64_roundtrip);
 	RUN(test_b64_against_reference);
 	RUN(test_b64_decode_blocks);
+	RUN(test_b64_check_wide);
 	RUN(test_b64_check_positions);
 	RUN(test_b64_rejects);
 	RUN(test_crc32);
