@@ -14,18 +14,27 @@ dataclasses come from converters built once per schema type (the same rules as
 their raw bytes (decoded by the C library) and record strings -- the same constructor their
 `__setstate__` ends in -- and the rest is PyTorch's own `ExportedProgramDeserializer`, so the
 graph, signature, state dict, constants and range constraints are what torch.export.load makes.
+Three steps of that deserializer are done faster, with the same result:
+- the plain nodes of the top graph and its statically shaped tensor metadata are read from the
+  JSON dicts, never made into dataclasses (_rawgraph.py);
+- the FakeTensor of a statically shaped value is made directly (_tensor_meta_fast);
+- the deserializer's own GraphModule of the top graph, which ExportedProgram.__init__ only
+  copies, is not compiled (_uncompiled_top_module): upstream compiles the code twice.
 
 Anything this path does not know (another archive layout, compressed members, legacy weight
-files, an engine object the C library does not recognise) is loaded the way PyTorch loads it.
+files, an engine object the C library does not recognise, another PyTorch version: _FAST_TORCH)
+is loaded the way PyTorch loads it.
 """
+import contextlib
 import dataclasses
 import io
 import mmap
 import os
 import re
+import threading
 import typing
 
-from . import _lib
+from . import _lib, _rawgraph
 
 
 class _Fallback(Exception):
@@ -59,15 +68,10 @@ class _Converters:
             pass
         return conv
 
-    def _lazy(self, tp):
-        """A converter for tp resolved on first call (recursive schema types)."""
-        box = []
-
-        def call(data):
-            if not box:
-                box.append(self.get(tp))
-            return box[0](data)
-        return call
+    # A converter calls the converters of its parts directly. Only a class (dataclass or union)
+    # looks its fields' converters up late -- on its first object, when its own converter is in
+    # the cache -- which is what makes the recursive schema types (Argument -> Graph -> Node ->
+    # Argument) terminate; every cycle of the schema passes through a class.
 
     def _build(self, tp):
         cls = self.resolve(tp)
@@ -75,12 +79,12 @@ class _Converters:
             return lambda data: self.slow(tp, data)  # raises as upstream does
         origin = typing.get_origin(cls)
         if origin is typing.Annotated:
-            return self._lazy(cls.__origin__)
+            return self.get(cls.__origin__)
         if origin == typing.Union and type(None) in typing.get_args(cls):
             args = typing.get_args(cls)
             if len(args) != 2:
                 return lambda data: self.slow(cls, data)
-            inner = self._lazy(args[0])
+            inner = self.get(args[0])
             return lambda data: None if data is None else inner(data)
         if isinstance(cls, type) and issubclass(cls, self.union_cls):
             return self._union(cls)
@@ -94,7 +98,8 @@ class _Converters:
         names = [f.name for f in dataclasses.fields(cls)]
         # _Union.create(**{k: v}) is cls(**{every field: None, k: v}) (whose __post_init__ only
         # checks the class's field names: done once here) and then `_type` set to a tag; the
-        # object is built the same way without the per-object dataclasses.fields() calls.
+        # object is built the same way without the per-object dataclasses.fields() calls
+        # (_Union has no __setattr__ of its own: its __dict__ is written directly).
         if any(n in ("type", "_type", "create", "value") for n in names):
             return lambda data: self.slow(cls, data)
         nones = dict.fromkeys(names)
@@ -102,29 +107,34 @@ class _Converters:
         # object; a tag is an immutable str compared and hashed by its text)
         tags = {k: self.union_tag(k, cls) for k in names}
         new = object.__new__
+        slow = self.slow
 
         def conv(data):
-            if not isinstance(data, dict) or len(data) != 1:
-                return self.slow(cls, data)  # raises the upstream assertion
+            if type(data) is not dict or len(data) != 1:
+                return slow(cls, data)  # raises the upstream assertion
             for k, v in data.items():
                 c = field_convs.get(k)
                 if c is None:
                     if not isinstance(k, str) or k not in hints or k not in nones:
-                        return self.slow(cls, data)
-                    c = field_convs[k] = self._lazy(hints[k])
+                        return slow(cls, data)
+                    c = field_convs[k] = self.get(hints[k])
                 obj = new(cls)
                 d = obj.__dict__
                 d.update(nones)
                 d[k] = c(v)
-                obj._type = tags[k]
+                d["_type"] = tags[k]
                 return obj
         return conv
 
     def _dataclass(self, cls):
         hints = typing.get_type_hints(cls, globalns=vars(self.schema))
-        fields = [(f.name, self._lazy(hints[f.name])) for f in dataclasses.fields(cls)]
+        spec = [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+        box = [None]  # the fields' converters, published whole (another thread may be converting)
 
         def conv(data):
+            fields = box[0]
+            if fields is None:
+                fields = box[0] = [(name, self.get(tp)) for name, tp in spec]
             kw = {}
             for name, c in fields:
                 if name in data:
@@ -134,23 +144,25 @@ class _Converters:
 
     def _other(self, cls):
         args = typing.get_args(cls)
-        elem = self._lazy(args[0]) if len(args) >= 1 else None
-        val = self._lazy(args[1]) if len(args) >= 2 else None
-        is_float = cls is float
+        slow = self.slow
+        if not args:
+            # a leaf (int, str, bool, float): upstream returns the value (float() of it for
+            # float); a list or dict where a leaf belongs takes upstream's path (it raises there)
+            if cls is float:
+                return lambda data: slow(cls, data) if isinstance(data, (list, dict)) else float(data)
+            return lambda data: slow(cls, data) if isinstance(data, (list, dict)) else data
+        elem = self.get(args[0])
+        val = self.get(args[1]) if len(args) >= 2 else None
 
         def conv(data):
             if isinstance(data, list):
                 if len(data) == 0:
                     return data
-                if elem is None:
-                    return self.slow(cls, data)
                 return [elem(d) for d in data]
             if isinstance(data, dict):
                 if val is None:
-                    return self.slow(cls, data)
+                    return slow(cls, data)
                 return {k: val(v) for k, v in data.items()}
-            if is_float:
-                return float(data)
             return data
         return conv
 
@@ -334,6 +346,7 @@ def _tensor_meta_fast(d, slow):
     strides take the upstream method `slow`."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensor
+    from torch._export.serde import schema
     from torch._export.serde.serialize import _SERIALIZE_TO_TORCH_DTYPE, deserialize_device
     devices = {}
     empty = torch.empty_strided
@@ -347,7 +360,23 @@ def _tensor_meta_fast(d, slow):
             out.append(x)
         return out
 
+    def raw(tm):
+        # a dict _rawgraph.take_top_graph kept (its shape checked there: concrete sizes,
+        # strides and storage offset, a Device, an int dtype, a bool requires_grad)
+        dv = tm["device"]
+        dk = (dv["type"], dv.get("index"))
+        dev = devices.get(dk)
+        if dev is None:
+            dev = devices[dk] = deserialize_device(to_dataclass(schema.Device, dv))
+        meta = empty([s["as_int"] for s in tm["sizes"]], [s["as_int"] for s in tm["strides"]],
+                     dtype=_SERIALIZE_TO_TORCH_DTYPE[tm["dtype"]], device="meta")
+        if tm["requires_grad"]:
+            meta.requires_grad_(True)
+        return FakeTensor(d.fake_tensor_mode, meta, dev)
+
     def fast(tm):
+        if type(tm) is dict:
+            return raw(tm)
         sizes = ints(tm.sizes)
         strides = ints(tm.strides) if sizes is not None else None
         if strides is None:
@@ -363,9 +392,44 @@ def _tensor_meta_fast(d, slow):
     return fast
 
 
+# One deserialization at a time: the graph deserializer has process-wide state of its own
+# (serialize._CURRENT_DESERIALIZER), and _uncompiled_top_module swaps a module attribute.
+_DESERIALIZING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _uncompiled_top_module(ep_module, top_graph):
+    """While the graph deserializer runs on this thread, its GraphModule of the top graph is made
+    without generating and compiling its Python code (torch.fx's _LazyGraphModule).
+
+    That module only carries the graph and its attributes into ExportedProgram.__init__, which
+    makes the program's own GraphModule of the same graph (and compiles that one): upstream
+    compiles the code of a large graph twice, a third of a 40k-node load. Subgraphs (cond,
+    while_loop bodies) and calls from other threads get upstream's function unchanged.
+    ExportedProgram.__init__ itself runs after this context ends."""
+    try:
+        from torch.fx._lazy_graph_module import _LazyGraphModule
+    except ImportError:
+        yield
+        return
+    upstream = ep_module._create_graph_module_for_export
+    me = threading.get_ident()
+
+    def create(root, graph):
+        if graph is top_graph and threading.get_ident() == me:
+            return _LazyGraphModule(root, graph)
+        return upstream(root, graph)
+    ep_module._create_graph_module_for_export = create
+    try:
+        yield
+    finally:
+        ep_module._create_graph_module_for_export = upstream
+
+
 def _deserialize(serialized, state_dict, constants, example_inputs):
     """ExportedProgramDeserializer().deserialize (torch/_export/serde/serialize.py, 2.11), with
     the graph deserializer's tensor metadata built by _tensor_meta_fast."""
+    from torch._export.serde import schema
     from torch._export.serde import serialize as S
     version = serialized.schema_version
     if version.major != S.SCHEMA_VERSION[0] and not (version.major == 0 and version.minor == 0):
@@ -378,7 +442,9 @@ def _deserialize(serialized, state_dict, constants, example_inputs):
     }
     gd = S.GraphModuleDeserializer()
     gd.deserialize_tensor_meta = _tensor_meta_fast(gd, gd.deserialize_tensor_meta)
-    res = gd.deserialize(serialized.graph_module, state_dict, constants, example_inputs, symbol_name_to_range)
+    _rawgraph.install(gd, S, to_dataclass, schema)
+    with _DESERIALIZING, _uncompiled_top_module(S.ep, gd.graph):
+        res = gd.deserialize(serialized.graph_module, state_dict, constants, example_inputs, symbol_name_to_range)
     range_constraints = S.ExportedProgramDeserializer(None).deserialize_range_constraints(
         symbol_name_to_range, res.names_to_symbols)
     result = S.ep.ExportedProgram(
@@ -398,6 +464,12 @@ def _deserialize(serialized, state_dict, constants, example_inputs):
 
 # MARK: load
 
+# The PyTorch versions (major, minor) whose torch.export.load this path was compared with on every
+# fixture (tests/python/load_equal.py). It copies steps of their graph deserializer, so any
+# other version loads through torch.export.load.
+_FAST_TORCH = ((2, 11),)
+
+
 def load(path, extra_files=None):
     """torch.export.load(path, extra_files=extra_files), fast; raises _Fallback where the archive
     needs PyTorch's own path."""
@@ -405,6 +477,10 @@ def load(path, extra_files=None):
     from torch._export.serde import schema
     from torch.export.pt2_archive import constants as C
     path = os.fspath(path)
+    version = re.match(r"([0-9]+)\.([0-9]+)", torch.__version__)
+    if version is None or (int(version.group(1)), int(version.group(2))) not in _FAST_TORCH:
+        raise _Fallback(f"PyTorch {torch.__version__}: this path copies steps of the deserializer of PyTorch "
+                        + ", ".join(f"{a}.{b}" for a, b in _FAST_TORCH) + " and was compared with that one only")
     archive = _Archive(path)
     if archive.map is None:
         raise _Fallback("empty file")
@@ -434,7 +510,12 @@ def load(path, extra_files=None):
         # JSON is converted here
         engines_job = bg.submit(_engine_objects, archive, path, custom)
         sample_inputs = archive.read_bytes(C.SAMPLE_INPUTS_FILENAME_FORMAT.format("model"))
-        serialized = to_dataclass(schema.ExportedProgram, json.loads(archive.read_bytes(model).decode("utf-8")))
+        doc = json.loads(archive.read_bytes(model).decode("utf-8"))
+        put_back = _rawgraph.take_top_graph(doc, schema, to_dataclass)
+        serialized = to_dataclass(schema.ExportedProgram, doc)
+        if put_back is not None:
+            put_back(serialized)
+        del doc
         wcfg = to_dataclass(schema.PayloadConfig,
                             json.loads(archive.read_string(C.WEIGHTS_CONFIG_FILENAME_FORMAT.format("model"))))
         state_dict = _payloads(archive, wcfg, C.WEIGHTS_DIR, None, "weight")

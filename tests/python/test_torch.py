@@ -335,6 +335,74 @@ class Save(unittest.TestCase):
         for g, e in zip(got, want):
             torch.testing.assert_close(g, e)
 
+    def rewrite_model_json(self, src, dst, edit):
+        """dst: src with models/model.json's dict passed through edit (members stored, in order)."""
+        import json
+        import zipfile
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename.endswith("/models/model.json"):
+                    doc = json.loads(data)
+                    edit(doc)
+                    data = json.dumps(doc).encode()
+                zout.writestr(info.filename, data)
+
+    def test_load_raw_nodes_as_torch_does(self):
+        """pt2c.load reads the top graph's plain nodes from model.json's dicts (pt2c/_rawgraph.py)
+        and the others through the schema dataclasses: a file with both kinds, and nodes the
+        shape check must send to PyTorch's own code, loads equal to torch.export.load's."""
+        import json
+        import zipfile
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from load_equal import ep_diff
+        from torch._export.serde import schema
+        from pt2c import _load, _rawgraph
+        args = (torch.randn(2, 3, 8, 8),)
+        gm, _ = self.make(Hybrid(), args)
+        first = os.path.join(self.tmp, "first.pt2")
+        pt2c.save(gm, first)
+        with zipfile.ZipFile(first) as z:
+            doc = json.loads(z.read(next(n for n in z.namelist() if n.endswith("/models/model.json"))))
+        n_nodes = len(doc["graph_module"]["graph"]["nodes"])
+
+        def odd(doc):
+            nodes = [n for n in doc["graph_module"]["graph"]["nodes"]
+                     if n["target"].startswith("torch.ops.aten.") and n["inputs"]]
+            self.assertGreaterEqual(len(nodes), 2)
+            nodes[0]["from_a_later_schema"] = 1       # unknown key: ignored by PyTorch, dataclass path here
+            nodes[1]["inputs"][0].pop("kind", None)    # no kind: deserialize_inputs' schema rules
+        odd_path = os.path.join(self.tmp, "odd.pt2")
+        self.rewrite_model_json(first, odd_path, odd)
+        raws = []
+        for f in (first, odd_path):
+            with zipfile.ZipFile(f) as z:
+                d = json.loads(z.read(next(n for n in z.namelist() if n.endswith("/models/model.json"))))
+            put = _rawgraph.take_top_graph(d, schema, _load.to_dataclass)
+            self.assertIsNotNone(put)
+
+            class _G:
+                pass
+            s = _G()
+            s.graph_module = _G()
+            s.graph_module.graph = _G()
+            put(s)
+            raw = sum(type(n) is _rawgraph.RawNode for n in s.graph_module.graph.nodes)
+            self.assertGreater(raw, 0, f)         # the fallback's aten nodes are read raw
+            self.assertLess(raw, n_nodes, f)      # the engine nodes (several outputs) are not
+            raws.append(raw)
+            self.assertEqual(ep_diff(torch.export.load(f), _load.load(f)), [], f)
+
+        self.assertEqual(raws[1], raws[0] - 1)  # the node with a key of a later schema went the dataclass way
+        # a raw node's repr (the deserializer's error message names the node by it) is that of
+        # PyTorch's own dataclass of the same dict
+        from torch._export.serde.serialize import _dict_to_dataclass
+        with zipfile.ZipFile(first) as z:
+            d = json.loads(z.read(next(n for n in z.namelist() if n.endswith("/models/model.json"))))
+        for n in d["graph_module"]["graph"]["nodes"]:
+            self.assertEqual(repr(_rawgraph.RawNode(n, lambda x: _load.to_dataclass(schema.Node, x))),
+                             repr(_dict_to_dataclass(schema.Node, n)))
+
     def test_progress(self):
         args = (torch.randn(2, 3, 8, 8),)
         gm, _ = self.make(Hybrid(), args)
