@@ -39,7 +39,11 @@ def _names(cls):
 
 
 class _Shapes:
-    """Exact-shape checks of raw schema dicts (field names read from the schema classes)."""
+    """Exact-shape checks of raw schema dicts (field names read from the schema classes).
+
+    Run on every node and value of a large graph, so written flat: the key sets of a dict are
+    checked once per distinct key tuple (a graph has a handful), the common argument kinds
+    inline. tests/python/test_rawgraph.py holds them to a plain statement of the same rules."""
 
     def __init__(self, schema):
         self.node = _names(schema.Node)
@@ -54,9 +58,16 @@ class _Shapes:
         self.meta_req = _required(schema.TensorMeta)
         argument = _names(schema.Argument)
         self.args = {k: v for k, v in _ARG_SHAPES.items() if k in argument}
+        self._keys = {}  # (allowed, key tuple) -> bool
 
     def keys_ok(self, d, allowed, required):
-        return type(d) is dict and d.keys() <= allowed and required <= d.keys()
+        if type(d) is not dict:
+            return False
+        k = (allowed, tuple(d))
+        ok = self._keys.get(k)
+        if ok is None:
+            ok = self._keys[k] = d.keys() <= allowed and required <= d.keys()
+        return ok
 
     def tensor_arg_ok(self, d):
         return self.keys_ok(d, self.tensor_arg, self.tensor_arg_req) and type(d.get("name")) is str
@@ -69,6 +80,8 @@ class _Shapes:
         if type(a) is not dict or len(a) != 1:
             return False
         for k, v in a.items():
+            if k == "as_tensor" and "as_tensor" in self.args:
+                return self.tensor_arg_ok(v)
             check = self.args.get(k)
             return check is not None and check(self, v)
 
@@ -85,8 +98,11 @@ class _Shapes:
         if type(n.get("is_hop_single_tensor_return")) not in (bool, _NONE):
             return False
         md = n["metadata"]
-        if type(md) is not dict or any(type(k) is not str or type(v) is not str for k, v in md.items()):
+        if type(md) is not dict:
             return False
+        for k, v in md.items():
+            if type(k) is not str or type(v) is not str:
+                return False
         outs = n["outputs"]
         if type(outs) is not list or len(outs) != 1:
             return False
@@ -96,10 +112,11 @@ class _Shapes:
         ins = n["inputs"]
         if type(ins) is not list:
             return False
+        keys_ok, named, named_req, arg_ok = self.keys_ok, self.named, self.named_req, self.arg_ok
         for i in ins:
-            if not self.keys_ok(i, self.named, self.named_req) or type(i["name"]) is not str:
+            if not keys_ok(i, named, named_req) or type(i["name"]) is not str:
                 return False
-            if type(i.get("kind")) not in (int, _NONE) or not self.arg_ok(i["arg"]):
+            if type(i.get("kind")) not in (int, _NONE) or not arg_ok(i["arg"]):
                 return False
         return True
 
@@ -110,12 +127,18 @@ class _Shapes:
         """A TensorMeta of concrete sizes, strides and storage offset."""
         if not self.keys_ok(m, self.meta, self.meta_req):
             return False
-        sizes, strides = m.get("sizes"), m.get("strides")
-        return (type(m.get("dtype")) is int and type(m.get("layout")) is int
-                and type(m.get("requires_grad")) is bool and self.device_ok(m.get("device"))
-                and self.sym_int_ok(m.get("storage_offset"))
-                and type(sizes) is list and all(self.sym_int_ok(s) for s in sizes)
-                and type(strides) is list and all(self.sym_int_ok(s) for s in strides))
+        if (type(m.get("dtype")) is not int or type(m.get("layout")) is not int
+                or type(m.get("requires_grad")) is not bool or not self.device_ok(m.get("device"))
+                or not self.sym_int_ok(m.get("storage_offset"))):
+            return False
+        for key in ("sizes", "strides"):
+            vals = m.get(key)
+            if type(vals) is not list:
+                return False
+            for s in vals:
+                if type(s) is not dict or len(s) != 1 or type(s.get("as_int")) is not int:
+                    return False
+        return True
 
 
 def _list_of(t):

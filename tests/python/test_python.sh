@@ -13,4 +13,5 @@ rm -rf "$venv"
 (cd "$src" && "$venv/bin/pip" install -q --no-index --no-build-isolation --no-warn-script-location . )
 cd "$PWD"  # not the source tree: import the installed package
 PT2C_BIN="${PT2C_BIN:?}" PT2C_SHARED="${PT2C_SHARED:?}" "$venv/bin/python" "$src/tests/python/test_files.py"
+PT2C_SHARED="$PT2C_SHARED" "$venv/bin/python" "$src/tests/python/test_rawgraph.py"
 PT2C_SHARED="$PT2C_SHARED" "$venv/bin/python" "$src/tests/python/test_torch.py"
