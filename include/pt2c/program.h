@@ -190,14 +190,17 @@ int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *
 int pt2c_program_engine_bytes(const pt2c_program *p, size_t i, uint8_t **out, size_t *len, pt2c_error *err);
 /**
  * pt2c_program_engine_bytes into the caller's memory: engine i's raw bytes written to dst, which
- * has room for cap bytes (pt2c_engine_info.engine_bytes says how many are needed). No allocation;
- * the same threading rules as pt2c_program_engine_bytes. For a caller that owns the memory the
- * engine goes to (the Python loader decodes straight into a bytes object: no second copy of a
- * large engine).
- * @param len  receives the engine's size whenever engine i exists (also when cap is too small)
+ * has room for cap bytes. For a caller that owns the memory the engine goes to (the Python loader
+ * decodes straight into a bytes object: no second copy of a large engine). A call with dst NULL
+ * and cap 0 tells the size (PT2C_EINVALID with *len set, or 0 for an empty engine) without
+ * allocating: unlike pt2c_program_engine_info, which interns strings, it only reads the program.
+ * The same threading rules as pt2c_program_engine_bytes. The one case that allocates is a
+ * tensor-typed cross-compile engine (2.13+ placeholders), read through a temporary storage.
+ * @param len  receives the engine's size whenever engine i could be read (also when cap is too
+ *             small); 0 otherwise
  * @return 0; PT2C_EINVALID (cap smaller than the engine: nothing written; p or len NULL, dst NULL
  *         with cap > 0); PT2C_ENOTFOUND; PT2C_ECORRUPT as pt2c_program_engine_bytes (dst may
- *         then hold part of the bytes)
+ *         then hold part of the bytes); PT2C_ENOMEM (tensor-typed engines only)
  */
 int pt2c_program_engine_bytes_into(const pt2c_program *p, size_t i, void *dst, size_t cap, size_t *len,
                                    pt2c_error *err);

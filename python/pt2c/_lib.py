@@ -290,16 +290,24 @@ class Program:
 
     def engine_bytes(self, i):
         """Engine i's raw bytes as a bytes object, decoded by the library straight into it (no
-        second copy: engines are hundreds of MiB). The GIL is released while it decodes."""
-        info = EngineInfo()
-        if _new_bytes is not None and lib.pt2c_program_engine_info(self.h, i, ctypes.byref(info)) == 0:
-            size = info.engine_bytes
-            out = _new_bytes(None, size)
+        second copy: engines are hundreds of MiB). The GIL is released while it decodes. Only
+        reads the program (the loader calls it on several threads at once): the size comes from
+        a call with no room, which tells it without allocating or interning anything."""
+        if _new_bytes is not None:
             n, err = ctypes.c_size_t(), _CError.new()
+            rc = lib.pt2c_program_engine_bytes_into(self.h, i, None, 0, ctypes.byref(n), ctypes.byref(err))
+            if rc == 0:
+                return b""
+            if rc != -1 or n.value == 0:  # not "too small": the engine's own error
+                raise_for(rc, err)
+            size = n.value
+            out = _new_bytes(None, size)
             rc = lib.pt2c_program_engine_bytes_into(self.h, i, _bytes_address(out), size, ctypes.byref(n),
                                                     ctypes.byref(err))
             raise_for(rc, err)
-            return out
+            if n.value == size:
+                return out
+            # (a size that changed between the two calls cannot happen: the plain path below)
         out, n, err = ctypes.c_void_p(), ctypes.c_size_t(), _CError.new()
         raise_for(lib.pt2c_program_engine_bytes(self.h, i, ctypes.byref(out), ctypes.byref(n), ctypes.byref(err)), err)
         try:

@@ -470,6 +470,13 @@ def _deserialize(serialized, state_dict, constants, example_inputs):
 _FAST_TORCH = ((2, 11),)
 
 
+def fast_torch_version(v):
+    """Whether torch.__version__ `v` is a release of _FAST_TORCH (2.11.0, 2.11.1+cu130), not a
+    pre-release or nightly build, whose deserializer may differ."""
+    m = re.fullmatch(r"([0-9]+)\.([0-9]+)\.[0-9]+(\+[0-9A-Za-z.]+)?", v)
+    return m is not None and (int(m.group(1)), int(m.group(2))) in _FAST_TORCH
+
+
 def load(path, extra_files=None):
     """torch.export.load(path, extra_files=extra_files), fast; raises _Fallback where the archive
     needs PyTorch's own path."""
@@ -477,8 +484,7 @@ def load(path, extra_files=None):
     from torch._export.serde import schema
     from torch.export.pt2_archive import constants as C
     path = os.fspath(path)
-    version = re.match(r"([0-9]+)\.([0-9]+)", torch.__version__)
-    if version is None or (int(version.group(1)), int(version.group(2))) not in _FAST_TORCH:
+    if not fast_torch_version(torch.__version__):
         raise _Fallback(f"PyTorch {torch.__version__}: this path copies steps of the deserializer of PyTorch "
                         + ", ".join(f"{a}.{b}" for a, b in _FAST_TORCH) + " and was compared with that one only")
     archive = _Archive(path)

@@ -141,6 +141,20 @@ class _Shapes:
         return True
 
 
+def _float_ok(v):
+    """A JSON number the schema's float() conversion takes (an int beyond a double's range
+    raises OverflowError there)."""
+    if type(v) is float:
+        return True
+    if type(v) is not int:
+        return False
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
+
+
 def _list_of(t):
     return lambda shapes, v: type(v) is list and all(type(x) is t for x in v)
 
@@ -153,8 +167,8 @@ _ARG_SHAPES = {
     "as_tensors": lambda s, v: type(v) is list and all(s.tensor_arg_ok(x) for x in v),
     "as_int": lambda s, v: type(v) is int,
     "as_ints": _list_of(int),
-    "as_float": lambda s, v: type(v) in (int, float),
-    "as_floats": lambda s, v: type(v) is list and all(type(x) in (int, float) for x in v),
+    "as_float": lambda s, v: _float_ok(v),
+    "as_floats": lambda s, v: type(v) is list and all(_float_ok(x) for x in v),
     "as_bool": lambda s, v: type(v) is bool,
     "as_bools": _list_of(bool),
     "as_string": lambda s, v: type(v) is str,

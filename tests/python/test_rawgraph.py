@@ -1,9 +1,11 @@
-"""pt2c/_rawgraph.py's shape checks, without torch: they decide which nodes and tensor metadata
-of model.json pt2c.load reads from the JSON dicts (and so must admit only what PyTorch's schema
-conversion accepts without error), and they are written flat for speed. Here they are held to
-a plain statement of the same rules (`Reference`) on every node and tensor_values entry of every
-fixture's model.json and on systematic mutations of them (each key dropped, an unknown key added,
-each value replaced by values of other types).
+"""pt2c.load's fast-path gates, without torch.
+
+pt2c/_rawgraph.py's shape checks decide which nodes and tensor metadata of model.json pt2c.load
+reads from the JSON dicts (and so must admit only what PyTorch's schema conversion accepts
+without error), and they are written flat for speed. Here they are held to a plain statement of
+the same rules (`Reference`) on every node and tensor_values entry of every fixture's model.json
+and on systematic mutations of them (each key dropped, an unknown key added, each value replaced
+by values of other types). And the PyTorch versions the path is used on (_load.fast_torch_version).
 
 The schema classes are stand-ins with the field names and defaults of PyTorch 2.11's
 torch/_export/serde/schema.py (the checks read nothing else of them).
@@ -95,6 +97,9 @@ class Reference:
     def device(self, d):
         return self.exact(d, FakeSchema.Device) and type(d["type"]) is str and type(d.get("index")) in (int, NONE)
 
+    def number(self, v):
+        return type(v) is float or (type(v) is int and abs(v) < 2 ** 1024 - 2 ** 970)  # below: float(v) rounds
+
     def arg(self, a):
         if type(a) is not dict or len(a) != 1:
             return False
@@ -105,8 +110,8 @@ class Reference:
             "as_tensors": lambda: type(v) is list and all(self.tensor_arg(x) for x in v),
             "as_int": lambda: type(v) is int,
             "as_ints": lambda: type(v) is list and all(type(x) is int for x in v),
-            "as_float": lambda: type(v) in (int, float),
-            "as_floats": lambda: type(v) is list and all(type(x) in (int, float) for x in v),
+            "as_float": lambda: self.number(v),
+            "as_floats": lambda: type(v) is list and all(self.number(x) for x in v),
             "as_bool": lambda: type(v) is bool,
             "as_bools": lambda: type(v) is list and all(type(x) is bool for x in v),
             "as_string": lambda: type(v) is str,
@@ -258,7 +263,8 @@ class Shapes(unittest.TestCase):
         self.assertTrue(node_with(is_hop_single_tensor_return=None))
         arg = {"name": "x", "arg": None, "kind": 1}
         for a, ok in [({"as_tensor": {"name": "t"}}, True), ({"as_sym_int": {"as_name": "s"}}, False),
-                      ({"as_float": "inf"}, False), ({"as_float": 2}, True), ({"as_optional_tensors": []}, False),
+                      ({"as_float": "inf"}, False), ({"as_float": 2}, True), ({"as_float": 10 ** 400}, False),
+                      ({"as_floats": [1.5, 10 ** 400]}, False), ({"as_float": 2 ** 1023}, True), ({"as_optional_tensors": []}, False),
                       ({"as_device": {"type": "cuda", "index": 0}}, True), ({"as_device": {"type": "cpu"}}, True),
                       ({"as_device": {"index": 0}}, False), ({"as_int": True}, False), ({"as_ints": [1, 2]}, True),
                       ({"as_ints": [1, 2.0]}, False), ({"as_graph": {}}, False), ({"as_none": True}, True),
@@ -274,6 +280,15 @@ class Shapes(unittest.TestCase):
         self.assertFalse(meta_with(storage_offset={"as_int": 1.0}))
         self.assertFalse(meta_with(requires_grad=0))
         self.assertTrue(meta_with(sizes=[], strides=[]))
+
+
+class TorchVersions(unittest.TestCase):
+    def test_fast_path_only_on_the_compared_release(self):
+        from pt2c import _load
+        for v, ok in [("2.11.0", True), ("2.11.0+cu130", True), ("2.11.2+cpu", True), ("2.11.0a0+git1234", False),
+                      ("2.11.0.dev20260101", False), ("2.11.0rc1", False), ("2.12.0", False), ("2.10.1", False),
+                      ("12.11.0", False), ("2.1.0", False)]:
+            self.assertEqual(_load.fast_torch_version(v), ok, v)
 
 
 if __name__ == "__main__":
