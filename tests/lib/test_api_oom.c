@@ -409,6 +409,11 @@ static int c_engine_bytes(holder *h, pt2c_error *err)
 		int bad = !into;
 		if (!bad && (rc = pt2c_program_engine_info(h->p, i, &info)) == 0)
 			bad = info.engine_bytes != len;
+		if (!bad && !rc) { /* the size alone: no buffer */
+			rc = pt2c_program_engine_bytes_into(h->p, i, NULL, 0, &got, NULL);
+			bad = rc != PT2C_ENOMEM && (rc != (len ? PT2C_EINVALID : 0) || got != len);
+			rc = rc == PT2C_ENOMEM ? rc : 0;
+		}
 		if (!bad && !rc && len) {
 			memset(into, 0x5A, len + 1);
 			rc = pt2c_program_engine_bytes_into(h->p, i, into, len - 1, &got, NULL);
