@@ -91,7 +91,8 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
  * Write the program as a 2.11-layout archive at `path` (atomically: a temporary file in the same
  * folder, renamed into place when complete; removed on any failure). Weights and engine bytes are
  * checksummed, base64-encoded and written by opts->threads threads at once (version 2; version 1
- * options and NULL mean one per CPU), with a 1 MiB buffer each; the output does not depend on the
+ * options and NULL mean one per CPU the process may use: affinity mask and cgroup CPU quota),
+ * with a 1 MiB buffer each; the output does not depend on the
  * thread count. Threads started here have ended when the call returns. The program is not
  * changed; allocations go through its allocator (on the calling thread only).
  * @param opts  NULL = PT2C_WRITE_OPTIONS_INIT

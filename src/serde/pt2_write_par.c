@@ -511,8 +511,8 @@ int pt2c__pw_par_finish(aw *a)
 
 static unsigned default_threads(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1u : n > (long)PAR_MAX_THREADS ? PAR_MAX_THREADS : (unsigned)n;
+	unsigned n = pt2c__cpu_count();
+	return n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
 }
 
 int pt2c__pt2_write_par(const pt2c_program *p, pt2c_psink out, const pt2c_pt2_write_opts *opts, pt2c_error *err)

@@ -4,7 +4,6 @@
  * base64.b64decode(validate=True), non-zero unused bits in the last quantum are accepted.
  */
 #include <pthread.h>
-#include <unistd.h>
 
 #include "util/util.h"
 
@@ -358,7 +357,7 @@ static void *b64_part_check(void *arg)
 
 static size_t b64_first_invalid_wide(const unsigned char *s, size_t n)
 {
-	long cpus = n >= B64_WIDE_MIN ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	unsigned cpus = n >= B64_WIDE_MIN ? pt2c__cpu_count() : 1;
 	size_t k = cpus < 2 ? 1 : cpus > B64_WIDE_PARTS ? B64_WIDE_PARTS : (size_t)cpus;
 	if (k < 2)
 		return b64_first_invalid(s, n);

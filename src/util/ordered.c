@@ -7,21 +7,75 @@
  * runs more than a ring ahead of the caller, so memory is the ring whatever the chunk count.
  * The first error in chunk order is the result, as a loop over the chunks would give it.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "util/util.h"
 
 pt2c_thread_tuning pt2c__thread_tuning = { 4096, false, 1024 };
 
+unsigned pt2c__cpu_max_parse(const char *text)
+{
+	if (!text || text[0] < '0' || text[0] > '9') /* "max", or not a number (strtoull would take "-5") */
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long quota = strtoull(text, &end, 10), period;
+	if (errno || end == text || *end != ' ')
+		return 0;
+	const char *p = end + 1;
+	if (*p < '0' || *p > '9')
+		return 0;
+	period = strtoull(p, &end, 10);
+	if (errno || end == p || period == 0 || quota == 0 || (*end != '\n' && *end != '\0'))
+		return 0;
+	unsigned long long n = quota / period + (quota % period != 0);
+	return n > 4096 ? 4096 : (unsigned)n;
+}
+
+static unsigned cpus_once;
+static pthread_once_t cpus_guard = PTHREAD_ONCE_INIT;
+
+static void count_cpus(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = online < 1 ? 1 : online > 4096 ? 4096 : (unsigned)online;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0) {
+		int k = CPU_COUNT(&set);
+		if (k >= 1 && (unsigned)k < n)
+			n = (unsigned)k;
+	}
+	FILE *f = fopen("/sys/fs/cgroup/cpu.max", "re");
+	if (f) {
+		char line[64];
+		unsigned q = fgets(line, sizeof line, f) ? pt2c__cpu_max_parse(line) : 0;
+		fclose(f);
+		if (q >= 1 && q < n)
+			n = q;
+	}
+	cpus_once = n;
+}
+
+unsigned pt2c__cpu_count(void)
+{
+	pthread_once(&cpus_guard, count_cpus);
+	return cpus_once;
+}
+
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max)
 {
 	if ((alloc && alloc->malloc && !pt2c__thread_tuning.any_allocator) || items < pt2c__thread_tuning.min_items)
 		return 0;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = pt2c__cpu_count();
 	if (n < 2)
 		return 0;
-	return (unsigned)(n - 1) < max ? (unsigned)(n - 1) : max;
+	return n - 1 < max ? n - 1 : max;
 }
 
 #define RING_MAX 32

@@ -454,6 +454,14 @@ typedef struct pt2c_thread_tuning {
 } pt2c_thread_tuning;
 extern pt2c_thread_tuning pt2c__thread_tuning;
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max);
+/*
+ * CPUs this process may use (at least 1): the CPUs of its affinity mask, lowered to the CPU quota
+ * of its cgroup (cgroup v2 cpu.max, rounded up) -- what a container given 2 CPUs of a 64-core
+ * host should use -- else the online CPUs. Computed once; thread-safe.
+ */
+unsigned pt2c__cpu_count(void);
+/* cpu.max's text ("max 100000", "150000 100000") as CPUs, rounded up: 0 for no limit or bad text. */
+unsigned pt2c__cpu_max_parse(const char *text);
 
 /*
  * Text made in chunks by helper threads and consumed in chunk order on the calling thread:

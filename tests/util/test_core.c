@@ -1,8 +1,12 @@
 /*
  * test_core.c -- allocation, errors, arena, hash map, string pool, buffers and cursors.
  */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/util.h"
@@ -611,7 +615,41 @@ static void test_overflow_helpers(void)
 	CHECK(!pt2c__add_ovf_sz(5, 6, &s) && s == 11);
 }
 
+/* cgroup v2 cpu.max text as CPUs (rounded up), and the count with the affinity mask narrowed. */
+static void test_cpu_count(void)
+{
+	/* a child process whose affinity allows one CPU counts one (first: the count is taken once a
+	 * process, and a child inherits it) */
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+		if (sched_setaffinity(0, sizeof one, &one) != 0)
+			_exit(2);
+		_exit(pt2c__cpu_count() == 1 ? 0 : 1);
+	}
+	int st = 0;
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: status %d", st);
+	static const struct { const char *text; unsigned want; } cases[] = {
+		{ "max 100000\n", 0 }, { "200000 100000\n", 2 }, { "150000 100000", 2 }, { "50000 100000\n", 1 },
+		{ "100000 100000", 1 }, { "", 0 }, { "abc", 0 }, { "100 0\n", 0 }, { "0 100000\n", 0 },
+		{ "100000\n", 0 }, { "100000 100000 1\n", 0 }, { "-5 100000", 0 }, { "99999999999999 1", 4096 },
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(cases); i++)
+		CHECK_MSG(pt2c__cpu_max_parse(cases[i].text) == cases[i].want, "\"%s\": %u, want %u", cases[i].text,
+		          pt2c__cpu_max_parse(cases[i].text), cases[i].want);
+	CHECK(pt2c__cpu_max_parse(NULL) == 0);
+	unsigned n = pt2c__cpu_count();
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	CHECK(n >= 1 && (online < 1 || n <= (unsigned)online));
+	CHECK(pt2c__cpu_count() == n);
+}
+
 PT2C_TEST_MAIN({
+	RUN(test_cpu_count); /* first: no call before it may have counted the CPUs */
 	RUN(test_calloc_overflow);
 	RUN(test_grow);
 	RUN(test_err_fields);
