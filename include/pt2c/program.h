@@ -92,9 +92,9 @@ int pt2c_program_parse(pt2c_program **out, const uint8_t *data, size_t len, cons
  * folder, renamed into place when complete; removed on any failure). Weights and engine bytes are
  * checksummed, base64-encoded and written by opts->threads threads at once (version 2; version 1
  * options and NULL mean one per CPU the process may use: affinity mask and cgroup CPU quota),
- * with a 1 MiB buffer each; the output does not depend on the
- * thread count. Threads started here have ended when the call returns. The program is not
- * changed; allocations go through its allocator (on the calling thread only).
+ * with a 1 MiB buffer each; the output does not depend on the thread count. Threads started
+ * here have ended when the call returns. The program is not changed; allocations go through its
+ * allocator (on the calling thread only).
  * @param opts  NULL = PT2C_WRITE_OPTIONS_INIT
  * @param err   optional; err->file is `path`, err->member the member being written
  * @return 0; PT2C_EIO (the folder, temporary file or rename failed, the disk is full, or a pull
