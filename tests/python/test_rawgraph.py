@@ -159,37 +159,30 @@ class Reference:
 OTHERS = [None, True, 0, 7, -1, 1.5, "", "x", [], [1], [{"name": "a"}], {}, {"as_int": 1}, {"name": "a"}]
 
 
+def replaced(d, k, v):
+    """A copy of dict or list d with d[k] = v."""
+    m = dict(d) if type(d) is dict else list(d)
+    m[k] = v
+    return m
+
+
 def mutations(d, depth=0):
-    """d changed in one place each: a key dropped, an unknown key added, a value of another type."""
-    if type(d) is dict:
-        for k in list(d):
+    """d changed in one place each: a key dropped, an unknown key (or item) added, a value of
+    another type, recursively."""
+    if type(d) not in (dict, list):
+        return
+    is_dict = type(d) is dict
+    for k in (list(d) if is_dict else range(len(d))):
+        if is_dict:
             m = dict(d)
             del m[k]
             yield m
-            for other in OTHERS:
-                m = dict(d)
-                m[k] = other
-                yield m
-            if depth < 4:
-                for sub in mutations(d[k], depth + 1):
-                    m = dict(d)
-                    m[k] = sub
-                    yield m
-        m = dict(d)
-        m["from_a_later_schema"] = 1
-        yield m
-    elif type(d) is list:
-        for i in range(len(d)):
-            for other in OTHERS[:6]:
-                m = list(d)
-                m[i] = other
-                yield m
-            if depth < 4:
-                for sub in mutations(d[i], depth + 1):
-                    m = list(d)
-                    m[i] = sub
-                    yield m
-        yield d + [None]
+        for other in (OTHERS if is_dict else OTHERS[:6]):
+            yield replaced(d, k, other)
+        if depth < 4:
+            for sub in mutations(d[k], depth + 1):
+                yield replaced(d, k, sub)
+    yield dict(d, from_a_later_schema=1) if is_dict else d + [None]
 
 
 def model_jsons():
