@@ -55,7 +55,8 @@ class ReadOptions(ctypes.Structure):
 
 
 class WriteOptions(ctypes.Structure):
-    """pt2c_write_options, version 2 (include/pt2c/program.h): `threads` 0 = one per online CPU."""
+    """pt2c_write_options, version 2 (include/pt2c/program.h): `threads` 0 = one per usable CPU
+    (affinity mask and cgroup quota: pt2c__cpu_count)."""
     _fields_ = [("version", ctypes.c_uint), ("root", ctypes.c_char_p), ("progress", PROGRESS_FN),
                 ("payload", ctypes.c_void_p), ("threads", ctypes.c_uint)]
 
@@ -64,7 +65,7 @@ WRITE_OPTIONS_VERSION = 2
 
 
 def check_threads(threads):
-    """The `threads=` argument: a non-negative int (0 = one per online CPU, 1 = no other thread)."""
+    """The `threads=` argument: a non-negative int (0 = one per usable CPU, 1 = no other thread)."""
     if isinstance(threads, bool) or not isinstance(threads, int):
         raise TypeError(f"threads must be an int, not {type(threads).__name__}")
     if threads < 0 or threads > 0xFFFFFFFF:
@@ -220,7 +221,7 @@ class Program:
 
     def write(self, path, progress=None, threads=0):
         """Write the program at `path` (atomically); `threads` as pt2c_write_options.threads:
-        0 = one per online CPU, 1 = no other thread; the bytes do not depend on it."""
+        0 = one per usable CPU, 1 = no other thread; the bytes do not depend on it."""
         threads = check_threads(threads)
         cb = PROGRESS_FN(0)
         if progress is not None:
@@ -298,7 +299,7 @@ class Program:
             rc = lib.pt2c_program_engine_bytes_into(self.h, i, None, 0, ctypes.byref(n), ctypes.byref(err))
             if rc == 0:
                 return b""
-            if rc != -1 or n.value == 0:  # not "too small": the engine's own error
+            if rc != EINVALID or n.value == 0:  # not "too small": the engine's own error
                 raise_for(rc, err)
             size = n.value
             out = _new_bytes(None, size)

@@ -326,7 +326,8 @@ def _engine_objects(archive, path, custom):
         # ctypes lets go of the GIL in the call: the engines are decoded at once.
         if len(todo) > 1:
             from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
+            usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            with ThreadPoolExecutor(min(len(todo), usable)) as pool:
                 raw = list(pool.map(p.engine_bytes, [i for _, i, _ in todo]))
         else:
             raw = [p.engine_bytes(i) for _, i, _ in todo]
@@ -360,35 +361,28 @@ def _tensor_meta_fast(d, slow):
             out.append(x)
         return out
 
-    def raw(tm):
-        # a dict _rawgraph.take_top_graph kept (its shape checked there: concrete sizes,
-        # strides and storage offset, a Device, an int dtype, a bool requires_grad)
-        dv = tm["device"]
-        dk = (dv["type"], dv.get("index"))
+    def fake(sizes, strides, dtype, requires_grad, dk, schema_device):
+        """The FakeTensor; schema_device() gives the schema Device when (type, index) dk is new."""
         dev = devices.get(dk)
         if dev is None:
-            dev = devices[dk] = deserialize_device(to_dataclass(schema.Device, dv))
-        meta = empty([s["as_int"] for s in tm["sizes"]], [s["as_int"] for s in tm["strides"]],
-                     dtype=_SERIALIZE_TO_TORCH_DTYPE[tm["dtype"]], device="meta")
-        if tm["requires_grad"]:
+            dev = devices[dk] = deserialize_device(schema_device())
+        meta = empty(sizes, strides, dtype=_SERIALIZE_TO_TORCH_DTYPE[dtype], device="meta")
+        if requires_grad:
             meta.requires_grad_(True)
         return FakeTensor(d.fake_tensor_mode, meta, dev)
 
     def fast(tm):
         if type(tm) is dict:
-            return raw(tm)
+            # a dict _rawgraph.take_top_graph kept (its shape checked there: concrete sizes,
+            # strides and storage offset, a Device, an int dtype, a bool requires_grad)
+            dv = tm["device"]
+            return fake([s["as_int"] for s in tm["sizes"]], [s["as_int"] for s in tm["strides"]], tm["dtype"],
+                        tm["requires_grad"], (dv["type"], dv.get("index")), lambda: to_dataclass(schema.Device, dv))
         sizes = ints(tm.sizes)
         strides = ints(tm.strides) if sizes is not None else None
         if strides is None:
             return slow(tm)
-        dk = (tm.device.type, tm.device.index)
-        dev = devices.get(dk)
-        if dev is None:
-            dev = devices[dk] = deserialize_device(tm.device)
-        meta = empty(sizes, strides, dtype=_SERIALIZE_TO_TORCH_DTYPE[tm.dtype], device="meta")
-        if tm.requires_grad:
-            meta.requires_grad_(True)
-        return FakeTensor(d.fake_tensor_mode, meta, dev)
+        return fake(sizes, strides, tm.dtype, tm.requires_grad, (tm.device.type, tm.device.index), lambda: tm.device)
     return fast
 
 
@@ -428,7 +422,9 @@ def _uncompiled_top_module(ep_module, top_graph):
 
 def _deserialize(serialized, state_dict, constants, example_inputs):
     """ExportedProgramDeserializer().deserialize (torch/_export/serde/serialize.py, 2.11), with
-    the graph deserializer's tensor metadata built by _tensor_meta_fast."""
+    the graph deserializer's tensor metadata built by _tensor_meta_fast, its raw nodes read by
+    _rawgraph.install's methods, and its GraphModule of the top graph left uncompiled
+    (_uncompiled_top_module)."""
     from torch._export.serde import schema
     from torch._export.serde import serialize as S
     version = serialized.schema_version

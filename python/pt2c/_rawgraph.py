@@ -80,8 +80,6 @@ class _Shapes:
         if type(a) is not dict or len(a) != 1:
             return False
         for k, v in a.items():
-            if k == "as_tensor" and "as_tensor" in self.args:
-                return self.tensor_arg_ok(v)
             check = self.args.get(k)
             return check is not None and check(self, v)
 
@@ -250,7 +248,6 @@ def take_top_graph(doc, schema, to_dataclass):
 def install(gd, S, to_dataclass, schema):
     """Give GraphModuleDeserializer `gd` the instance methods that read raw nodes and arguments
     (everything else goes to the class's own methods)."""
-    import collections  # noqa: F401  (deserialize_inputs builds an OrderedDict upstream)
     import torch
     OpOverload = torch._ops.OpOverload
     HOP = torch._ops.HigherOrderOperator
