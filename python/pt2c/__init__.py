@@ -81,7 +81,7 @@ def export(src, dst, *, cross_compile=False, target=None, extra_files=None, thre
     """Partitioned-module archive or JSON form -> .pt2 (what `pt2c export` does). target: the
     Torch-TensorRT generation to write ("2.5" ... "2.13", "head"; docs/generations.md), default
     the engine records' own; extra_files: {name: str or UTF-8 bytes}; threads: threads that
-    write (0 = one per online CPU, 1 = none besides the caller; the bytes are the same)."""
+    write (0 = one per usable CPU, 1 = none besides the caller; the bytes are the same)."""
     _lib.check_threads(threads)
     prog = _lib.Module.open(src).export(cross_compile, target)
     try:
@@ -211,7 +211,7 @@ def save(module, path, *, cross_compile=False, extra_files=None, progress=None, 
     cross_compile: engines become no_op_placeholder_for_execute_engine calls (the Windows flow).
     extra_files: {name: str or bytes} stored as torch.export.save(extra_files=) does.
     progress: callable(done_bytes, total_bytes), called now and then while writing.
-    threads: threads that checksum, encode and write (0 = one per online CPU, 1 = none besides
+    threads: threads that checksum, encode and write (0 = one per usable CPU, 1 = none besides
         the caller); the file's bytes do not depend on it. CUDA weights are still copied to the
         host on the calling thread only.
     target: the Torch-TensorRT release that will load the file ("2.5" ... "2.13", "head";

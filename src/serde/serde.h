@@ -65,7 +65,7 @@ typedef struct pt2c_pt2_write_opts {
 	const char *root;   /* archive root folder; NULL = "archive" */
 	void (*progress)(uint64_t done, uint64_t total, void *payload); /* on the calling thread */
 	void *payload;
-	unsigned threads;   /* pt2c__pt2_write_par: threads in all, the caller's included; 0 = online CPUs */
+	unsigned threads;   /* pt2c__pt2_write_par: threads in all, the caller's included; 0 = pt2c__cpu_count() */
 	uint64_t task_bytes; /* pt2c__pt2_write_par: spans this long or longer go to the workers in pieces
 	                        of this size (0 = 16 MiB; tests make it tiny to cut everything up) */
 } pt2c_pt2_write_opts;

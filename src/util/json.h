@@ -168,7 +168,6 @@ static inline int pt2c__json_ahead_or_raw_next(pt2c_json_ahead *a, const char *d
 	return pt2c__json_raw_next(data, len, raw, cursor, opts, scratch, out, err);
 }
 
-
 /* NULL-tolerant accessors: any NULL or wrongly typed input gives NULL / false. */
 const pt2c_json *pt2c__json_get(const pt2c_json *obj, const char *key); /* first match */
 const pt2c_json *pt2c__json_at(const pt2c_json *arr, size_t i);

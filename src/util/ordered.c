@@ -1,6 +1,7 @@
 /*
- * ordered.c -- text made in chunks on helper threads and handed on in order on the calling
- * thread (see util.h, pt2c__ordered_run).
+ * ordered.c -- how many threads to use (pt2c__cpu_count, pt2c__helper_threads), and text made in
+ * chunks on helper threads and handed on in order on the calling thread (pt2c__ordered_run; see
+ * util.h).
  *
  * Helpers take the next chunk number and render it into one of a ring of 2 x helpers buffers;
  * the caller consumes chunk 0, 1, 2, ... as each is ready and frees its slot. A helper never

@@ -437,7 +437,6 @@ int pt2c__ofile_pwrite(pt2c_ofile *f, const void *p, size_t n, uint64_t off);
  */
 void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
 
-
 /* MARK: helper threads (src/util/ordered.c) */
 
 /*
