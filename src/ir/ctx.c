@@ -1,4 +1,6 @@
 /* ctx.c -- the refcounted arena + string pool that owns every object of a module tree. */
+#include <assert.h>
+
 #include "ir/ir.h"
 
 int pt2c__ctx_new(pt2c_ctx **out, const pt2c_allocator *alloc)
@@ -36,4 +38,25 @@ void pt2c__ctx_unref(pt2c_ctx *ctx)
 	pt2c__strpool_free(&ctx->strings);
 	pt2c__arena_free(&ctx->arena);
 	pt2c__free(custom ? &a : NULL, ctx);
+}
+
+int pt2c__ctx_new_front(pt2c_ctx *parent, pt2c_ctx **out)
+{
+	PT2C_ASSERT_ARG(parent && out);
+	pt2c_ctx *c = NULL;
+	if (pt2c__ctx_new(&c, parent->alloc))
+		return PT2C_ENOMEM;
+	if (pt2c__strpool_front(&c->strings, &parent->strings)) {
+		pt2c__ctx_unref(c);
+		return PT2C_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void pt2c__ctx_adopt(pt2c_ctx *parent, pt2c_ctx *front)
+{
+	assert(parent && front && front->strings.shared == &parent->strings);
+	pt2c__arena_splice(&parent->arena, &front->arena);
+	pt2c__ctx_unref(front);
 }

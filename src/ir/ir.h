@@ -47,6 +47,15 @@ typedef struct pt2c_ctx {
 int pt2c__ctx_new(pt2c_ctx **out, const pt2c_allocator *alloc);
 pt2c_ctx *pt2c__ctx_ref(pt2c_ctx *ctx);
 void pt2c__ctx_unref(pt2c_ctx *ctx); /* frees the arena on the last reference; accepts NULL */
+/*
+ * A front of `parent` for one worker thread (*out, refcount 1): objects go to the front's own
+ * arena, strings come from parent's pool (pt2c__strpool_front: parent->strings.lock must be set
+ * while fronts intern), so they are parent's strings. Several fronts of one parent may work at
+ * once, each on its own thread; the parent itself is not used meanwhile. PT2C_ENOMEM.
+ */
+int pt2c__ctx_new_front(pt2c_ctx *parent, pt2c_ctx **out);
+/* Hand the front's objects to parent (same thread as the parent's user, fronts done); then unref it. */
+void pt2c__ctx_adopt(pt2c_ctx *parent, pt2c_ctx *front);
 static inline const char *pt2c__ctx_intern(pt2c_ctx *c, const char *s, size_t n) { return pt2c__intern(&c->strings, s, n); }
 static inline const char *pt2c__ctx_interns(pt2c_ctx *c, const char *s) { return pt2c__interns(&c->strings, s); }
 

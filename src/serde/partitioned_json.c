@@ -51,11 +51,10 @@ int pt2c__partitioned_json_read(pt2c_module **out, const char *data, size_t len,
 	return pt2c__partitioned_json_read_ex(out, data, len, NULL, alloc, err);
 }
 
-int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
-                                   const pt2c_allocator *alloc, pt2c_error *err)
+/* One read of the document; par: large fallback graphs may go to worker threads (*deferred: some did). */
+static int read_doc(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
+                    const pt2c_allocator *alloc, pt2c_error *err, bool par, bool *deferred)
 {
-	PT2C_ASSERT_ARG(out && (data || len == 0) && (!res || res->resolve));
-	*out = NULL;
 	pt2c_arena dom;
 	pt2c__arena_init(&dom, alloc);
 	pt2c_json *root = NULL;
@@ -91,19 +90,23 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	r->res = res;
 	r->dom = &dom;
 	r->opts = opts;
+	r->par = par;
 	pt2c__arena_init(&r->node_dom, alloc);
 	pt2c__meta_pool_init(&r->metas, alloc);
 	if (root->type != PT2C_JSON_OBJECT)
 		rc = type_error(r, root, "a partitioned module object");
 	/* submodules first: they own no graph references of the top graph, and failures there are cheap */
 	if (!rc) rc = read_submodules(r, m, root);
+	if (r) r->par = false; /* the top module's own graph is read in order */
 	if (!rc) rc = read_module_body(r, m, root);
 	if (!rc) rc = read_spec(r, root, "in_spec", &m->in_spec);
 	if (!rc) rc = read_spec(r, root, "out_spec", &m->out_spec);
 	if (!rc) rc = read_symbols(r, m, root);
 	if (!rc) rc = read_op_schemas(r, m, root);
-	/* skimmed arrays are valid once read whole; any failure may be a syntax error met late */
-	if (r)
+	/* skimmed arrays are valid once read whole; any failure may be a syntax error met late
+	 * (unless the document is read again in order, which settles it) */
+	if (r) *deferred = rc && r->deferred;
+	if (r && !*deferred)
 		rc = pt2c__json_skim_settle(rc, n_skimmed, r->raw_done, data, len, &scan, &lazy, 1, alloc,
 		                            res ? res->member : NULL, err);
 done:
@@ -112,6 +115,7 @@ done:
 		pt2c__free(alloc, r->tmp_dims);
 		pt2c__meta_pool_free(&r->metas);
 		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
+		jobs_free(r);
 	}
 	pt2c__free(alloc, r);
 	pt2c__arena_free(&dom);
@@ -121,5 +125,23 @@ done:
 		*out = m;
 	}
 	pt2c__ctx_unref(ctx);
+	return rc;
+}
+
+int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
+                                   const pt2c_allocator *alloc, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(out && (data || len == 0) && (!res || res->resolve));
+	*out = NULL;
+	pt2c_error before;
+	if (err) before = *err;
+	bool deferred = false;
+	int rc = read_doc(out, data, len, res, alloc, err, true, &deferred);
+	if (rc && deferred) {
+		/* a failure while graphs were read on workers: read it in order, which names the first
+		 * error in document order, as it always has (or absorbs what failed only there) */
+		if (err) *err = before;
+		rc = read_doc(out, data, len, res, alloc, err, false, &deferred);
+	}
 	return rc;
 }

@@ -41,6 +41,13 @@ typedef struct prd {
 	pt2c_sym *tmp_dims;   /* scratch for one sizes/strides array */
 	size_t tmp_dims_cap;
 	size_t raw_done;      /* lazy "graph" arrays read to their end (pt2c__json_parse_skim's duty) */
+	/* fallback graphs on worker threads (partitioned_json_par.c) */
+	bool par;             /* read_submodules may defer large fallback graphs to workers */
+	bool deferred;        /* some graph was deferred: a failure is read again in order, without workers */
+	bool no_ahead;        /* a worker that starts no helper thread of its own */
+	uint64_t drop_step;   /* bytes of text between drops of read pages (0: PT2C_DROP_STEP) */
+	struct prd_job *jobs; /* the deferred graphs, in document order */
+	size_t n_jobs, cap_jobs;
 } prd;
 
 /* Fail with `code` at value `at` (NULL: position unknown) under the current path. */
@@ -91,6 +98,9 @@ static inline int need(prd *r, const pt2c_json *obj, const char *key, int type, 
 #define read_spec pt2c__partitioned_read_spec
 #define read_symbols pt2c__partitioned_read_symbols
 #define read_op_schemas pt2c__partitioned_read_op_schemas
+#define defer_graph pt2c__partitioned_defer_graph
+#define run_deferred pt2c__partitioned_run_deferred
+#define jobs_free pt2c__partitioned_jobs_free
 
 /* One size or stride: an int >= 0 or a symbol string. */
 int read_dim(prd *r, const pt2c_json *v, pt2c_sym *out);
@@ -108,5 +118,18 @@ int read_submodules(prd *r, pt2c_module *m, const pt2c_json *root);
 int read_spec(prd *r, const pt2c_json *root, const char *key, const char **out);
 int read_symbols(prd *r, pt2c_module *m, const pt2c_json *root);
 int read_op_schemas(prd *r, pt2c_module *m, const pt2c_json *root);
+
+/*
+ * Fallback graphs on worker threads (partitioned_json_par.c). read_submodules hands each large
+ * fallback graph to defer_graph, which either takes it (*taken: read later by run_deferred) or
+ * leaves it to be read at once. run_deferred reads the taken graphs on up to one thread per two
+ * usable CPUs, each into the module's own ctx through a front (pt2c__ctx_new_front), so the
+ * result is what reading them in order gives. A worker's error is not placed (its path is
+ * partial): with r->deferred set, any failure of the read is to be read again in order
+ * (r->par false), which finds the first error in document order, as it always has.
+ */
+int defer_graph(prd *r, pt2c_module *fb, const pt2c_json *obj, bool *taken);
+int run_deferred(prd *r);
+void jobs_free(prd *r);
 
 #endif

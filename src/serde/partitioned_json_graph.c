@@ -218,7 +218,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 		if (arr->n <= arr->u.raw_len / 32 && pt2c__graph_presize(g, arr->n)) rc = oom(r);
 		else pt2c__graph_prefault(g);
 		/* a large graph: its nodes parsed on a helper thread while the ones before are built */
-		pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->data, r->len, arr, &r->opts, r->alloc);
+		pt2c_json_ahead *ah = rc || r->no_ahead ? NULL : pt2c__json_ahead_start(r->data, r->len, arr, &r->opts, r->alloc);
 		for (uint32_t k = 0; !rc; k++) {
 			pt2c_json *n = NULL;
 			rc = pt2c__json_ahead_or_raw_next(ah, r->data, r->len, arr, &cursor, &r->opts, &r->node_dom, &n, r->err);
@@ -236,7 +236,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			 * otherwise sit in memory next to all of its JSON. Views into it (metadata strings)
 			 * page in again from the file when read.
 			 */
-			if (drop) pt2c__drop_behind(r->data, &dropped, cursor, false);
+			if (drop) pt2c__drop_behind_by(r->data, &dropped, cursor, r->drop_step ? r->drop_step : PT2C_DROP_STEP, false);
 		}
 		pt2c__json_ahead_stop(ah);
 		if (drop) pt2c__drop_behind(r->data, &dropped, cursor, true);

@@ -169,7 +169,9 @@ static int read_attrs(prd *r, pt2c_module *m, const pt2c_json *obj, const char *
 /* Graph plus attributes of a module object (top level or a fallback submodule). */
 int read_module_body(prd *r, pt2c_module *m, const pt2c_json *obj)
 {
-	int rc = read_graph(r, m->graph, obj);
+	bool taken = false;
+	int rc = r->par ? defer_graph(r, m, obj, &taken) : 0;
+	if (!rc && !taken) rc = read_graph(r, m->graph, obj);
 	if (!rc) rc = read_attrs(r, m, obj, "parameters", PT2C_ATTR_PARAMETER);
 	if (!rc) rc = read_attrs(r, m, obj, "buffers", PT2C_ATTR_BUFFER);
 	if (!rc) rc = read_attrs(r, m, obj, "constants", PT2C_ATTR_CONSTANT);
@@ -280,6 +282,7 @@ int read_submodules(prd *r, pt2c_module *m, const pt2c_json *root)
 			rc = fail(r, PT2C_ECORRUPT, kind, "submodule %s has unknown kind \"%.*s\"", name, shown(kind), kind->u.s);
 		}
 	}
+	if (!rc && r->n_jobs) rc = run_deferred(r);
 	return rc;
 }
 

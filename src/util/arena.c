@@ -133,6 +133,24 @@ void *pt2c__arena_memdup(pt2c_arena *a, const void *p, size_t n)
 	return q;
 }
 
+void pt2c__arena_splice(pt2c_arena *dst, pt2c_arena *src)
+{
+	if (!src->head)
+		return;
+	if (!dst->head) {
+		*dst = *src;
+	} else {
+		/* behind dst's head, like a big request's chunk: dst keeps filling its own head */
+		pt2c_arena_chunk *last = src->head;
+		while (last->next)
+			last = last->next;
+		last->next = dst->head->next;
+		dst->head->next = src->head;
+		dst->total += src->total;
+	}
+	pt2c__arena_init(src, src->alloc);
+}
+
 void pt2c__arena_free(pt2c_arena *a)
 {
 	pt2c_arena_chunk *c = a->head;

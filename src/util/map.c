@@ -2,6 +2,7 @@
  * map.c -- string-keyed hash map (open addressing, linear probing, power-of-two capacity,
  * grown at 70% load) and the string pool built on it.
  */
+#include <pthread.h>
 #include <stddef.h>
 
 #include "util/util.h"
@@ -322,6 +323,8 @@ uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)
 {
+	sp->lock = NULL;
+	sp->shared = NULL;
 	sp->arena = arena;
 	sp->alloc = alloc;
 	sp->slots = NULL;
@@ -333,6 +336,7 @@ void pt2c__strpool_free(pt2c_strpool *sp)
 	pt2c__free(sp->alloc, sp->slots);
 	sp->slots = NULL;
 	sp->cap = sp->count = 0;
+	sp->shared = NULL;
 }
 
 static int strpool_grow_to(pt2c_strpool *sp, size_t count)
@@ -341,20 +345,60 @@ static int strpool_grow_to(pt2c_strpool *sp, size_t count)
 	                     count);
 }
 
+/* Under the pool's lock when it is shared (see pt2c_strpool). */
+static void pool_lock(pt2c_strpool *sp)
+{
+	if (sp->lock)
+		pthread_mutex_lock(sp->lock);
+}
+
+static void pool_unlock(pt2c_strpool *sp)
+{
+	if (sp->lock)
+		pthread_mutex_unlock(sp->lock);
+}
+
 int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more)
 {
+	/* a shared pool (or a front of one) does not grow: its owner reserved room before sharing it,
+	 * and interning fails (PT2C_ENOMEM) if that runs out */
+	if (sp->shared || sp->lock)
+		return 0;
 	size_t need;
 	return pt2c__add_ovf_sz(sp->count, more, &need) ? PT2C_ENOMEM : strpool_grow_to(sp, need);
 }
 
-const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
+/* A front's cache: direct-mapped, 64 KiB. It keeps what repeats (targets, devices, base names). */
+#define FRONT_SLOTS ((size_t)4096)
+
+int pt2c__strpool_front(pt2c_strpool *sp, pt2c_strpool *shared)
+{
+	PT2C_ASSERT_ARG(sp && shared && !sp->slots && !shared->shared);
+	pt2c_strpool_slot *c = pt2c__calloc(sp->alloc, FRONT_SLOTS, sizeof *c);
+	if (!c)
+		return PT2C_ENOMEM;
+	sp->slots = c;
+	sp->cap = FRONT_SLOTS;
+	sp->count = 0;
+	sp->shared = shared;
+	return 0;
+}
+
+/*
+ * s[0..n) with hash h in a pool that is not a front (its lock held, if it has one); a new string
+ * is copied into `arena` (a front's: next to the objects of the thread that made it, whose
+ * arena the pool's owner adopts).
+ */
+static const char *intern_hashed(pt2c_strpool *sp, const char *s, size_t n, uint32_t h, pt2c_arena *arena)
 {
 	/* Hot (every graph name goes through here): one hash and one probe whether or not the
 	 * string is new, instead of a lookup followed by an insert. 16-byte slots keep the table
 	 * (one slot per distinct name, a million in a large graph) small. */
-	if (n > UINT32_MAX || strpool_grow_to(sp, sp->count + 1))
+	/* shared: the table never grows, for threads look strings up without the lock (find_shared) */
+	if (!sp->lock && strpool_grow_to(sp, sp->count + 1))
 		return NULL;
-	uint32_t h = pt2c__hash(s, n);
+	if (!sp->cap)
+		return NULL;
 	size_t mask = sp->cap - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
 		const pt2c_strpool_slot *e = &sp->slots[i];
@@ -363,12 +407,60 @@ const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 		if (e->hash == h && e->len == n && memcmp(e->str, s, n) == 0)
 			return e->str;
 	}
-	char *copy = pt2c__arena_strndup(sp->arena, s, n);
+	if (sp->lock && (sp->count + 1) * 10 > sp->cap * 7)
+		return NULL; /* full: no room while shared */
+	char *copy = pt2c__arena_strndup(arena, s, n);
 	if (!copy)
 		return NULL;
-	sp->slots[i].str = copy;
 	sp->slots[i].hash = h;
 	sp->slots[i].len = (uint32_t)n;
+	__atomic_store_n(&sp->slots[i].str, copy, __ATOMIC_RELEASE); /* published last: see find_shared */
 	sp->count++;
 	return copy;
+}
+
+/*
+ * s in a shared pool, looked up without its lock: a slot's string pointer is stored last (with
+ * release order) and the table does not grow while shared, so a slot seen filled is complete
+ * and stays. NULL: not there when looked (the caller then looks again under the lock).
+ */
+static const char *find_shared(const pt2c_strpool *sp, const char *s, size_t n, uint32_t h)
+{
+	size_t mask = sp->cap - 1, i = h & mask;
+	for (;; i = (i + 1) & mask) {
+		const pt2c_strpool_slot *e = &sp->slots[i];
+		const char *str = __atomic_load_n(&e->str, __ATOMIC_ACQUIRE);
+		if (!str)
+			return NULL;
+		if (e->hash == h && e->len == n && memcmp(str, s, n) == 0)
+			return str;
+	}
+}
+
+const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
+{
+	if (n > UINT32_MAX)
+		return NULL;
+	uint32_t h = pt2c__hash(s, n);
+	if (!sp->shared) {
+		pool_lock(sp);
+		const char *r = intern_hashed(sp, s, n, h, sp->arena);
+		pool_unlock(sp);
+		return r;
+	}
+	pt2c_strpool_slot *e = &sp->slots[h & (sp->cap - 1)];
+	if (e->str && e->hash == h && e->len == n && memcmp(e->str, s, n) == 0)
+		return e->str;
+	const char *r = sp->shared->cap ? find_shared(sp->shared, s, n, h) : NULL;
+	if (!r) {
+		pool_lock(sp->shared);
+		r = intern_hashed(sp->shared, s, n, h, sp->arena);
+		pool_unlock(sp->shared);
+	}
+	if (r) {
+		e->str = r;
+		e->hash = h;
+		e->len = (uint32_t)n;
+	}
+	return r;
 }

@@ -90,6 +90,11 @@ typedef struct pt2c_arena {
 } pt2c_arena;
 
 void pt2c__arena_init(pt2c_arena *a, const pt2c_allocator *alloc);
+/**
+ * Move every block of src into dst (dst then frees them; src is left empty, as initialised).
+ * Both must use the same allocator. Blocks keep their addresses; never fails.
+ */
+void pt2c__arena_splice(pt2c_arena *dst, pt2c_arena *src);
 /** n bytes aligned to 8, uninitialised; NULL on OOM or n == 0 overflow. */
 void *pt2c__arena_alloc(pt2c_arena *a, size_t n);
 /** n bytes zeroed. */
@@ -184,15 +189,32 @@ typedef struct pt2c_strpool_slot {
 	uint32_t len;    /* strings may hold NUL bytes: compared by length */
 } pt2c_strpool_slot;
 
-typedef struct pt2c_strpool {
+typedef struct pt2c_strpool pt2c_strpool;
+struct pt2c_strpool {
 	pt2c_arena *arena; /* borrowed: strings live in this arena */
 	const pt2c_allocator *alloc;
 	pt2c_strpool_slot *slots; /* open addressing, 16 bytes a string */
 	size_t cap, count;
-} pt2c_strpool;
+	/*
+	 * Shared use (several threads intern into one pool at once): the owner sets `lock` while
+	 * the threads run, and each thread interns through its own front (pt2c__strpool_front), a
+	 * small cache of the shared pool's strings that takes the lock only on a miss. Strings come
+	 * from the shared pool, so equal strings stay equal pointers across all fronts; a string new
+	 * to the shared pool is copied into the front's arena (where its thread's objects are), which
+	 * must live as long as the shared pool (pt2c__ctx_adopt).
+	 */
+	void *lock;            /* a pthread_mutex_t, or NULL: the pool is used by one thread */
+	pt2c_strpool *shared;  /* a front: the pool it caches (slots is then a direct-mapped cache) */
+};
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc);
 void pt2c__strpool_free(pt2c_strpool *sp); /* frees the map only; strings go with the arena */
+/**
+ * Make sp (not yet used) a front of `shared` for one thread: interning through sp gives
+ * `shared`'s strings, locking shared->lock (which must be set, and must stay set while the
+ * front is used) only for strings not in the front's cache. PT2C_ENOMEM (sp unchanged).
+ */
+int pt2c__strpool_front(pt2c_strpool *sp, pt2c_strpool *shared);
 /** Make room for `more` new strings without growing again (a growing table briefly holds two). */
 int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more);
 /** Interned copy of s[0..n); equal strings give equal pointers. NULL on OOM. */
@@ -349,12 +371,16 @@ void pt2c__willneed_file_pages(const void *p, size_t n);
  * so the check costs a compare on hot scanning paths; base must lie in a file view as above.
  */
 #define PT2C_DROP_STEP ((uint64_t)8 << 20)
-static inline void pt2c__drop_behind(const char *base, uint64_t *done, uint64_t upto, bool final)
+static inline void pt2c__drop_behind_by(const char *base, uint64_t *done, uint64_t upto, uint64_t step, bool final)
 {
-	if (upto > *done && (final || upto - *done >= PT2C_DROP_STEP)) {
+	if (upto > *done && (final || upto - *done >= step)) {
 		pt2c__drop_file_pages(base + *done, (size_t)(upto - *done));
 		*done = upto;
 	}
+}
+static inline void pt2c__drop_behind(const char *base, uint64_t *done, uint64_t upto, bool final)
+{
+	pt2c__drop_behind_by(base, done, upto, PT2C_DROP_STEP, final);
 }
 /** Release the view (munmap or free as needed). Safe to call twice. */
 void pt2c__unmap(pt2c_mapped *m);

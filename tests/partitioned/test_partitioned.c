@@ -536,6 +536,121 @@ static void test_large_chain(void)
 	pt2c__buf_free(&b);
 }
 
+/*
+ * Large fallback graphs are read on worker threads (serde/partitioned_json_par.c) when there are
+ * two CPUs or more. The module must be the one reading them in order gives (printed the same,
+ * names the ctx's own strings), and an error must be the one reading in order reports (the
+ * first in document order), wherever the errors are.
+ */
+#define FB_NODES 4200 /* over pt2c__thread_tuning's default min_items (4096) */
+
+/* A module of n_fb fallbacks of FB_NODES nodes: node names half shared between fallbacks, half
+ * their own; bad_graph[k] / bad_attr[k]: fallback k's graph / parameters hold an error. */
+static char *fallbacks_doc(int n_fb, const bool *bad_graph, const bool *bad_attr)
+{
+	pt2c_buf b;
+	pt2c__buf_init(&b, NULL);
+	pt2c__buf_puts(&b, "{\"submodules\": {");
+	for (int k = 0; k < n_fb; k++) {
+		pt2c__buf_printf(&b, "%s\"_run_on_gpu_%d\": {\"kind\": \"graph\", \"graph\": [" PH_X, k ? ", " : "", k);
+		for (long i = 1; i < FB_NODES; i++) {
+			char prev[48], name[48];
+			if (i == 1) snprintf(prev, sizeof prev, "x");
+			else if ((i - 1) % 2) snprintf(prev, sizeof prev, "f%d_n%ld", k, i - 1);
+			else snprintf(prev, sizeof prev, "n%ld", i - 1);
+			if (i % 2) snprintf(name, sizeof name, "f%d_n%ld", k, i);
+			else snprintf(name, sizeof name, "n%ld", i);
+			if (bad_graph[k] && i == FB_NODES / 2) snprintf(prev, sizeof prev, "nowhere");
+			pt2c__buf_printf(&b, ", {\"op\": \"call_function\", \"name\": \"%s\", \"target\": \"torch.ops.aten.add.Tensor\", "
+			                 "\"args\": [{\"node\": \"%s\"}, {\"node\": \"x\"}], \"kwargs\": {\"alpha\": %d}, "
+			                 "\"val\": {\"dtype\": \"float32\", \"sizes\": [2], \"strides\": [1], \"device\": \"cuda:%d\"}}",
+			                 name, prev, k, k % 2);
+		}
+		char last[48];
+		if ((FB_NODES - 1) % 2) snprintf(last, sizeof last, "f%d_n%d", k, FB_NODES - 1);
+		else snprintf(last, sizeof last, "n%d", FB_NODES - 1);
+		pt2c__buf_printf(&b, ", {\"op\": \"output\", \"name\": \"output\", \"target\": \"output\", \"args\": [{\"node\": \"%s\"}]}], "
+		                 "\"parameters\": {\"w%d\": {\"dtype\": \"float32\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"%s\"}}}",
+		                 last, k, bad_attr[k] ? "AA!A" : "AAAAAA==");
+	}
+	pt2c__buf_puts(&b, "}, \"graph\": [" PH_X ", " OUT_X "]}");
+	pt2c__buf_cstr(&b);
+	if (b.err) {
+		pt2c__buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+/* Read doc with or without workers: rc, the printed module or the error. */
+static int read_fb(const char *doc, bool workers, char **printed, pt2c_error *err)
+{
+	uint32_t min_items = pt2c__thread_tuning.min_items;
+	if (!workers) pt2c__thread_tuning.min_items = UINT32_MAX;
+	pt2c_module *m = NULL;
+	*printed = NULL;
+	int rc = read_doc(doc, &m, err);
+	pt2c__thread_tuning.min_items = min_items;
+	if (rc) return rc;
+	pt2c_buf pb;
+	pt2c__buf_init(&pb, NULL);
+	CHECK(pt2c__module_print(&pb, m) == 0);
+	pt2c__buf_cstr(&pb);
+	CHECK(pb.err == 0);
+	*printed = (char *)pb.data;
+	/* every name is the ctx's own string: interning it again gives the very pointer */
+	for (uint32_t i = 0; i < m->n_subs; i++) {
+		pt2c_graph *g = m->subs[i].fallback ? m->subs[i].fallback->graph : NULL;
+		bool same = g != NULL;
+		PT2C_GRAPH_FOREACH(g, id)
+			if (g->nodes[id].name != pt2c__ctx_interns(m->ctx, g->nodes[id].name) ||
+			    g->nodes[id].target != pt2c__ctx_interns(m->ctx, g->nodes[id].target)) same = false;
+		CHECK_MSG(same, "fallback %s: names are not the ctx's strings", m->subs[i].name);
+		if (g) CHECK(g->ctx == m->ctx);
+	}
+	pt2c__module_free(m);
+	return rc;
+}
+
+static void test_fallbacks_on_workers(void)
+{
+	enum { N = 4 };
+	bool none[N] = { false };
+	char *doc = fallbacks_doc(N, none, none);
+	REQUIRE(doc);
+	char *seq = NULL, *par = NULL;
+	pt2c_error e1, e2;
+	CHECK_MSG(read_fb(doc, false, &seq, &e1) == 0, "%s: %s", e1.member, e1.message);
+	CHECK_EQ_INT(read_fb(doc, true, &par, &e2), 0);
+	CHECK(seq && par && strlen(seq) > (size_t)N * FB_NODES * 40);
+	CHECK_MSG(seq && par && strcmp(seq, par) == 0, "the module read on workers prints differently");
+	free(seq);
+	free(par);
+	free(doc);
+	/* errors: in one graph, in several, in a graph after an attribute error, in attributes only */
+	static const struct { bool g[N], a[N]; } cases[] = {
+		{ { false, false, true, false }, { false } },
+		{ { false, true, false, true }, { false } },
+		{ { false, false, false, true }, { false, true, false, false } },
+		{ { false, false, true, false }, { false, false, false, true } },
+		{ { false }, { false, false, true, false } },
+		{ { true, true, true, true }, { true, true, true, true } },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		doc = fallbacks_doc(N, cases[c].g, cases[c].a);
+		REQUIRE(doc);
+		int r1 = read_fb(doc, false, &seq, &e1), r2 = read_fb(doc, true, &par, &e2);
+		CHECK_MSG(r1 != 0 && r1 == r2, "case %zu: rc %d in order, %d on workers", c, r1, r2);
+		CHECK_STR(e2.message, e1.message);
+		CHECK_STR(e2.member, e1.member);
+		CHECK_MSG(e1.offset == e2.offset, "case %zu: offset %llu in order, %llu on workers", c,
+		          (unsigned long long)e1.offset, (unsigned long long)e2.offset);
+		free(seq);
+		free(par);
+		free(doc);
+	}
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_hybrid_gated_fallback);
 	RUN(test_all_fixtures_load);
@@ -548,4 +663,5 @@ PT2C_TEST_MAIN({
 	RUN(test_truncated_prefixes_fail_cleanly);
 	RUN(test_out_of_memory_at_every_allocation);
 	RUN(test_large_chain);
+	RUN(test_fallbacks_on_workers);
 })

@@ -2,6 +2,7 @@
  * test_core.c -- allocation, errors, arena, hash map, string pool, buffers and cursors.
  */
 #define _GNU_SOURCE /* sched_setaffinity */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -648,6 +649,152 @@ static void test_cpu_count(void)
 	CHECK(pt2c__cpu_count() == n);
 }
 
+/*
+ * A pool shared by threads through fronts (pt2c__strpool_front): every thread gets the shared
+ * pool's strings (one pointer per string across all threads, the one interning it again on the
+ * owner's thread gives), new strings live in the front's arena, and the shared table never grows.
+ */
+enum { SH_THREADS = 4, SH_COMMON = 2999, SH_OWN = 2000 }; /* SH_COMMON prime: every stride visits all */
+
+typedef struct sh_worker {
+	pt2c_strpool *shared;
+	pt2c_arena arena;
+	pt2c_strpool front;
+	int k;
+	bool ok;
+	const char *common[SH_COMMON]; /* "c<i>": every thread, in its own order */
+	const char *own[SH_OWN];       /* "w<k>_<i>": this thread only */
+} sh_worker;
+
+static void *sh_run(void *arg)
+{
+	sh_worker *w = arg;
+	w->ok = true;
+	for (int round = 0; round < 2; round++) /* the second round hits the front's cache */
+		for (int j = 0; j < SH_COMMON; j++) {
+			int i = (j * (2 * w->k + 1) + w->k * 7) % SH_COMMON; /* a different order per thread */
+			char b[32];
+			snprintf(b, sizeof b, "c%d", i);
+			const char *p = pt2c__interns(&w->front, b);
+			if (!p || strcmp(p, b) != 0 || (w->common[i] && w->common[i] != p)) w->ok = false;
+			w->common[i] = p;
+			if (j < SH_OWN) {
+				snprintf(b, sizeof b, "w%d_%d", w->k, j);
+				if (!(w->own[j] = pt2c__interns(&w->front, b)) || strcmp(w->own[j], b) != 0) w->ok = false;
+			}
+		}
+	return NULL;
+}
+
+static void test_strpool_shared(void)
+{
+	pt2c_arena a;
+	pt2c__arena_init(&a, NULL);
+	pt2c_strpool sp;
+	pt2c__strpool_init(&sp, &a, NULL);
+	const char *before = pt2c__interns(&sp, "c7"); /* interned before sharing: fronts find it */
+	REQUIRE(before && pt2c__strpool_reserve(&sp, SH_COMMON + SH_THREADS * SH_OWN) == 0);
+	size_t cap = sp.cap;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	sp.lock = &mu;
+	static sh_worker w[SH_THREADS];
+	pthread_t th[SH_THREADS];
+	for (int k = 0; k < SH_THREADS; k++) {
+		memset(&w[k], 0, sizeof w[k]);
+		w[k].shared = &sp;
+		w[k].k = k;
+		pt2c__arena_init(&w[k].arena, NULL);
+		pt2c__strpool_init(&w[k].front, &w[k].arena, NULL);
+		REQUIRE(pt2c__strpool_front(&w[k].front, &sp) == 0);
+	}
+	for (int k = 0; k < SH_THREADS; k++)
+		REQUIRE(pthread_create(&th[k], NULL, sh_run, &w[k]) == 0);
+	for (int k = 0; k < SH_THREADS; k++)
+		pthread_join(th[k], NULL);
+	sp.lock = NULL;
+	for (int k = 0; k < SH_THREADS; k++) {
+		CHECK_MSG(w[k].ok, "thread %d got a wrong string", k);
+		pt2c__strpool_free(&w[k].front);
+		pt2c__arena_splice(&a, &w[k].arena); /* the owner keeps the strings the fronts made */
+		CHECK(w[k].arena.head == NULL && w[k].arena.total == 0);
+	}
+	CHECK_EQ_INT(sp.cap, cap); /* no growth while shared */
+	CHECK_EQ_INT(sp.count, SH_COMMON + SH_THREADS * SH_OWN);
+	CHECK(w[0].common[7] == before);
+	bool same = true;
+	for (int i = 0; i < SH_COMMON; i++) {
+		char b[32];
+		snprintf(b, sizeof b, "c%d", i);
+		for (int k = 0; k < SH_THREADS; k++)
+			if (w[k].common[i] != w[0].common[i]) same = false;
+		if (pt2c__interns(&sp, b) != w[0].common[i]) same = false;
+	}
+	for (int k = 0; k < SH_THREADS; k++)
+		for (int j = 0; j < SH_OWN; j++) {
+			char b[32];
+			snprintf(b, sizeof b, "w%d_%d", k, j);
+			if (pt2c__interns(&sp, b) != w[k].own[j]) same = false;
+		}
+	CHECK_MSG(same, "a string has two pointers");
+	/* shared and full: interning fails instead of growing, reserving is a no-op */
+	pt2c_arena a2;
+	pt2c__arena_init(&a2, NULL);
+	pt2c_strpool small;
+	pt2c__strpool_init(&small, &a2, NULL);
+	REQUIRE(pt2c__strpool_reserve(&small, 10) == 0);
+	size_t scap = small.cap, fit = scap * 7 / 10;
+	small.lock = &mu;
+	size_t got = 0;
+	for (size_t i = 0; i < scap; i++) {
+		char b[32];
+		snprintf(b, sizeof b, "z%zu", i);
+		if (pt2c__interns(&small, b)) got++;
+	}
+	CHECK_EQ_INT(got, fit);
+	CHECK(pt2c__strpool_reserve(&small, 1000) == 0 && small.cap == scap);
+	CHECK(pt2c__interns(&small, "z0") != NULL); /* an existing string is still found */
+	small.lock = NULL;
+	CHECK(pt2c__interns(&small, "more") != NULL && small.cap > scap); /* unshared: grows again */
+	pt2c__strpool_free(&small);
+	pt2c__arena_free(&a2);
+	pthread_mutex_destroy(&mu);
+	pt2c__strpool_free(&sp);
+	pt2c__arena_free(&a);
+}
+
+/* pt2c__arena_splice: blocks move (same addresses), into an empty or a used arena. */
+static void test_arena_splice(void)
+{
+	pt2c_arena d, s1, s2;
+	pt2c__arena_init(&d, NULL);
+	pt2c__arena_init(&s1, NULL);
+	pt2c__arena_init(&s2, NULL);
+	pt2c__arena_splice(&d, &s1); /* nothing to move */
+	CHECK(d.head == NULL);
+	char *p1 = pt2c__arena_strndup(&s1, "first", 5);
+	char *big = pt2c__arena_alloc(&s1, 100000); /* a chunk of its own */
+	REQUIRE(p1 && big);
+	memset(big, 7, 100000);
+	size_t t1 = s1.total;
+	pt2c__arena_splice(&d, &s1); /* into an empty arena: d takes s1's head */
+	CHECK(s1.head == NULL && s1.total == 0 && d.total == t1);
+	char *p2 = pt2c__arena_strndup(&s2, "second", 6);
+	REQUIRE(p2);
+	size_t t2 = s2.total;
+	size_t used = d.used;
+	pt2c__arena_splice(&d, &s2); /* behind d's head: d keeps filling its own */
+	CHECK(d.total == t1 + t2 && d.used == used);
+	char *p3 = pt2c__arena_strndup(&d, "third", 5);
+	REQUIRE(p3);
+	CHECK_STR(p1, "first");
+	CHECK_STR(p2, "second");
+	CHECK_STR(p3, "third");
+	CHECK(big[0] == 7 && big[99999] == 7);
+	pt2c__arena_free(&d); /* frees every block once (ASan: no leak, no double free) */
+	pt2c__arena_free(&s1);
+	pt2c__arena_free(&s2);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_cpu_count); /* first: no call before it may have counted the CPUs */
 	RUN(test_calloc_overflow);
@@ -663,6 +810,8 @@ PT2C_TEST_MAIN({
 	RUN(test_map_oom);
 	RUN(test_hash_spread);
 	RUN(test_strpool);
+	RUN(test_strpool_shared);
+	RUN(test_arena_splice);
 	RUN(test_buf_basic);
 	RUN(test_buf_sticky);
 	RUN(test_cursor);
