@@ -194,11 +194,7 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	 * whose names were dropped keeps an empty table), so nothing is inserted or allocated.
 	 */
 	for (uint32_t v = 0; v < g->n_values; v++) {
-		size_t len = strlen(values[v].name);
-		if (!pt2c__map32_get(&g->names, values[v].name, len, NULL))
-			continue;
-		bool existed;
-		uint32_t *e = pt2c__map32_upsert(&g->names, values[v].name, len, 0, &existed); /* present: no insert */
+		uint32_t *e = pt2c__map32_find(&g->names, values[v].name, strlen(values[v].name));
 		if (e)
 			*e = NAME_WITH_VID(*e, v);
 	}

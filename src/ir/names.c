@@ -96,11 +96,7 @@ static size_t put_numbered(char *out, const char *base, size_t base_len, uint64_
 /* Clear `bits` of a name (NAME_VALUE: and its value id), leaving it reserved so fresh names never reuse it. */
 void pt2c__name_unmark(pt2c_graph *g, const char *name, uint32_t bits)
 {
-	size_t n = strlen(name);
-	bool existed;
-	if (!pt2c__map32_get(&g->names, name, n, NULL))
-		return;
-	uint32_t *cur = pt2c__map32_upsert(&g->names, name, n, 0, &existed); /* present: no insert, no failure */
+	uint32_t *cur = pt2c__map32_find(&g->names, name, strlen(name));
 	if (cur) {
 		*cur = (*cur & ~bits) | NAME_RESERVED;
 		if (bits & NAME_VALUE)

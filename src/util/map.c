@@ -291,6 +291,14 @@ bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t 
 	return true;
 }
 
+uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len)
+{
+	if (m->count == 0 || memchr(key, 0, len))
+		return NULL;
+	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len));
+	return m->slots[i].key ? &m->slots[i].value : NULL;
+}
+
 /* Grow at 70% load, like pt2c_map. */
 static int map32_room_for_one(pt2c_map32 *m)
 {
