@@ -139,8 +139,10 @@ int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t l
 	int rc = read_doc(out, data, len, res, alloc, err, true, &deferred);
 	if (rc && deferred) {
 		/* a failure while graphs were read on workers: read it in order, which names the first
-		 * error in document order, as it always has (or absorbs what failed only there) */
+		 * error in document order, as it always has. What failed only there (an allocation
+		 * failure, say) may not fail again: then the second read's module is the result. */
 		if (err) *err = before;
+		pt2c__partitioned_count_reread();
 		rc = read_doc(out, data, len, res, alloc, err, false, &deferred);
 	}
 	return rc;

@@ -46,7 +46,7 @@ typedef struct prd {
 	bool deferred;        /* some graph was deferred: a failure is read again in order, without workers */
 	bool no_ahead;        /* a worker that starts no helper thread of its own */
 	uint64_t drop_step;   /* bytes of text between drops of read pages (0: PT2C_DROP_STEP) */
-	struct prd_job *jobs; /* the deferred graphs, in document order */
+	struct prd_job *jobs; /* the deferred graphs */
 	size_t n_jobs, cap_jobs;
 } prd;
 
@@ -131,5 +131,6 @@ int read_op_schemas(prd *r, pt2c_module *m, const pt2c_json *root);
 int defer_graph(prd *r, pt2c_module *fb, const pt2c_json *obj, bool *taken);
 int run_deferred(prd *r);
 void jobs_free(prd *r);
+void pt2c__partitioned_count_reread(void);
 
 #endif

@@ -33,6 +33,19 @@ typedef struct pool {
 	bool failed;
 } pool;
 
+static uint64_t graphs_on_workers, reread; /* pt2c__partitioned_par_counts */
+
+void pt2c__partitioned_par_counts(uint64_t *graphs, uint64_t *again)
+{
+	*graphs = __atomic_load_n(&graphs_on_workers, __ATOMIC_RELAXED);
+	*again = __atomic_load_n(&reread, __ATOMIC_RELAXED);
+}
+
+void pt2c__partitioned_count_reread(void)
+{
+	__atomic_add_fetch(&reread, 1, __ATOMIC_RELAXED);
+}
+
 void jobs_free(prd *r)
 {
 	pt2c__free(r->alloc, r->jobs);
@@ -67,6 +80,7 @@ static void *work(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (k >= p->n_jobs)
 			break;
+		__atomic_add_fetch(&graphs_on_workers, 1, __ATOMIC_RELAXED);
 		pt2c_graph *g = p->jobs[k].fb->graph;
 		g->ctx = w->front; /* until run_deferred hands the front's objects to the module's ctx */
 		if (read_graph(&w->r, g, p->jobs[k].obj)) {
@@ -83,6 +97,7 @@ static void *work(void *arg)
 static int worker_init(prd *r, worker *w, pool *p, bool no_ahead, uint64_t drop_step)
 {
 	memset(w, 0, sizeof *w);
+	w->err = (pt2c_error)PT2C_ERROR_INIT;
 	w->pool = p;
 	if (pt2c__ctx_new_front(r->ctx, &w->front))
 		return PT2C_ENOMEM; /* w->front stays NULL */
@@ -118,6 +133,13 @@ static void worker_done(prd *r, worker *w)
 
 int run_deferred(prd *r)
 {
+	/* the largest graphs first, so that no large one is left for last (insertion: a few jobs) */
+	for (size_t i = 1; i < r->n_jobs; i++)
+		for (size_t j = i; j > 0 && r->jobs[j - 1].n < r->jobs[j].n; j--) {
+			prd_job t = r->jobs[j];
+			r->jobs[j] = r->jobs[j - 1];
+			r->jobs[j - 1] = t;
+		}
 	pool p = { r->jobs, r->n_jobs, PTHREAD_MUTEX_INITIALIZER, 0, false };
 	/* one worker per two usable CPUs, each with its own parsing helper; on fewer CPUs, workers
 	 * without helpers (at least two: the calling thread and one more) */
@@ -134,30 +156,33 @@ int run_deferred(prd *r)
 		names += p.jobs[k].n;
 	names += names / 4; /* and a few more: targets, argument names, symbols */
 	worker *ws = pt2c__calloc(r->alloc, nw, sizeof *ws);
-	int rc = ws && !pt2c__strpool_reserve(&r->ctx->strings, names) ? 0 : oom(r);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	/* the module's strings are shared by the workers' fronts until they are done */
+	int rc = ws && !pt2c__strpool_reserve(&r->ctx->strings, names) && !pt2c__strpool_share(&r->ctx->strings, &lock)
+	             ? 0 : oom(r);
+	bool shared = rc == 0;
 	size_t ready = 0; /* workers with a front */
 	while (!rc && ready < nw) {
 		if (worker_init(r, &ws[ready], &p, no_ahead, drop_step)) rc = oom(r);
 		else ready++;
 	}
 	if (!rc) {
-		pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-		r->ctx->strings.lock = &lock;
 		/* a thread that cannot start leaves its share to the others; the caller is worker 0 */
 		for (size_t i = 1; i < nw; i++)
 			ws[i].started = pthread_create(&ws[i].th, NULL, work, &ws[i]) == 0;
 		work(&ws[0]);
 		for (size_t i = 1; i < nw; i++)
 			if (ws[i].started) pthread_join(ws[i].th, NULL);
-		r->ctx->strings.lock = NULL;
-		pthread_mutex_destroy(&lock);
-		if (p.failed) rc = PT2C_ECORRUPT; /* placed by the read in order that follows */
+		if (p.failed) /* the read in order that follows places the error */
+			rc = pt2c__err(r->err, PT2C_ECORRUPT, "a fallback graph read on a worker thread failed");
 	}
 	/* graphs read (or begun) by a worker belong to the module's ctx again, with their objects */
 	for (size_t k = 0; k < p.n_jobs; k++)
 		p.jobs[k].fb->graph->ctx = r->ctx;
 	for (size_t i = 0; i < ready; i++)
 		worker_done(r, &ws[i]);
+	if (shared) pt2c__strpool_unshare(&r->ctx->strings);
+	pthread_mutex_destroy(&lock);
 	pt2c__free(r->alloc, ws);
 	pthread_mutex_destroy(&p.mu);
 	jobs_free(r);

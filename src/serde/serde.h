@@ -112,6 +112,11 @@ typedef struct pt2c_member_resolver {
 /** pt2c__partitioned_json_read with member references resolved through `res` (NULL: plain JSON form). */
 int pt2c__partitioned_json_read_ex(pt2c_module **out, const char *data, size_t len, const pt2c_member_resolver *res,
                                    const pt2c_allocator *alloc, pt2c_error *err);
+/*
+ * Counts since the process started (for tests; thread-safe): fallback graphs read on worker
+ * threads, and documents read a second time, in order, after a failure with graphs on workers.
+ */
+void pt2c__partitioned_par_counts(uint64_t *graphs_on_workers, uint64_t *reread);
 /**
  * Read a partitioned-module archive held in memory. Weights and engines are zero-copy storages
  * over the member bytes (one per member, shared by every weight naming it); each keeps a reference

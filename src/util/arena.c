@@ -138,7 +138,9 @@ void pt2c__arena_splice(pt2c_arena *dst, pt2c_arena *src)
 	if (!src->head)
 		return;
 	if (!dst->head) {
+		const pt2c_allocator *keep = dst->alloc; /* src's may be gone with its owner (a ctx front) */
 		*dst = *src;
+		dst->alloc = keep;
 	} else {
 		/* behind dst's head, like a big request's chunk: dst keeps filling its own head */
 		pt2c_arena_chunk *last = src->head;

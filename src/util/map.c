@@ -2,6 +2,7 @@
  * map.c -- string-keyed hash map (open addressing, linear probing, power-of-two capacity,
  * grown at 70% load) and the string pool built on it.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stddef.h>
 
@@ -333,6 +334,7 @@ void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocato
 {
 	sp->lock = NULL;
 	sp->shared = NULL;
+	sp->tab = NULL;
 	sp->arena = arena;
 	sp->alloc = alloc;
 	sp->slots = NULL;
@@ -341,6 +343,7 @@ void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocato
 
 void pt2c__strpool_free(pt2c_strpool *sp)
 {
+	pt2c__strpool_unshare(sp);
 	pt2c__free(sp->alloc, sp->slots);
 	sp->slots = NULL;
 	sp->cap = sp->count = 0;
@@ -366,10 +369,77 @@ static void pool_unlock(pt2c_strpool *sp)
 		pthread_mutex_unlock(sp->lock);
 }
 
+/*
+ * A shared pool's table as lock-free lookups read it. Growth publishes a new one; the old ones
+ * stay (older) until unshare, as a lookup may still be reading them.
+ */
+struct pt2c_strpool_tab {
+	pt2c_strpool_slot *slots;
+	size_t cap;
+	struct pt2c_strpool_tab *older;
+};
+
+int pt2c__strpool_share(pt2c_strpool *sp, void *lock)
+{
+	PT2C_ASSERT_ARG(sp && lock && !sp->lock && !sp->shared);
+	struct pt2c_strpool_tab *t = pt2c__malloc(sp->alloc, sizeof *t);
+	if (!t)
+		return PT2C_ENOMEM;
+	t->slots = sp->slots;
+	t->cap = sp->cap;
+	t->older = NULL;
+	sp->tab = t;
+	sp->lock = lock;
+	return 0;
+}
+
+void pt2c__strpool_unshare(pt2c_strpool *sp)
+{
+	if (!sp->tab)
+		return;
+	for (struct pt2c_strpool_tab *t = sp->tab->older, *next; t; t = next) {
+		next = t->older;
+		pt2c__free(sp->alloc, t->slots);
+		pt2c__free(sp->alloc, t);
+	}
+	pt2c__free(sp->alloc, sp->tab); /* its slots are sp->slots */
+	sp->tab = NULL;
+	sp->lock = NULL;
+}
+
+/* A shared pool's table, twice as large, published for lookups (under the lock). */
+static int shared_grow(pt2c_strpool *sp)
+{
+	size_t ncap = sp->cap ? sp->cap * 2 : 64;
+	if (ncap > SIZE_MAX / sizeof(pt2c_strpool_slot) || ncap < sp->cap)
+		return PT2C_ENOMEM;
+	struct pt2c_strpool_tab *t = pt2c__malloc(sp->alloc, sizeof *t);
+	pt2c_strpool_slot *ns = pt2c__calloc(sp->alloc, ncap, sizeof *ns);
+	if (!t || !ns) {
+		pt2c__free(sp->alloc, t);
+		pt2c__free(sp->alloc, ns);
+		return PT2C_ENOMEM;
+	}
+	for (size_t i = 0; i < sp->cap; i++) {
+		if (!sp->slots[i].str)
+			continue;
+		size_t j = sp->slots[i].hash & (ncap - 1);
+		while (ns[j].str)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = sp->slots[i];
+	}
+	t->slots = ns;
+	t->cap = ncap;
+	t->older = sp->tab;
+	sp->slots = ns; /* the old array stays with the old table */
+	sp->cap = ncap;
+	__atomic_store_n(&sp->tab, t, __ATOMIC_RELEASE); /* filled before it is seen */
+	return 0;
+}
+
 int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more)
 {
-	/* a shared pool (or a front of one) does not grow: its owner reserved room before sharing it,
-	 * and interning fails (PT2C_ENOMEM) if that runs out */
+	/* shared (or a front of a shared pool): the table grows as strings come (shared_grow) */
 	if (sp->shared || sp->lock)
 		return 0;
 	size_t need;
@@ -381,7 +451,7 @@ int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more)
 
 int pt2c__strpool_front(pt2c_strpool *sp, pt2c_strpool *shared)
 {
-	PT2C_ASSERT_ARG(sp && shared && !sp->slots && !shared->shared);
+	PT2C_ASSERT_ARG(sp && shared && !sp->slots && !shared->shared && shared->tab);
 	pt2c_strpool_slot *c = pt2c__calloc(sp->alloc, FRONT_SLOTS, sizeof *c);
 	if (!c)
 		return PT2C_ENOMEM;
@@ -402,10 +472,8 @@ static const char *intern_hashed(pt2c_strpool *sp, const char *s, size_t n, uint
 	/* Hot (every graph name goes through here): one hash and one probe whether or not the
 	 * string is new, instead of a lookup followed by an insert. 16-byte slots keep the table
 	 * (one slot per distinct name, a million in a large graph) small. */
-	/* shared: the table never grows, for threads look strings up without the lock (find_shared) */
-	if (!sp->lock && strpool_grow_to(sp, sp->count + 1))
-		return NULL;
-	if (!sp->cap)
+	/* shared: a full table is replaced, never freed, for threads look strings up without the lock */
+	if (sp->lock ? (sp->count + 1) * 10 > sp->cap * 7 && shared_grow(sp) : strpool_grow_to(sp, sp->count + 1) != 0)
 		return NULL;
 	size_t mask = sp->cap - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
@@ -415,8 +483,6 @@ static const char *intern_hashed(pt2c_strpool *sp, const char *s, size_t n, uint
 		if (e->hash == h && e->len == n && memcmp(e->str, s, n) == 0)
 			return e->str;
 	}
-	if (sp->lock && (sp->count + 1) * 10 > sp->cap * 7)
-		return NULL; /* full: no room while shared */
 	char *copy = pt2c__arena_strndup(arena, s, n);
 	if (!copy)
 		return NULL;
@@ -428,15 +494,19 @@ static const char *intern_hashed(pt2c_strpool *sp, const char *s, size_t n, uint
 }
 
 /*
- * s in a shared pool, looked up without its lock: a slot's string pointer is stored last (with
- * release order) and the table does not grow while shared, so a slot seen filled is complete
- * and stays. NULL: not there when looked (the caller then looks again under the lock).
+ * s in a shared pool, looked up without its lock in the table published last: a slot's string
+ * pointer is stored last (with release order), and a table is published filled and freed only
+ * at unshare, so a slot seen filled is complete and stays. NULL: not there when looked (the
+ * caller then looks again under the lock, in the current table).
  */
 static const char *find_shared(const pt2c_strpool *sp, const char *s, size_t n, uint32_t h)
 {
-	size_t mask = sp->cap - 1, i = h & mask;
+	const struct pt2c_strpool_tab *t = __atomic_load_n(&sp->tab, __ATOMIC_ACQUIRE);
+	if (!t->cap)
+		return NULL;
+	size_t mask = t->cap - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
-		const pt2c_strpool_slot *e = &sp->slots[i];
+		const pt2c_strpool_slot *e = &t->slots[i];
 		const char *str = __atomic_load_n(&e->str, __ATOMIC_ACQUIRE);
 		if (!str)
 			return NULL;
@@ -459,7 +529,8 @@ const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 	pt2c_strpool_slot *e = &sp->slots[h & (sp->cap - 1)];
 	if (e->str && e->hash == h && e->len == n && memcmp(e->str, s, n) == 0)
 		return e->str;
-	const char *r = sp->shared->cap ? find_shared(sp->shared, s, n, h) : NULL;
+	assert(sp->shared->lock); /* a front of a pool that is not shared would race its growth */
+	const char *r = find_shared(sp->shared, s, n, h);
 	if (!r) {
 		pool_lock(sp->shared);
 		r = intern_hashed(sp->shared, s, n, h, sp->arena);

@@ -92,7 +92,8 @@ typedef struct pt2c_arena {
 void pt2c__arena_init(pt2c_arena *a, const pt2c_allocator *alloc);
 /**
  * Move every block of src into dst (dst then frees them; src is left empty, as initialised).
- * Both must use the same allocator. Blocks keep their addresses; never fails.
+ * Both must use the same allocator callbacks (dst keeps its own pointer to them). Blocks keep
+ * their addresses; never fails.
  */
 void pt2c__arena_splice(pt2c_arena *dst, pt2c_arena *src);
 /** n bytes aligned to 8, uninitialised; NULL on OOM or n == 0 overflow. */
@@ -205,16 +206,26 @@ struct pt2c_strpool {
 	 * to the shared pool is copied into the front's arena (where its thread's objects are), which
 	 * must live as long as the shared pool (pt2c__ctx_adopt).
 	 */
-	void *lock;            /* a pthread_mutex_t, or NULL: the pool is used by one thread */
+	void *lock;            /* shared: the caller's pthread_mutex_t (pt2c__strpool_share); else NULL */
 	pt2c_strpool *shared;  /* a front: the pool it caches (slots is then a direct-mapped cache) */
+	struct pt2c_strpool_tab *tab; /* shared: the table lock-free lookups read, and those it replaced */
 };
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc);
 void pt2c__strpool_free(pt2c_strpool *sp); /* frees the map only; strings go with the arena */
 /**
- * Make sp (not yet used) a front of `shared` for one thread: interning through sp gives
- * `shared`'s strings, locking shared->lock (which must be set, and must stay set while the
- * front is used) only for strings not in the front's cache. PT2C_ENOMEM (sp unchanged).
+ * Share sp between threads until pt2c__strpool_unshare: from now on only fronts intern into it,
+ * looking strings up without a lock and inserting under `lock` (a pthread_mutex_t the caller
+ * owns). The table may still grow: lookups that raced with the growth read the table they began
+ * with, which stays until unshare. PT2C_ENOMEM (sp unchanged).
+ */
+int pt2c__strpool_share(pt2c_strpool *sp, void *lock);
+/** One thread again (every front done): frees the tables growth replaced. */
+void pt2c__strpool_unshare(pt2c_strpool *sp);
+/**
+ * Make sp (not yet used) a front of `shared` (shared with pt2c__strpool_share) for one thread:
+ * interning through sp gives `shared`'s strings, taking its lock only for strings not in the
+ * front's cache. PT2C_ENOMEM (sp unchanged).
  */
 int pt2c__strpool_front(pt2c_strpool *sp, pt2c_strpool *shared);
 /** Make room for `more` new strings without growing again (a growing table briefly holds two). */

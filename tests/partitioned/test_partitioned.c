@@ -546,7 +546,7 @@ static void test_large_chain(void)
 
 /* A module of n_fb fallbacks of FB_NODES nodes: node names half shared between fallbacks, half
  * their own; bad_graph[k] / bad_attr[k]: fallback k's graph / parameters hold an error. */
-static char *fallbacks_doc(int n_fb, const bool *bad_graph, const bool *bad_attr)
+static char *fallbacks_doc(int n_fb, const bool *bad_graph, const bool *bad_attr, bool suffixed)
 {
 	pt2c_buf b;
 	pt2c__buf_init(&b, NULL);
@@ -560,6 +560,10 @@ static char *fallbacks_doc(int n_fb, const bool *bad_graph, const bool *bad_attr
 			else snprintf(prev, sizeof prev, "n%ld", i - 1);
 			if (i % 2) snprintf(name, sizeof name, "f%d_n%ld", k, i);
 			else snprintf(name, sizeof name, "n%ld", i);
+			if (suffixed) { /* "u<k>_<i>_1": two new strings a node (the name and its base, "u<k>_<i>") */
+				snprintf(name, sizeof name, "u%d_%ld_1", k, i);
+				if (i > 1) snprintf(prev, sizeof prev, "u%d_%ld_1", k, i - 1);
+			}
 			if (bad_graph[k] && i == FB_NODES / 2) snprintf(prev, sizeof prev, "nowhere");
 			pt2c__buf_printf(&b, ", {\"op\": \"call_function\", \"name\": \"%s\", \"target\": \"torch.ops.aten.add.Tensor\", "
 			                 "\"args\": [{\"node\": \"%s\"}, {\"node\": \"x\"}], \"kwargs\": {\"alpha\": %d}, "
@@ -567,7 +571,8 @@ static char *fallbacks_doc(int n_fb, const bool *bad_graph, const bool *bad_attr
 			                 name, prev, k, k % 2);
 		}
 		char last[48];
-		if ((FB_NODES - 1) % 2) snprintf(last, sizeof last, "f%d_n%d", k, FB_NODES - 1);
+		if (suffixed) snprintf(last, sizeof last, "u%d_%d_1", k, FB_NODES - 1);
+		else if ((FB_NODES - 1) % 2) snprintf(last, sizeof last, "f%d_n%d", k, FB_NODES - 1);
 		else snprintf(last, sizeof last, "n%d", FB_NODES - 1);
 		pt2c__buf_printf(&b, ", {\"op\": \"output\", \"name\": \"output\", \"target\": \"output\", \"args\": [{\"node\": \"%s\"}]}], "
 		                 "\"parameters\": {\"w%d\": {\"dtype\": \"float32\", \"sizes\": [1], \"strides\": [1], \"data_b64\": \"%s\"}}}",
@@ -615,18 +620,30 @@ static int read_fb(const char *doc, bool workers, char **printed, pt2c_error *er
 static void test_fallbacks_on_workers(void)
 {
 	enum { N = 4 };
+	if (pt2c__cpu_count() < 2) {
+		fprintf(stderr, "test_fallbacks_on_workers: one CPU, no workers to test\n");
+		return;
+	}
 	bool none[N] = { false };
-	char *doc = fallbacks_doc(N, none, none);
-	REQUIRE(doc);
 	char *seq = NULL, *par = NULL;
 	pt2c_error e1, e2;
-	CHECK_MSG(read_fb(doc, false, &seq, &e1) == 0, "%s: %s", e1.member, e1.message);
-	CHECK_EQ_INT(read_fb(doc, true, &par, &e2), 0);
-	CHECK(seq && par && strlen(seq) > (size_t)N * FB_NODES * 40);
-	CHECK_MSG(seq && par && strcmp(seq, par) == 0, "the module read on workers prints differently");
-	free(seq);
-	free(par);
-	free(doc);
+	/* plain names, and names whose base is a string of its own (the shared pool grows meanwhile) */
+	for (int suffixed = 0; suffixed < 2; suffixed++) {
+		char *doc = fallbacks_doc(N, none, none, suffixed);
+		REQUIRE(doc);
+		uint64_t g0, r0, g1, r1;
+		CHECK_MSG(read_fb(doc, false, &seq, &e1) == 0, "%s: %s", e1.member, e1.message);
+		pt2c__partitioned_par_counts(&g0, &r0);
+		CHECK_EQ_INT(read_fb(doc, true, &par, &e2), 0);
+		pt2c__partitioned_par_counts(&g1, &r1);
+		CHECK_MSG(g1 - g0 == N && r1 == r0, "%d: %llu graphs on workers (expected %d), read again %llu times",
+		          suffixed, (unsigned long long)(g1 - g0), N, (unsigned long long)(r1 - r0));
+		CHECK(seq && par && strlen(seq) > (size_t)N * FB_NODES * 40);
+		CHECK_MSG(seq && par && strcmp(seq, par) == 0, "%d: the module read on workers prints differently", suffixed);
+		free(seq);
+		free(par);
+		free(doc);
+	}
 	/* errors: in one graph, in several, in a graph after an attribute error, in attributes only */
 	static const struct { bool g[N], a[N]; } cases[] = {
 		{ { false, false, true, false }, { false } },
@@ -637,10 +654,15 @@ static void test_fallbacks_on_workers(void)
 		{ { true, true, true, true }, { true, true, true, true } },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		doc = fallbacks_doc(N, cases[c].g, cases[c].a);
+		char *doc = fallbacks_doc(N, cases[c].g, cases[c].a, false);
 		REQUIRE(doc);
-		int r1 = read_fb(doc, false, &seq, &e1), r2 = read_fb(doc, true, &par, &e2);
+		uint64_t g0, a0, g1, a1;
+		int r1 = read_fb(doc, false, &seq, &e1);
+		pt2c__partitioned_par_counts(&g0, &a0);
+		int r2 = read_fb(doc, true, &par, &e2);
+		pt2c__partitioned_par_counts(&g1, &a1);
 		CHECK_MSG(r1 != 0 && r1 == r2, "case %zu: rc %d in order, %d on workers", c, r1, r2);
+		CHECK_MSG(a1 - a0 == 1, "case %zu: read again %llu times", c, (unsigned long long)(a1 - a0));
 		CHECK_STR(e2.message, e1.message);
 		CHECK_STR(e2.member, e1.member);
 		CHECK_MSG(e1.offset == e2.offset, "case %zu: offset %llu in order, %llu on workers", c,
