@@ -578,8 +578,19 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 		for (uint32_t i = 0; i < sn->n_outputs; i++)
 			(void)pt2c__arg_foreach_ref(&sn->outputs[i], cb_clear_map, &oc);
 	}
+	/* the names table is large and each node's entry a cache miss: start loading the entry of
+	 * the node PREFETCH_AHEAD places on while this one is copied */
+	enum { PREFETCH_AHEAD = 8 };
+	uint32_t ahead = src->first;
+	for (int k = 0; k < PREFETCH_AHEAD && ahead != PT2C_NONE; k++)
+		ahead = src->nodes[ahead].next;
 	for (uint32_t id = src->first; id != PT2C_NONE; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
+		if (ahead != PT2C_NONE) {
+			const char *an = src->nodes[ahead].name;
+			if (an) pt2c__map32_prefetch(&dst->names, an, strlen(an));
+			ahead = src->nodes[ahead].next;
+		}
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
 			continue;
 		uint32_t dn;

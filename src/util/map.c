@@ -300,6 +300,12 @@ uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len)
 	return m->slots[i].key ? &m->slots[i].value : NULL;
 }
 
+void pt2c__map32_prefetch(const pt2c_map32 *m, const char *key, size_t len)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[pt2c__hash(key, len) & (m->cap - 1)], 1);
+}
+
 /* Grow at 70% load, like pt2c_map. */
 static int map32_room_for_one(pt2c_map32 *m)
 {

@@ -175,6 +175,8 @@ typedef struct pt2c_map32 {
 void pt2c__map32_init(pt2c_map32 *m, const pt2c_allocator *alloc);
 void pt2c__map32_free(pt2c_map32 *m);
 bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t *value);
+/** Start loading the slot where key's probe begins (a lookup to come soon finds it in cache). */
+void pt2c__map32_prefetch(const pt2c_map32 *m, const char *key, size_t len);
 /** The value slot of a present key (valid until the next insert), else NULL; never inserts. */
 uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len);
 /** Grow now to hold `count` keys without growing again (a growing table briefly holds two). */
