@@ -25,7 +25,10 @@
  * Thread-safety: distinct handles may be used from distinct threads; one handle must not be used
  * from two threads at once, not even by functions taking it `const` (some cache strings in it).
  * The only global mutable state is the lock-free registry of the temporary files of writes in
- * progress (see pt2c_temp_files_remove); the functions of this header are safe from any thread.
+ * progress (see pt2c_temp_files_remove) and a few atomic counters for tests; the functions of
+ * this header are safe from any thread. Calls on large graphs (reading or writing them, with the
+ * C library's allocator) may run part of their work on threads of their own, all joined before
+ * the call returns: a caller sees one call on its own thread.
  */
 #ifndef PT2C_COMMON_H
 #define PT2C_COMMON_H
