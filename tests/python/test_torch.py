@@ -177,6 +177,30 @@ class Save(unittest.TestCase):
         gm, expect = self.make(Hybrid(), args)
         self.check(gm, args, expect, "static")
 
+    def test_large_fallbacks(self):
+        """Two fallback segments of over 4096 nodes each: pt2c reads them on worker threads (on two
+        CPUs or more) inside pt2c.save; the file must still equal the archive door's, load in
+        PyTorch and compute what the eager model does."""
+        class Deep(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(16, 16)
+
+            def forward(self, x):
+                for _ in range(2100):  # two nodes a step: mul, add
+                    x = x * 0.999 + 0.001
+                x = self.lin(x)
+                for _ in range(2100):
+                    x = x * 0.999 + 0.001
+                return x
+
+        args = (torch.randn(4, 16),)
+        gm, expect = self.make(Deep(), args, is_acc=lambda n: n.op == "call_function" and "linear" in str(n.target))
+        sizes = [len(m.graph.nodes) for k, m in gm.named_children() if k.startswith("_run_on_gpu_")]
+        self.assertEqual(len(sizes), 2)
+        self.assertTrue(all(n > 4096 for n in sizes), sizes)
+        self.check(gm, args, expect, "deep")
+
     def test_targets_and_extra_files(self):
         """Every generation PyTorch 2.11 can load (TorchBind engines: 2.5 .. 2.12), with extra files
         that torch.export.load hands back."""
