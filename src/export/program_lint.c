@@ -155,6 +155,8 @@ int pt2c__program_lint(const pt2c_program *p, pt2c_error *err)
 			return pt2c__err(err, PT2C_ECORRUPT,
 			                 "cross-compile placeholder '%s': the engine (field %s) is not valid base64 (at offset %zu of %llu characters)",
 			                 nd->name, pt2c__engine_field_name(PT2C_EF_ENGINE), bad, (unsigned long long)tn);
+		if (txt && ea->kind == PT2C_ARG_ENGINE_B64)
+			pt2c__storage_drop_pages(ea->u.engine->engine); /* checked: its file pages may go */
 	}
 	return 0;
 }

@@ -184,6 +184,8 @@ int pt2c__engine_record_validate(const pt2c_engine_record *r, pt2c_error *err)
 			                 "engine record field %s is not valid base64 (%s at offset %zu of %llu characters)",
 			                 FIELD_NAMES[PT2C_EF_ENGINE], r->engine->nbytes % 4 ? "length not a multiple of 4" : "bad character",
 			                 bad, (unsigned long long)r->engine->nbytes);
+		/* checked: its pages of the input file need not stay in memory (a no-op for other storages) */
+		pt2c__storage_drop_pages(r->engine);
 	}
 	static const int FLAGS[] = { PT2C_EF_HW_COMPATIBLE, PT2C_EF_REQUIRES_OUTPUT_ALLOCATOR,
 	                             PT2C_EF_RESOURCE_ALLOCATION, PT2C_EF_NATIVE_MULTIDEVICE };

@@ -217,6 +217,17 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 				nested_member(a->err, a->name);
 				return rc;
 			}
+			/*
+			 * Read and checked: the member's pages of the input file go back (a 1.9 GB program's
+			 * engines stayed resident after opening it). The engine's bytes are a view into the
+			 * member: file pages too, so a writer drops them again once it has copied them.
+			 */
+			if (a->file_mapped) {
+				pt2c_storage *es = at->engine ? at->engine->engine : NULL;
+				if (es && es->data >= d && es->nbytes <= e->size - (uint64_t)(es->data - d))
+					es->file_pages = true;
+				pt2c__drop_file_pages(d, (size_t)e->size);
+			}
 			return 0;
 		}
 		return view(a, d, e->size, &at->blob);
