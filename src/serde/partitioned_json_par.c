@@ -4,7 +4,8 @@
  * graphs, each a separate "graph" array that the skim has only delimited; reading them is
  * parsing and building nodes, independent per graph. Each worker reads whole graphs, into the
  * module's ctx through a front of it: its own arena (handed to the ctx afterwards) and the ctx's
- * string pool under a lock, so every string is the one reading in order would have interned.
+ * string pool, shared meanwhile (pt2c__strpool_share: lookups without a lock, inserts under
+ * one), so every string is the one reading in order would have interned.
  */
 #include <pthread.h>
 
