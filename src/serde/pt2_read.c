@@ -224,8 +224,9 @@ static int cfg_entry(cfg_ctx *c, const pt2c_json *key, const pt2c_json *pm)
 			 */
 			if (a->file_mapped) {
 				pt2c_storage *es = at->engine ? at->engine->engine : NULL;
-				if (es && es->data >= d && es->nbytes <= e->size - (uint64_t)(es->data - d))
-					es->file_pages = true;
+				uintptr_t ep = es ? (uintptr_t)es->data : 0, base = (uintptr_t)d;
+				if (es && ep >= base && ep - base <= e->size && es->nbytes <= e->size - (ep - base))
+					es->file_pages = true; /* only when inside the member: anything else may be heap */
 				pt2c__drop_file_pages(d, (size_t)e->size);
 			}
 			return 0;
