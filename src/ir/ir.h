@@ -49,8 +49,8 @@ pt2c_ctx *pt2c__ctx_ref(pt2c_ctx *ctx);
 void pt2c__ctx_unref(pt2c_ctx *ctx); /* frees the arena on the last reference; accepts NULL */
 /*
  * A front of `parent` for one worker thread (*out, refcount 1): objects go to the front's own
- * arena, strings come from parent's pool (pt2c__strpool_front: parent->strings.lock must be set
- * while fronts intern), so they are parent's strings. Several fronts of one parent may work at
+ * arena, strings come from parent's pool (pt2c__strpool_front: parent->strings must be shared
+ * with pt2c__strpool_share while fronts intern), so they are parent's strings. Several fronts of one parent may work at
  * once, each on its own thread; the parent itself is not used meanwhile. PT2C_ENOMEM.
  */
 int pt2c__ctx_new_front(pt2c_ctx *parent, pt2c_ctx **out);

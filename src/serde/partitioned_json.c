@@ -91,6 +91,7 @@ static int read_doc(pt2c_module **out, const char *data, size_t len, const pt2c_
 	r->dom = &dom;
 	r->opts = opts;
 	r->par = par;
+	r->drop_step = PT2C_DROP_STEP;
 	pt2c__arena_init(&r->node_dom, alloc);
 	pt2c__meta_pool_init(&r->metas, alloc);
 	if (root->type != PT2C_JSON_OBJECT)
@@ -111,11 +112,8 @@ static int read_doc(pt2c_module **out, const char *data, size_t len, const pt2c_
 		                            res ? res->member : NULL, err);
 done:
 	if (r) {
-		pt2c__free(ctx ? ctx->alloc : alloc, r->tmp_in);
-		pt2c__free(alloc, r->tmp_dims);
-		pt2c__meta_pool_free(&r->metas);
-		pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
-		jobs_free(r);
+		r->alloc = alloc; /* set already, unless a failure came before the reader was filled in */
+		scratch_free(r);
 	}
 	pt2c__free(alloc, r);
 	pt2c__arena_free(&dom);

@@ -45,7 +45,7 @@ typedef struct prd {
 	bool par;             /* read_submodules may defer large fallback graphs to workers */
 	bool deferred;        /* some graph was deferred: a failure is read again in order, without workers */
 	bool no_ahead;        /* a worker that starts no helper thread of its own */
-	uint64_t drop_step;   /* bytes of text between drops of read pages (0: PT2C_DROP_STEP) */
+	uint64_t drop_step;   /* bytes of text between drops of read pages (PT2C_DROP_STEP; less on workers) */
 	struct prd_job *jobs; /* the deferred graphs */
 	size_t n_jobs, cap_jobs;
 } prd;
@@ -132,5 +132,8 @@ int defer_graph(prd *r, pt2c_module *fb, const pt2c_json *obj, bool *taken);
 int run_deferred(prd *r);
 void jobs_free(prd *r);
 void pt2c__partitioned_count_reread(void);
+#define scratch_free pt2c__partitioned_scratch_free
+/* Free a reader's own scratch (argument and dims buffers, metadata pool, node DOM, jobs). */
+void scratch_free(prd *r);
 
 #endif

@@ -236,7 +236,7 @@ int read_graph(prd *r, pt2c_graph *g, const pt2c_json *obj)
 			 * otherwise sit in memory next to all of its JSON. Views into it (metadata strings)
 			 * page in again from the file when read.
 			 */
-			if (drop) pt2c__drop_behind_by(r->data, &dropped, cursor, r->drop_step ? r->drop_step : PT2C_DROP_STEP, false);
+			if (drop) pt2c__drop_behind_by(r->data, &dropped, cursor, r->drop_step, false);
 		}
 		pt2c__json_ahead_stop(ah);
 		if (drop) pt2c__drop_behind(r->data, &dropped, cursor, true);

@@ -54,6 +54,15 @@ void jobs_free(prd *r)
 	r->n_jobs = r->cap_jobs = 0;
 }
 
+void scratch_free(prd *r)
+{
+	pt2c__free(r->ctx ? r->ctx->alloc : r->alloc, r->tmp_in); /* grown with the ctx's allocator */
+	pt2c__free(r->alloc, r->tmp_dims);
+	pt2c__meta_pool_free(&r->metas);
+	pt2c__arena_free(&r->node_dom); /* zeroed by calloc when never initialised */
+	jobs_free(r);
+}
+
 int defer_graph(prd *r, pt2c_module *fb, const pt2c_json *obj, bool *taken)
 {
 	*taken = false;
@@ -124,10 +133,7 @@ static int worker_init(prd *r, worker *w, pool *p, bool no_ahead, uint64_t drop_
 static void worker_done(prd *r, worker *w)
 {
 	prd *wr = &w->r;
-	pt2c__free(w->front->alloc, wr->tmp_in);
-	pt2c__free(r->alloc, wr->tmp_dims);
-	pt2c__meta_pool_free(&wr->metas);
-	pt2c__arena_free(&wr->node_dom);
+	scratch_free(wr);
 	r->raw_done += wr->raw_done;
 	pt2c__ctx_adopt(r->ctx, w->front);
 }

@@ -58,16 +58,11 @@ uint32_t pt2c__hash(const void *data, size_t n)
  * rehashes nothing).
  */
 
-/* Move every used slot into a new table of new_cap slots. */
-static int table_resize(const pt2c_allocator *a, void **slots, size_t *cap, size_t size, size_t hash_at, size_t new_cap)
+/* Copy every used slot of the table os (cap slots) into the empty table ns (new_cap slots). */
+static void table_rehash(unsigned char *ns, size_t new_cap, const unsigned char *os, size_t cap, size_t size,
+                         size_t hash_at)
 {
-	if (new_cap > SIZE_MAX / size)
-		return PT2C_ENOMEM;
-	unsigned char *ns = pt2c__calloc(a, new_cap, size);
-	if (!ns)
-		return PT2C_ENOMEM;
-	const unsigned char *os = *slots;
-	for (size_t i = 0; i < *cap; i++) {
+	for (size_t i = 0; i < cap; i++) {
 		const unsigned char *sl = os + i * size;
 		const void *key;
 		uint32_t h;
@@ -84,6 +79,17 @@ static int table_resize(const pt2c_allocator *a, void **slots, size_t *cap, size
 		}
 		memcpy(ns + j * size, sl, size);
 	}
+}
+
+/* Move every used slot into a new table of new_cap slots. */
+static int table_resize(const pt2c_allocator *a, void **slots, size_t *cap, size_t size, size_t hash_at, size_t new_cap)
+{
+	if (new_cap > SIZE_MAX / size)
+		return PT2C_ENOMEM;
+	unsigned char *ns = pt2c__calloc(a, new_cap, size);
+	if (!ns)
+		return PT2C_ENOMEM;
+	table_rehash(ns, new_cap, *slots, *cap, size, hash_at);
 	pt2c__free(a, *slots);
 	*slots = ns;
 	*cap = new_cap;
@@ -426,14 +432,9 @@ static int shared_grow(pt2c_strpool *sp)
 		pt2c__free(sp->alloc, ns);
 		return PT2C_ENOMEM;
 	}
-	for (size_t i = 0; i < sp->cap; i++) {
-		if (!sp->slots[i].str)
-			continue;
-		size_t j = sp->slots[i].hash & (ncap - 1);
-		while (ns[j].str)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = sp->slots[i];
-	}
+	/* the old table is kept (lookups may be reading it), so it is rehashed, not resized */
+	table_rehash((unsigned char *)ns, ncap, (const unsigned char *)sp->slots, sp->cap, sizeof *ns,
+	             offsetof(pt2c_strpool_slot, hash));
 	t->slots = ns;
 	t->cap = ncap;
 	t->older = sp->tab;

@@ -201,10 +201,10 @@ struct pt2c_strpool {
 	pt2c_strpool_slot *slots; /* open addressing, 16 bytes a string */
 	size_t cap, count;
 	/*
-	 * Shared use (several threads intern into one pool at once): the owner sets `lock` while
-	 * the threads run, and each thread interns through its own front (pt2c__strpool_front), a
-	 * small cache of the shared pool's strings that takes the lock only on a miss. Strings come
-	 * from the shared pool, so equal strings stay equal pointers across all fronts; a string new
+	 * Shared use (several threads intern into one pool at once): the owner shares it while the
+	 * threads run (pt2c__strpool_share), and each thread interns through its own front
+	 * (pt2c__strpool_front), a small cache of the shared pool's strings that takes the lock only
+	 * on a miss. Strings come from the shared pool, so equal strings stay equal pointers across all fronts; a string new
 	 * to the shared pool is copied into the front's arena (where its thread's objects are), which
 	 * must live as long as the shared pool (pt2c__ctx_adopt).
 	 */
