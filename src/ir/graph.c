@@ -2,6 +2,8 @@
  * graph.c -- graphs of nodes and values: O(1) order edits, forwarding replace-all-uses, and the
  * linear copy pass. The fx namespace is in names.c, compaction in graph_compact.c.
  */
+#include <assert.h>
+
 #include "ir/graph_internal.h"
 
 static const char *const OP_NAMES[PT2C_OP__COUNT] = {
@@ -152,15 +154,20 @@ int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
 
 /* Create an unlinked node; its name per `exact`. */
 /* interned: name and target are strings of g->ctx's pool (copied from a graph of the same context). */
-static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, bool interned, uint32_t *out)
+/* hashed (exact and interned only): name's length and pt2c__hash, known to the caller. */
+typedef struct name_hash { size_t len; uint32_t hash; } name_hash;
+
+static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, bool interned,
+                    const name_hash *hashed, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && op >= 0 && op < PT2C_OP__COUNT && out);
 	if (grow32(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof(pt2c_node)))
 		return PT2C_ENOMEM;
-	const char *nm;
+	const char *nm = name;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
-		uint32_t *cur = pt2c__names_claim_exact(g, name, &nm);
+		uint32_t *cur = hashed ? pt2c__names_claim_interned(g, name, hashed->len, hashed->hash)
+		                       : pt2c__names_claim_exact(g, name, &nm);
 		if (!cur)
 			return PT2C_ENOMEM;
 		if (*cur & NAME_NODE)
@@ -199,11 +206,29 @@ int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, co
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(g, before));
-	int rc = new_node(g, op, name, exact, target, false, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, before);
 	return 0;
+}
+
+int pt2c__graph_add_node_interned(pt2c_graph *g, int op, const char *name, size_t len, uint32_t hash,
+                                  const char *target, uint32_t *out)
+{
+	PT2C_ASSERT_ARG(g && name && target && out);
+	name_hash h = { len, hash };
+	int rc = new_node(g, op, name, true, target, true, &h, out);
+	if (rc)
+		return rc;
+	link_before(g, *out, PT2C_NONE);
+	return 0;
+}
+
+uint32_t pt2c__graph_find_value_interned(const pt2c_graph *g, const char *name, size_t len, uint32_t hash)
+{
+	uint32_t e;
+	return pt2c__map32_get_h(&g->names, name, len, hash, true, &e) ? NAME_VID(e) : PT2C_NONE;
 }
 
 int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exact, const char *target,
@@ -211,7 +236,7 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(after == PT2C_NONE || node_live(g, after));
-	int rc = new_node(g, op, name, exact, target, false, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, out);
 	if (rc)
 		return rc;
 	/* after == NONE inserts at the front */
@@ -406,6 +431,13 @@ int pt2c__node_set_meta(pt2c_graph *g, uint32_t node, const pt2c_kv *kv, uint32_
 	return 0;
 }
 
+void pt2c__node_adopt_meta(pt2c_graph *g, uint32_t node, pt2c_kv *kv, uint32_t n)
+{
+	assert(g && node < g->n_nodes && (kv || n == 0));
+	g->nodes[node].meta = n ? kv : NULL;
+	g->nodes[node].n_meta = n;
+}
+
 typedef struct leaf_count { uint32_t n, ref; } leaf_count;
 
 /* Count output leaves, remembering the last one. */
@@ -595,7 +627,7 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 			continue;
 		uint32_t dn;
 		/* same context: the names and targets are its pool's strings already */
-		int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, &dn);
+		int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, NULL, &dn);
 		if (!rc)
 			link_before(dst, dn, before);
 		if (rc)

@@ -28,6 +28,8 @@ const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bit
 const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
 /* The g->names entry of an exact name (interned into *nm), added empty when new; NULL on OOM. */
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm);
+/* The same for nm interned in g->ctx (n bytes, no NUL inside) with its pt2c__hash: no second intern or hash. */
+uint32_t *pt2c__names_claim_interned(pt2c_graph *g, const char *nm, size_t n, uint32_t hash);
 
 /* graph.c: pt2c__arg_foreach_ref callback recording producer_ctx.node as producer of a value. */
 typedef struct producer_ctx { pt2c_graph *g; uint32_t node; } producer_ctx;

@@ -373,6 +373,13 @@ int pt2c__graph_reserve_name(pt2c_graph *g, const char *name);
  */
 int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target,
                          uint32_t before, uint32_t *out);
+/**
+ * pt2c__graph_add_node (exact name, appended) for a name and target interned in g->ctx, the name
+ * of `len` bytes with no NUL inside and its pt2c__hash (computed by the caller, maybe on another
+ * thread): no second intern or hash. Same results and errors.
+ */
+int pt2c__graph_add_node_interned(pt2c_graph *g, int op, const char *name, size_t len, uint32_t hash,
+                                  const char *target, uint32_t *out);
 /** Like pt2c__graph_add_node, inserting after node `after` (PT2C_NONE = at the front). */
 int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exact, const char *target,
                                uint32_t after, uint32_t *out);
@@ -401,6 +408,8 @@ int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes);
 void pt2c__graph_prefault(pt2c_graph *g);
 /** Value id for a name (following no forwards), or PT2C_NONE. */
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len);
+/** pt2c__graph_find_value for a name interned in g->ctx (len bytes, no NUL inside) with its pt2c__hash. */
+uint32_t pt2c__graph_find_value_interned(const pt2c_graph *g, const char *name, size_t len, uint32_t hash);
 
 static inline pt2c_node *pt2c__node(pt2c_graph *g, uint32_t id) { return &g->nodes[id]; }
 static inline pt2c_value *pt2c__value(pt2c_graph *g, uint32_t id) { return &g->values[id]; }
@@ -420,6 +429,8 @@ int pt2c__node_adopt_outputs(pt2c_graph *g, uint32_t node, pt2c_arg *outputs, ui
 /** fx convenience: one value named like the node, outputs = [FX_NODE ref]. *value_out may be NULL. */
 int pt2c__node_define_value(pt2c_graph *g, uint32_t node, int kind, uint32_t *value_out);
 int pt2c__node_set_meta(pt2c_graph *g, uint32_t node, const pt2c_kv *kv, uint32_t n);
+/** Like pt2c__node_set_meta, taking kv itself (an array of the graph's ctx, or of a front it adopts). */
+void pt2c__node_adopt_meta(pt2c_graph *g, uint32_t node, pt2c_kv *kv, uint32_t n);
 /** The single value a node defines (its only output leaf), or PT2C_NONE. */
 uint32_t pt2c__node_value(const pt2c_graph *g, uint32_t node);
 

@@ -306,12 +306,21 @@ uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **
 		return g->memo_slot;
 	}
 	size_t n = strlen(name);
-	bool existed = false;
 	*nm = pt2c__ctx_intern(g->ctx, name, n);
-	uint32_t *cur = *nm ? pt2c__map32_upsert(&g->names, *nm, n, 0, &existed) : NULL;
-	if (cur && !existed && note_exact(g, *nm, n))
+	if (!*nm)
+		return NULL;
+	return pt2c__names_claim_interned(g, *nm, n, pt2c__hash(*nm, n));
+}
+
+uint32_t *pt2c__names_claim_interned(pt2c_graph *g, const char *nm, size_t n, uint32_t hash)
+{
+	if (nm == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot)
+		return g->memo_slot;
+	bool existed = false;
+	uint32_t *cur = pt2c__map32_upsert_h(&g->names, nm, n, hash, 0, &existed);
+	if (cur && !existed && note_exact(g, nm, n))
 		return NULL;
 	if (cur)
-		memo_set(g, *nm, cur);
+		memo_set(g, nm, cur);
 	return cur;
 }

@@ -388,12 +388,13 @@ typedef struct count_row { const char *key; uint64_t count, bytes; } count_row;
 
 /* Add (count, bytes) under key in a small table kept in the map (index into rows). */
 static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const char *key,
-                uint64_t bytes)
+                uint64_t bytes, size_t *row)
 {
 	uint64_t idx;
 	if (pt2c__map_gets(m, key, &idx)) {
 		(*rows)[idx].count++;
 		(*rows)[idx].bytes += bytes;
+		*row = (size_t)idx;
 		return 0;
 	}
 	if (pt2c__grow(alloc, (void **)rows, cap, *n + 1, sizeof **rows))
@@ -401,7 +402,7 @@ static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size
 	(*rows)[*n] = (count_row){ key, 1, bytes };
 	if (pt2c__map_put(m, key, strlen(key), *n, false, NULL))
 		return PT2C_ENOMEM;
-	(*n)++;
+	*row = (*n)++;
 	return 0;
 }
 
@@ -417,13 +418,21 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 	size_t n_op = 0, cap_op = 0, n_dt = 0, cap_dt = 0;
 	int rc = 0;
 	uint32_t n_nodes = 0;
+	/* targets are interned: rows of the targets seen last, by pointer, without a lookup */
+	struct { const char *target; size_t row; } seen[16] = { { NULL, 0 } };
 	PT2C_GRAPH_FOREACH(g, id) {
 		const pt2c_node *n = &g->nodes[id];
 		n_nodes++;
 		if (n->op != PT2C_OP_CALL_FUNCTION)
 			continue;
-		if ((rc = bump(p->ctx->alloc, &ops, &op_rows, &n_op, &cap_op, n->target, 0)))
+		size_t h = ((uintptr_t)n->target >> 3) % PT2C_ARRAY_LEN(seen);
+		if (n->target && seen[h].target == n->target) {
+			op_rows[seen[h].row].count++;
+			continue;
+		}
+		if ((rc = bump(p->ctx->alloc, &ops, &op_rows, &n_op, &cap_op, n->target, 0, &seen[h].row)))
 			goto done;
+		seen[h].target = n->target;
 	}
 	for (uint32_t i = 0; i < p->mod->n_attrs; i++) {
 		const pt2c_attr *a = &p->mod->attrs[i];
@@ -432,7 +441,8 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 		uint64_t bytes = 0;
 		if (pt2c__meta_storage_bytes(&a->tensor.meta, &bytes, NULL) != 0)
 			bytes = 0;
-		if ((rc = bump(p->ctx->alloc, &dts, &dt_rows, &n_dt, &cap_dt, pt2c__dtype_name(a->tensor.meta.dtype), bytes)))
+		size_t row;
+		if ((rc = bump(p->ctx->alloc, &dts, &dt_rows, &n_dt, &cap_dt, pt2c__dtype_name(a->tensor.meta.dtype), bytes, &row)))
 			goto done;
 	}
 

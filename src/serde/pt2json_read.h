@@ -27,6 +27,8 @@ typedef struct meta_maps {
 	bool tv_read; /* tensor_values was a lazy span, read up front: mtv maps a name to its pt2c_tensor_meta */
 } meta_maps;
 
+struct pdefer;
+
 typedef struct rd {
 	pt2c_jr jr; /* the path and error placement */
 	pt2c_ctx *ctx;
@@ -44,6 +46,7 @@ typedef struct rd {
 	pt2c_arena *sym_arena; /* when set, sizes/strides are read here instead of the ctx arena */
 	bool file_mapped;      /* src lies in an mmap of a file: drop_behind may give its pages back */
 	size_t raw_done;       /* lazy spans read to their end (pt2c__json_parse_skim's duty) */
+	struct pdefer *defer;  /* a worker's reader (pt2json_read_par.c): nodes are recorded, not added */
 } rd;
 
 enum { MODE_REF = 0, MODE_DEF = 1 };
@@ -171,6 +174,7 @@ static inline void *arena_array(rd *r, size_t n, size_t size)
 #define custom_obj_arg pt2c__pt2json_custom_obj_arg
 #define read_graph pt2c__pt2json_read_graph
 #define read_program pt2c__pt2json_read_program
+#define read_node pt2c__pt2json_read_node
 
 /* Python float(): numbers, and the non-finite spellings json/float() accept. */
 int get_float(rd *r, const pt2c_json *v, double *out);
@@ -185,5 +189,87 @@ int tensor_arg(rd *r, gst *s, const pt2c_json *v, int mode, pt2c_arg *out);
 int custom_obj_arg(rd *r, gst *s, const pt2c_json *v, int mode, pt2c_arg *out);
 int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g);
 int read_program(rd *r, pt2c_program *p, const pt2c_json *root);
+/* One item of a graph's "nodes" (a worker's reader records it: see below). */
+int read_node(rd *r, gst *s, const pt2c_json *nv);
+
+/* MARK: a lazy tensor_values span, one entry at a time */
+
+/* One reader's state (the calling thread's, or a worker's) over a tensor_values span. */
+typedef struct tv_state {
+	pt2c_meta_pool mp;       /* equal metadata stored once */
+	pt2c_arena dom, syms;    /* the entry being read */
+	uint64_t prev_at, prev_len; /* the text of the last value parsed: a value of equal text is not parsed again */
+	const pt2c_tensor_meta *prev;
+} tv_state;
+void pt2c__pt2json_tv_init(tv_state *t, const pt2c_allocator *a);
+void pt2c__pt2json_tv_free(tv_state *t);
+/*
+ * The entry after *cursor of the lazy span raw: *key (its decoded key, in t->dom or the text;
+ * NULL after the last) and *meta (shared, in r->ctx). The path is left at the entry's key.
+ */
+int pt2c__pt2json_tv_next(rd *r, tv_state *t, const pt2c_json *raw, uint64_t *cursor, const pt2c_json **key,
+                          const pt2c_tensor_meta **meta);
+/* Add that entry to s->mm.mtv (its name interned); a name seen before fails. */
+int pt2c__pt2json_tv_add(rd *r, gst *s, const pt2c_json *key, const pt2c_tensor_meta *meta);
+
+/* MARK: the nodes of a large graph read on worker threads (pt2json_read_par.c) */
+
+/*
+ * A worker's reader has r->defer set: read_node records each node (pt2c_pnode) instead of adding
+ * it, and name_ref records each value name it refers to or defines (pt2c_pend) instead of
+ * resolving it; the calling thread adds them in order (pt2c__pt2json_nodes_par). What a worker
+ * cannot record that way (a subgraph, a definition of anything but a tensor) makes read_node
+ * return PT2C__EDEFER, and that node is read in order.
+ */
+#define PT2C__EDEFER (-1000)
+
+typedef struct pt2c_pend {
+	uint32_t *slot;               /* the argument's value id, set when the node is added */
+	const char *name;             /* interned */
+	const pt2c_tensor_meta *meta; /* a definition: its tensor_values entry (NULL: none) */
+	uint32_t len;                 /* (no NUL inside: a name with one is read in order) */
+	uint32_t hash;                /* pt2c__hash of the name */
+	uint8_t def;                  /* 0: a reference; else a definition of a value of kind def */
+} pt2c_pend;
+
+typedef struct pt2c_pnode {
+	const char *name, *target; /* interned */
+	pt2c_named_arg *inputs;    /* the worker's front arena, adopted as they are */
+	pt2c_arg *outputs;
+	pt2c_kv *meta;
+	uint32_t n_inputs, n_outputs, n_meta;
+	uint32_t pend0, pend1; /* its names: pend[pend0, pend1) */
+	uint32_t len, hash;    /* of the name (without no_name), as in pt2c_pend */
+	uint64_t start;        /* the cursor before the node's item */
+	int8_t hop;            /* is_hop_single_tensor_return */
+	bool no_name;
+	bool in_order;         /* PT2C__EDEFER: read it in order */
+} pt2c_pnode;
+
+typedef struct pdefer {
+	pt2c_pnode *nodes;
+	size_t n, cap;
+	pt2c_pend *pend;
+	size_t n_pend, cap_pend;
+	const pt2c_allocator *alloc;
+} pdefer;
+
+/*
+ * Read the nodes of the lazy span `nodes` of s->g on worker threads when it is large and there
+ * are CPUs for it: the nodes are added in order, exactly as read_node adds them, and what the
+ * workers could not take (a node they cannot record, a stretch they did not read) is read with
+ * read_node in its place. Returns 0 with *cursor and *i where reading in order goes on (the
+ * cursor after the last node added, and their count; unchanged when nothing was done): the
+ * span's end, or where the workers' reading ended. Nonzero: the error of a node read in order,
+ * or PT2C_ENOMEM while adding. *dropped: pages of the text given back up to there.
+ */
+int pt2c__pt2json_nodes_par(rd *r, gst *s, const pt2c_json *nodes, uint64_t *cursor, uint32_t *i, uint64_t *dropped);
+/*
+ * The same for the lazy tensor_values span raw of s->g, read into s->mm.mtv (the entries' names
+ * interned and added in order on the calling thread, as pt2c__pt2json_tv_add adds them).
+ */
+int pt2c__pt2json_tv_par(rd *r, gst *s, const pt2c_json *raw, uint64_t *cursor, uint64_t *dropped);
+/* How many spans went to workers, nodes the calling thread read in their place, chunks it skipped (tests). */
+void pt2c__pt2json_par_counts(uint64_t *spans, uint64_t *nodes_in_order, uint64_t *chunks_skipped);
 
 #endif

@@ -6,12 +6,42 @@
 
 /* MARK: arguments */
 
+/*
+ * A worker's reader (pt2json_read_par.c): record the name, to be looked up or defined when the
+ * node is added in order. Only tensors read up front with tensor_values are defined this way.
+ */
+static int defer_name(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uint32_t *ref)
+{
+	pdefer *d = r->defer;
+	if (mode == MODE_DEF && (vk != PT2C_VAL_TENSOR || !s->mm.tv_read))
+		return PT2C__EDEFER;
+	if (memchr(namev->u.s, 0, namev->n))
+		return PT2C__EDEFER;
+	const char *name = pt2c__ctx_intern(r->ctx, namev->u.s, namev->n);
+	if (!name || pt2c__grow(d->alloc, (void **)&d->pend, &d->cap_pend, d->n_pend + 1, sizeof *d->pend))
+		return pt2c__err_oom(r->err);
+	pt2c_pend *e = &d->pend[d->n_pend++];
+	e->slot = ref;
+	e->name = name;
+	e->len = namev->n;
+	e->hash = pt2c__hash(name, namev->n);
+	e->meta = NULL;
+	e->def = mode == MODE_DEF ? (uint8_t)vk : 0;
+	uint64_t mi = 0;
+	if (mode == MODE_DEF && pt2c__map_get(&s->mm.mtv, namev->u.s, namev->n, &mi))
+		e->meta = (const pt2c_tensor_meta *)(uintptr_t)mi;
+	*ref = PT2C_NONE;
+	return 0;
+}
+
 /* Define value `name` of kind `vk` (with metadata from the graph's tables) or look it up. */
 static int name_ref(rd *r, gst *s, const pt2c_json *namev, int mode, int vk, uint32_t *ref)
 {
 	if (!pt2c__json_is(namev, PT2C_JSON_STRING))
 		return pt2c__jr_type_error(&r->jr, namev, "a value name string");
 	pt2c_graph *g = s->g;
+	if (r->defer)
+		return defer_name(r, s, namev, mode, vk, ref);
 	if (mode == MODE_REF) {
 		uint32_t id = pt2c__graph_find_value(g, namev->u.s, namev->n);
 		if (id == PT2C_NONE)
@@ -280,6 +310,8 @@ static int read_arg_inner(rd *r, gst *s, const pt2c_json *tag, const pt2c_json *
 		return get_float(r, im, &out->u.c.im);
 	}
 	case PT2C_ARG_GRAPH: {
+		if (r->defer) /* a subgraph is read in order */
+			return PT2C__EDEFER;
 		const pt2c_json *gv = NULL;
 		if ((rc = req_intern(r, val, "name", &out->u.g.name)) || (rc = req(r, val, "graph", &gv)))
 			return rc;

@@ -44,20 +44,79 @@ static int meta_table(rd *r, const pt2c_json *gv, const char *key, bool required
 
 /* MARK: lazy tensor_values */
 
+void pt2c__pt2json_tv_init(tv_state *t, const pt2c_allocator *a)
+{
+	memset(t, 0, sizeof *t);
+	pt2c__meta_pool_init(&t->mp, a);
+	pt2c__arena_init(&t->dom, a);
+	pt2c__arena_init(&t->syms, a);
+}
+
+void pt2c__pt2json_tv_free(tv_state *t)
+{
+	pt2c__arena_free(&t->dom);
+	pt2c__arena_free(&t->syms);
+	pt2c__meta_pool_free(&t->mp);
+}
+
+int pt2c__pt2json_tv_next(rd *r, tv_state *t, const pt2c_json *raw, uint64_t *cursor, const pt2c_json **key,
+                          const pt2c_tensor_meta **meta)
+{
+	pt2c_json *k = NULL, *v = NULL;
+	*key = NULL;
+	pt2c__arena_reset(&t->dom);
+	pt2c__arena_reset(&t->syms);
+	r->jr.depth = r->gdepth;
+	(void)pt2c__jr_key(&r->jr, "tensor_values", 13);
+	uint64_t at, n;
+	bool same;
+	int rc = pt2c__json_raw_next_member_memo(r->src, r->src_len, raw, cursor, &r->jopts, &t->dom, t->prev ? t->prev_at : 0,
+	                                         t->prev ? t->prev_len : 0, &k, &v, &at, &n, &same, r->err);
+	if (rc || !k)
+		return rc; /* (a syntax error of a skimmed span: the caller parses the document again) */
+	(void)pt2c__jr_key(&r->jr, k->u.s, k->n);
+	if (!same) {
+		pt2c_tensor_meta m;
+		const pt2c_tensor_meta *shared = NULL;
+		r->sym_arena = &t->syms;
+		rc = read_meta(r, v, &m);
+		r->sym_arena = NULL;
+		if (!rc && pt2c__meta_pool_intern(&t->mp, r->ctx, &m, &shared))
+			rc = pt2c__err_oom(r->err);
+		t->prev = rc ? NULL : shared;
+		t->prev_at = at;
+		t->prev_len = n;
+		if (rc)
+			return rc;
+	}
+	*key = k;
+	*meta = t->prev;
+	return 0;
+}
+
+int pt2c__pt2json_tv_add(rd *r, gst *s, const pt2c_json *key, const pt2c_tensor_meta *meta)
+{
+	const char *name = NULL;
+	bool dup = false;
+	if (!(name = pt2c__ctx_intern(r->ctx, key->u.s, key->n)) ||
+	    pt2c__map_put(&s->mm.mtv, name, key->n, (uint64_t)(uintptr_t)meta, false, &dup))
+		return pt2c__err_oom(r->err);
+	if (dup) /* the JSON scan refuses it (pt2c__json_parse_skim): the caller parses again for its message */
+		return FAIL(r, key, "duplicate key '%s'", name);
+	return 0;
+}
+
 /*
  * A graph's tensor_values left lazy: read every entry once, in order, into s->mm.mtv (name ->
  * metadata). Entries are parsed one at a time and equal metadata (and equal sizes/strides) is
  * stored once: the table of a graph-heavy program is a third of its model.json, and a DOM of it
- * was most of the reader's memory. Every entry is checked, used or not, as torch does.
+ * was most of the reader's memory. Every entry is checked, used or not, as torch does. A large
+ * table is read on worker threads first, as far as they go (pt2c__pt2json_tv_par).
  */
 static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 {
-	const pt2c_allocator *a = r->ctx->alloc;
-	pt2c_meta_pool mp;
-	pt2c__meta_pool_init(&mp, a);
-	pt2c_arena dom, syms;
-	pt2c__arena_init(&dom, a);
-	pt2c__arena_init(&syms, a);
+	tv_state t;
+	pt2c__pt2json_tv_init(&t, r->ctx->alloc);
 	uint64_t cursor = 0, dropped = raw->pos;
 	uint32_t saved = r->jr.depth;
 	int rc = 0;
@@ -65,54 +124,24 @@ static int read_tensor_values(rd *r, gst *s, const pt2c_json *raw)
 	if (raw->n <= raw->u.raw_len / 8 &&
 	    (pt2c__map_reserve(&s->mm.mtv, raw->n) || pt2c__strpool_reserve(&r->ctx->strings, raw->n)))
 		rc = pt2c__err_oom(r->err);
-	/* the text of the last value read and what it gave: values of equal text are not parsed again */
-	uint64_t prev_at = 0, prev_len = 0;
-	const pt2c_tensor_meta *prev = NULL;
+	if (!rc)
+		rc = pt2c__pt2json_tv_par(r, s, raw, &cursor, &dropped);
 	while (!rc) {
 		drop_behind(r, &dropped, cursor, false);
-		pt2c_json *k = NULL, *v = NULL;
-		pt2c__arena_reset(&dom);
-		pt2c__arena_reset(&syms);
-		r->jr.depth = r->gdepth;
-		(void)pt2c__jr_key(&r->jr, "tensor_values", 13);
-		uint64_t at, n;
-		bool same;
-		if ((rc = pt2c__json_raw_next_member_memo(r->src, r->src_len, raw, &cursor, &r->jopts, &dom, prev ? prev_at : 0,
-		                                          prev ? prev_len : 0, &k, &v, &at, &n, &same, r->err)))
-			break; /* a syntax error of a skimmed span: the caller parses the document again */
+		const pt2c_json *k = NULL;
+		const pt2c_tensor_meta *shared = NULL;
+		if ((rc = pt2c__pt2json_tv_next(r, &t, raw, &cursor, &k, &shared)))
+			break;
 		if (!k) {
 			r->raw_done++;
 			break;
 		}
-		(void)pt2c__jr_key(&r->jr, k->u.s, k->n);
-		const pt2c_tensor_meta *shared = same ? prev : NULL;
-		const char *name = NULL;
-		if (!same) {
-			pt2c_tensor_meta m;
-			r->sym_arena = &syms;
-			rc = read_meta(r, v, &m);
-			r->sym_arena = NULL;
-			if (!rc && pt2c__meta_pool_intern(&mp, r->ctx, &m, &shared))
-				rc = pt2c__err_oom(r->err);
-			prev = rc ? NULL : shared;
-			prev_at = at;
-			prev_len = n;
-		}
-		bool dup = false;
-		if (!rc && (!(name = pt2c__ctx_intern(r->ctx, k->u.s, k->n)) ||
-		            pt2c__map_put(&s->mm.mtv, name, k->n, (uint64_t)(uintptr_t)shared, false, &dup)))
-			rc = pt2c__err_oom(r->err);
-		if (!rc && dup) /* the JSON scan refuses it (pt2c__json_parse_skim): the caller parses again for its message */
-			rc = FAIL(r, k, "duplicate key '%s'", name);
-		if (rc)
-			break;
+		rc = pt2c__pt2json_tv_add(r, s, k, shared);
 	}
 	drop_behind(r, &dropped, cursor, true);
 	r->jr.depth = saved;
 	s->mm.tv_read = true;
-	pt2c__arena_free(&dom);
-	pt2c__arena_free(&syms);
-	pt2c__meta_pool_free(&mp);
+	pt2c__pt2json_tv_free(&t);
 	return rc;
 }
 
@@ -135,9 +164,14 @@ static const pt2c_json *first_output_name(const pt2c_json *items, uint32_t n)
 	return NULL;
 }
 
-static int read_node(rd *r, gst *s, const pt2c_json *nv)
+/*
+ * One node, added to s->g; a worker's reader (r->defer) records it instead (pt2c_pnode, its
+ * names in pt2c_pend) for the calling thread to add in order, with the same calls as here.
+ */
+int read_node(rd *r, gst *s, const pt2c_json *nv)
 {
 	pt2c_graph *g = s->g;
+	pdefer *d = r->defer;
 	const char *target = NULL;
 	int rc = req_intern(r, nv, "target", &target);
 	if (rc)
@@ -162,21 +196,42 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 			return pt2c__err_oom(r->err);
 	}
 	uint32_t id = 0;
-	rc = pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, name, !no_name, target, PT2C_NONE, &id);
-	if (rc == PT2C_ENOMEM)
-		return pt2c__err_oom(r->err);
-	if (rc)
-		return fail_code(r, rc, namev ? namev : nv, "duplicate node name '%s'", name);
-	pt2c_node *node = pt2c__node(g, id);
-	if (no_name)
-		node->flags |= PT2C_NODE_NO_NAME;
-	node->hop_single_tensor_return = -1;
+	pt2c_pnode *pn = NULL;
+	int8_t *hopp;
+	if (d) {
+		if (pt2c__grow(d->alloc, (void **)&d->nodes, &d->cap, d->n + 1, sizeof *d->nodes))
+			return pt2c__err_oom(r->err);
+		pn = &d->nodes[d->n++];
+		memset(pn, 0, sizeof *pn);
+		pn->name = name;
+		pn->target = target;
+		pn->no_name = no_name;
+		pn->pend0 = pn->pend1 = (uint32_t)d->n_pend;
+		hopp = &pn->hop;
+		if (!no_name) {
+			if (memchr(name, 0, namev->n))
+				return PT2C__EDEFER; /* (pt2c__graph_add_node takes it up to the NUL) */
+			pn->len = namev->n;
+			pn->hash = pt2c__hash(name, namev->n);
+		}
+	} else {
+		rc = pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, name, !no_name, target, PT2C_NONE, &id);
+		if (rc == PT2C_ENOMEM)
+			return pt2c__err_oom(r->err);
+		if (rc)
+			return fail_code(r, rc, namev ? namev : nv, "duplicate node name '%s'", name);
+		pt2c_node *node = pt2c__node(g, id);
+		if (no_name)
+			node->flags |= PT2C_NODE_NO_NAME;
+		hopp = &node->hop_single_tensor_return;
+		r->cur_node = node->name;
+	}
+	*hopp = -1;
 	bool hop = false, b = false;
 	if ((rc = pt2c__jr_field_bool(&r->jr, nv, "is_hop_single_tensor_return", PT2C_JR_OPTIONAL, &b, &hop)))
 		return rc;
 	if (hop)
-		node->hop_single_tensor_return = b ? 1 : 0;
-	r->cur_node = pt2c__node(g, id)->name;
+		*hopp = b ? 1 : 0;
 
 	/* inputs */
 	pt2c_named_arg *nas = arena_array(r, ins->n, sizeof *nas);
@@ -207,7 +262,12 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 		if (rc)
 			return rc;
 	}
-	pt2c__node_adopt_inputs(g, id, nas, ins->n);
+	if (pn) {
+		pn->inputs = nas;
+		pn->n_inputs = ins->n;
+	} else {
+		pt2c__node_adopt_inputs(g, id, nas, ins->n);
+	}
 
 	/* outputs define values */
 	pt2c_arg *oa = arena_array(r, outs->n, sizeof *oa);
@@ -220,13 +280,17 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 		if (rc)
 			return rc;
 	}
-	if ((rc = pt2c__node_adopt_outputs(g, id, oa, outs->n)))
+	if (pn) {
+		pn->outputs = oa;
+		pn->n_outputs = outs->n;
+	} else if ((rc = pt2c__node_adopt_outputs(g, id, oa, outs->n))) {
 		return pt2c__err_oom(r->err);
+	}
 
 	/* metadata: string views */
+	pt2c_kv *kvs = NULL;
 	if (meta->n) {
-		pt2c_kv *kvs = arena_array(r, meta->n, sizeof *kvs);
-		if (!kvs)
+		if (!(kvs = arena_array(r, meta->n, sizeof *kvs)))
 			return pt2c__err_oom(r->err);
 		AT(r, "metadata");
 		EACH(r, it, meta, !rc) {
@@ -236,8 +300,13 @@ static int read_node(rd *r, gst *s, const pt2c_json *nv)
 		}
 		if (rc)
 			return rc;
-		if ((rc = pt2c__node_set_meta(g, id, kvs, meta->n)))
-			return pt2c__err_oom(r->err);
+	}
+	if (pn) {
+		pn->meta = kvs;
+		pn->n_meta = meta->n;
+		pn->pend1 = (uint32_t)d->n_pend;
+	} else {
+		pt2c__node_adopt_meta(g, id, kvs, meta->n);
 	}
 	return 0;
 }
@@ -325,9 +394,13 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 				rc = pt2c__err_oom(r->err);
 			else
 				pt2c__graph_prefault(g);
-			/* a large graph: its nodes parsed on a helper thread while the ones before are built */
-			pt2c_json_ahead *ah = rc ? NULL : pt2c__json_ahead_start(r->src, r->src_len, nodes, &r->jopts, r->ctx->alloc);
-			for (uint32_t i = 0; !rc; i++) {
+			/* a large graph: its nodes read on worker threads (as far as they go), or parsed on a
+			 * helper thread while the ones before are built */
+			uint32_t i = 0;
+			if (!rc)
+				rc = pt2c__pt2json_nodes_par(r, &s, nodes, &cursor, &i, &dropped);
+			pt2c_json_ahead *ah = rc || cursor ? NULL : pt2c__json_ahead_start(r->src, r->src_len, nodes, &r->jopts, r->ctx->alloc);
+			for (; !rc; i++) {
 				pt2c_json *nv = NULL;
 				drop_behind(r, &dropped, cursor, false);
 				if ((rc = pt2c__json_ahead_or_raw_next(ah, r->src, r->src_len, nodes, &cursor, &r->jopts, &dom, &nv, r->err)))

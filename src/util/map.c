@@ -204,10 +204,22 @@ int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool
 {
 	if (len > UINT32_MAX)
 		return PT2C_EINVALID;
+	return pt2c__map_put_h(m, key, len, pt2c__hash(key, len), value, overwrite, existed);
+}
+
+void pt2c__map_prefetch_h(const pt2c_map *m, uint32_t hash)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[hash & (m->cap - 1)], 1);
+}
+
+int pt2c__map_put_h(pt2c_map *m, const char *key, size_t len, uint32_t h, uint64_t value, bool overwrite, bool *existed)
+{
+	if (len > UINT32_MAX)
+		return PT2C_EINVALID;
 	int rc = map_room_for_one(m);
 	if (rc)
 		return rc;
-	uint32_t h = pt2c__hash(key, len);
 	size_t i = find_slot(m->slots, m->cap, key, (uint32_t)len, h);
 	pt2c_map_slot *s = &m->slots[i];
 	if (s->key) {
@@ -273,15 +285,21 @@ int pt2c__map32_clone(pt2c_map32 *dst, const pt2c_map32 *src)
 	return 0;
 }
 
-/* Index of the slot holding key, or of the empty slot where it would go. cap must be > 0. */
-static size_t find_slot32(const pt2c_map32_slot *slots, size_t cap, const char *key, size_t len, uint32_t hash)
+/*
+ * Index of the slot holding key, or of the empty slot where it would go. cap must be > 0.
+ * terminated: key[len] is known to be NUL (an interned string), so a slot holding the very same
+ * pointer is the key without reading its bytes.
+ */
+static size_t find_slot32(const pt2c_map32_slot *slots, size_t cap, const char *key, size_t len, uint32_t hash,
+                          bool terminated)
 {
 	size_t mask = cap - 1;
 	for (size_t i = hash & mask;; i = (i + 1) & mask) {
 		const pt2c_map32_slot *s = &slots[i];
 		/* a stored key is NUL-terminated with no NUL inside, the probe key has none: equal bytes
 		 * up to len and a terminator right after mean equal strings */
-		if (!s->key || (s->hash == hash && memcmp(s->key, key, len) == 0 && s->key[len] == '\0'))
+		if (!s->key || (s->hash == hash && ((terminated && s->key == key) ||
+		                                    (memcmp(s->key, key, len) == 0 && s->key[len] == '\0'))))
 			return i;
 	}
 }
@@ -290,7 +308,14 @@ bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t 
 {
 	if (m->count == 0 || memchr(key, 0, len))
 		return false;
-	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len));
+	return pt2c__map32_get_h(m, key, len, pt2c__hash(key, len), false, value);
+}
+
+bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated, uint32_t *value)
+{
+	if (m->count == 0)
+		return false;
+	size_t i = find_slot32(m->slots, m->cap, key, len, hash, terminated);
 	if (!m->slots[i].key)
 		return false;
 	if (value)
@@ -300,16 +325,28 @@ bool pt2c__map32_get(const pt2c_map32 *m, const char *key, size_t len, uint32_t 
 
 uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len)
 {
-	if (m->count == 0 || memchr(key, 0, len))
+	if (memchr(key, 0, len))
 		return NULL;
-	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len));
+	return pt2c__map32_find_h(m, key, len, pt2c__hash(key, len), false);
+}
+
+uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated)
+{
+	if (m->count == 0)
+		return NULL;
+	size_t i = find_slot32(m->slots, m->cap, key, len, hash, terminated);
 	return m->slots[i].key ? &m->slots[i].value : NULL;
 }
 
 void pt2c__map32_prefetch(const pt2c_map32 *m, const char *key, size_t len)
 {
+	pt2c__map32_prefetch_h(m, pt2c__hash(key, len));
+}
+
+void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash)
+{
 	if (m->cap)
-		__builtin_prefetch(&m->slots[pt2c__hash(key, len) & (m->cap - 1)], 1);
+		__builtin_prefetch(&m->slots[hash & (m->cap - 1)], 1);
 }
 
 /* Grow at 70% load, like pt2c_map. */
@@ -326,10 +363,16 @@ int pt2c__map32_reserve(pt2c_map32 *m, size_t count)
 
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed)
 {
-	if (!key || memchr(key, 0, len) || key[len] != '\0' || map32_room_for_one(m))
+	if (!key || memchr(key, 0, len) || key[len] != '\0')
 		return NULL;
-	uint32_t h = pt2c__hash(key, len);
-	pt2c_map32_slot *s = &m->slots[find_slot32(m->slots, m->cap, key, len, h)];
+	return pt2c__map32_upsert_h(m, key, len, pt2c__hash(key, len), init, existed);
+}
+
+uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint32_t h, uint32_t init, bool *existed)
+{
+	if (map32_room_for_one(m))
+		return NULL;
+	pt2c_map32_slot *s = &m->slots[find_slot32(m->slots, m->cap, key, len, h, true)];
 	*existed = s->key != NULL;
 	if (!s->key) {
 		s->key = key;
@@ -526,7 +569,23 @@ const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 {
 	if (n > UINT32_MAX)
 		return NULL;
-	uint32_t h = pt2c__hash(s, n);
+	return pt2c__intern_h(sp, s, n, pt2c__hash(s, n));
+}
+
+void pt2c__strpool_prefetch_h(const pt2c_strpool *sp, uint32_t h)
+{
+	/* shared: the table published last (the owner's slots may be replaced meanwhile) */
+	const struct pt2c_strpool_tab *t = __atomic_load_n(&sp->tab, __ATOMIC_ACQUIRE);
+	const pt2c_strpool_slot *slots = t ? t->slots : sp->shared ? NULL : sp->slots;
+	size_t cap = t ? t->cap : sp->cap;
+	if (slots && cap)
+		__builtin_prefetch(&slots[h & (cap - 1)], 1);
+}
+
+const char *pt2c__intern_h(pt2c_strpool *sp, const char *s, size_t n, uint32_t h)
+{
+	if (n > UINT32_MAX)
+		return NULL;
 	if (!sp->shared) {
 		pool_lock(sp);
 		const char *r = intern_hashed(sp, s, n, h, sp->arena);

@@ -139,6 +139,10 @@ bool pt2c__map_get(const pt2c_map *m, const char *key, size_t len, uint64_t *val
  * overwritten only when `overwrite` is true).
  */
 int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed);
+/** pt2c__map_put of a key with its pt2c__hash (computed before, maybe on another thread). */
+int pt2c__map_put_h(pt2c_map *m, const char *key, size_t len, uint32_t hash, uint64_t value, bool overwrite, bool *existed);
+/** Start loading the slot where a key of hash `hash` probes first. */
+void pt2c__map_prefetch_h(const pt2c_map *m, uint32_t hash);
 /**
  * Find-or-insert with one hash and one probe (for read-modify-write of a value): returns the
  * value slot of key, inserting it with value `init` if absent (*existed says which), or NULL
@@ -185,6 +189,15 @@ int pt2c__map32_reserve(pt2c_map32 *m, size_t count);
 int pt2c__map32_clone(pt2c_map32 *dst, const pt2c_map32 *src);
 /** Find-or-insert, as pt2c__map_upsert: the value slot (valid until the next insert), NULL on OOM. */
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed);
+/*
+ * The same for a key already checked (no NUL inside; for upsert and `terminated`, key[len] is
+ * its NUL) with its pt2c__hash: callers that hashed it elsewhere (another thread) or look it up
+ * more than once. terminated: a slot holding the very pointer is the key, its bytes unread.
+ */
+bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated, uint32_t *value);
+uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated);
+uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, uint32_t init, bool *existed);
+void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash);
 
 /* MARK: string interning -- one canonical NUL-terminated copy per distinct string */
 
@@ -235,6 +248,10 @@ int pt2c__strpool_reserve(pt2c_strpool *sp, size_t more);
 /** Interned copy of s[0..n); equal strings give equal pointers. NULL on OOM. */
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n);
 static inline const char *pt2c__interns(pt2c_strpool *sp, const char *s) { return pt2c__intern(sp, s, strlen(s)); }
+/** pt2c__intern of s with its pt2c__hash h (computed before, maybe on another thread). */
+const char *pt2c__intern_h(pt2c_strpool *sp, const char *s, size_t n, uint32_t h);
+/** Start loading the table slot where interning a string of hash h probes first (not a front). */
+void pt2c__strpool_prefetch_h(const pt2c_strpool *sp, uint32_t h);
 
 /* MARK: growable byte buffer with a sticky error */
 
@@ -490,7 +507,7 @@ void pt2c__ofile_start_writeback(pt2c_ofile *f, uint64_t off, uint64_t n);
 typedef struct pt2c_thread_tuning {
 	uint32_t min_items;   /* default 4096 */
 	bool any_allocator;   /* default false */
-	uint32_t chunk_items; /* items a chunk of pt2c__ordered_run's users; default 1024 */
+	uint32_t chunk_items; /* items a chunk of pt2c__ordered_run's users and of the model.json reader's workers; default 1024 */
 } pt2c_thread_tuning;
 extern pt2c_thread_tuning pt2c__thread_tuning;
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max);

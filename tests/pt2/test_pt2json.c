@@ -7,9 +7,12 @@
  * tensor_values tables (pt2c__pt2json_read_text, what archives use).
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "harness.h"
+#include "serde/pt2json_read.h"
 #include "serde/serde.h"
 #include "serde/zip.h"
 
@@ -746,6 +749,197 @@ static void test_depth_cap(void)
 	pt2c__buf_free(&b);
 }
 
+
+/*
+ * MARK: large spans on worker threads (pt2json_read_par.c). ALL_VARIANTS with GEN_NODES more
+ * nodes at the end of its top graph (and their tensor_values entries at the start of its table):
+ * chains of adds, nodes with two outputs, unnamed nodes, "add_<n>" names, references to a
+ * symbol, table keys written with escapes, and HOP nodes whose subgraphs hold several nodes
+ * (their ", {\"target\"" inside a node is where a guessed chunk boundary is wrong).
+ */
+#define GEN_NODES 1500
+
+static void gen_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void gen_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < *cap - *len) {
+			*len += (size_t)n;
+			return;
+		}
+		*cap = *cap * 2 + (size_t)(n > 0 ? n : 0) + 64;
+		*buf = realloc(*buf, *cap);
+		if (!*buf)
+			abort();
+	}
+}
+
+static char *gen_doc(void)
+{
+	const char *nodes_end = strstr(ALL_VARIANTS, "\"name\": \"cond\"}], \"tensor_values\": {\"p_w\"");
+	const char *tv_start = strstr(ALL_VARIANTS, "\"tensor_values\": {\"p_w\"");
+	if (!nodes_end || !tv_start)
+		return NULL;
+	nodes_end += strlen("\"name\": \"cond\"}");
+	tv_start += strlen("\"tensor_values\": {");
+	size_t cap = 1 << 20, len = 0;
+	char *nodes = malloc(cap), *tv = NULL;
+	size_t tcap = 1 << 20, tlen = 0;
+	tv = malloc(tcap);
+	if (!nodes || !tv)
+		abort();
+	nodes[0] = tv[0] = '\0';
+	char prev[32] = "x";
+	for (int i = 0; i < GEN_NODES; i++) {
+		char out[32], out2[32];
+		snprintf(out, sizeof out, i % 10 == 0 ? "add_%d" : "g%d", i);
+		snprintf(out2, sizeof out2, "g%d_b", i);
+		const char *meta = i % 3 ? "{}" : "{\"stack_trace\": \"File \\\"m.py\\\", line 3\", \"nn_module_stack\": \"L__self__\"}";
+		if (i % 97 == 50) { /* a HOP: its subgraph's nodes follow ", " inside this node */
+			gen_append(&nodes, &len, &cap,
+			           ", {\"target\": \"torch.ops.higher_order.cond\", \"inputs\": ["
+			           "{\"name\": \"\", \"arg\": {\"as_sym_bool\": {\"as_name\": \"sb\"}}, \"kind\": 1}, "
+			           "{\"name\": \"\", \"arg\": {\"as_graph\": {\"name\": \"true_graph_%d\", \"graph\": {\"inputs\": [{\"as_tensor\": {\"name\": \"x_1\"}}], "
+			           "\"outputs\": [{\"as_tensor\": {\"name\": \"neg_1\"}}], \"nodes\": ["
+			           "{\"target\": \"torch.ops.aten.neg.default\", \"inputs\": [{\"name\": \"self\", \"arg\": {\"as_tensor\": {\"name\": \"x_1\"}}, \"kind\": 1}], "
+			           "\"outputs\": [{\"as_tensor\": {\"name\": \"neg\"}}], \"metadata\": {}, \"is_hop_single_tensor_return\": null, \"name\": \"neg\"}, "
+			           "{\"target\": \"torch.ops.aten.neg.default\", \"inputs\": [{\"name\": \"self\", \"arg\": {\"as_tensor\": {\"name\": \"neg\"}}, \"kind\": 1}], "
+			           "\"outputs\": [{\"as_tensor\": {\"name\": \"neg_1\"}}], \"metadata\": {}, \"is_hop_single_tensor_return\": null, \"name\": \"neg_1\"}], "
+			           "\"tensor_values\": {\"x_1\": " TM_F32_2 ", \"neg\": " TM_F32_2 ", \"neg_1\": " TM_F32_2 "}, " EMPTY_TABLES "}}}, \"kind\": 1}, "
+			           "{\"name\": \"\", \"arg\": {\"as_tensors\": [{\"name\": \"%s\"}]}, \"kind\": 1}"
+			           "], \"outputs\": [{\"as_tensor\": {\"name\": \"%s\"}}], \"metadata\": %s, \"is_hop_single_tensor_return\": false, \"name\": \"%s\"}",
+			           i, prev, out, meta, out);
+		} else {
+			char outs[160];
+			if (i % 7 == 3)
+				snprintf(outs, sizeof outs, "{\"as_tensors\": [{\"name\": \"%s\"}, {\"name\": \"%s\"}]}", out, out2);
+			else
+				snprintf(outs, sizeof outs, "{\"as_tensor\": {\"name\": \"%s\"}}", out);
+			char name[48];
+			snprintf(name, sizeof name, i % 11 == 5 ? "null" : "\"%s\"", out);
+			gen_append(&nodes, &len, &cap,
+			           ", {\"target\": \"torch.ops.aten.add.Tensor\", \"inputs\": ["
+			           "{\"name\": \"self\", \"arg\": {\"as_tensor\": {\"name\": \"%s\"}}, \"kind\": 1}, "
+			           "{\"name\": \"other\", \"arg\": {\"as_tensor\": {\"name\": \"x\"}}, \"kind\": 1}%s], "
+			           "\"outputs\": [%s], \"metadata\": %s, \"is_hop_single_tensor_return\": null, \"name\": %s}",
+			           prev, i % 31 == 7 ? ", {\"name\": \"alpha\", \"arg\": {\"as_sym_int\": {\"as_name\": \"n\"}}, \"kind\": 2}" : "",
+			           outs, meta, name);
+		}
+		/* the table: every 17th key with an escape ("g\u0031..." for "g1...") */
+		if (i % 17 == 1 && out[0] == 'g')
+			gen_append(&tv, &tlen, &tcap, "\"g\\u00%02x%s\": " TM_F32_2 ", ", (unsigned)out[1], out + 2);
+		else
+			gen_append(&tv, &tlen, &tcap, "\"%s\": " TM_F32_2 ", ", out);
+		if (i % 7 == 3 && i % 97 != 50)
+			gen_append(&tv, &tlen, &tcap, "\"%s\": " TM_F32_2 ", ", out2);
+		snprintf(prev, sizeof prev, "%s", out);
+	}
+	size_t a = (size_t)(tv_start - ALL_VARIANTS), b = (size_t)(nodes_end - ALL_VARIANTS), total = strlen(ALL_VARIANTS);
+	char *doc = malloc(total + len + tlen + 1);
+	if (!doc)
+		abort();
+	/* ALL_VARIANTS[0, b) + nodes + [b, a) + tv + [a, end) (the nodes come before the table) */
+	char *q = doc;
+	memcpy(q, ALL_VARIANTS, b), q += b;
+	memcpy(q, nodes, len), q += len;
+	memcpy(q, ALL_VARIANTS + b, a - b), q += a - b;
+	memcpy(q, tv, tlen), q += tlen;
+	memcpy(q, ALL_VARIANTS + a, total - a + 1);
+	free(nodes);
+	free(tv);
+	return doc;
+}
+
+/* Read doc lazily with workers (spans of 2 items and more, chunks of 3) or in order; its text written again. */
+static int read_written(const char *doc, size_t n, bool workers, pt2c_buf *out, pt2c_error *err)
+{
+	pt2c_thread_tuning keep = pt2c__thread_tuning;
+	if (workers) {
+		pt2c__thread_tuning.min_items = 2;
+		pt2c__thread_tuning.chunk_items = 3;
+		pt2c__thread_tuning.any_allocator = true;
+	} else {
+		pt2c__thread_tuning.min_items = UINT32_MAX;
+	}
+	g_lazy = true;
+	pt2c_arena arena;
+	pt2c__arena_init(&arena, NULL);
+	pt2c_program *p = NULL;
+	*err = (pt2c_error)PT2C_ERROR_INIT;
+	int rc = read_doc(doc, n, &p, &arena, err);
+	g_lazy = false;
+	pt2c__thread_tuning = keep;
+	pt2c__buf_init(out, NULL);
+	if (!rc)
+		rc = pt2c__pt2json_write(out, p);
+	program_free_all(p);
+	pt2c__arena_free(&arena);
+	return rc;
+}
+
+static void test_spans_on_workers(void)
+{
+	char *doc = gen_doc();
+	REQUIRE(doc);
+	size_t n = strlen(doc);
+	/* the same program, written byte for byte alike, with and without workers */
+	pt2c_buf want, got;
+	pt2c_error err;
+	int rc = read_written(doc, n, false, &want, &err);
+	CHECK_MSG(rc == 0, "in order: %d %s at %s", rc, err.message, err.member);
+	uint64_t s0, o0, k0, s1, o1, k1;
+	pt2c__pt2json_par_counts(&s0, &o0, &k0);
+	rc = read_written(doc, n, true, &got, &err);
+	pt2c__pt2json_par_counts(&s1, &o1, &k1);
+	CHECK_MSG(rc == 0, "workers: %d %s at %s", rc, err.message, err.member);
+	CHECK_MSG(got.len == want.len && memcmp(got.data, want.data, want.len) == 0, "the programs differ (%zu vs %zu bytes)",
+	          got.len, want.len);
+	/* both spans went to workers; the nodes they cannot record (sym outputs, subgraphs) were read in order */
+	CHECK_MSG(s1 - s0 == 2, "spans on workers: %llu", (unsigned long long)(s1 - s0));
+	CHECK_MSG(o1 - o0 >= 2 + GEN_NODES / 97, "nodes read in order: %llu", (unsigned long long)(o1 - o0));
+	/* (a chunk that began inside a HOP node's subgraph is skipped, and reading goes on after it) */
+	CHECK_MSG(o1 - o0 < GEN_NODES / 4, "nodes read in order: %llu of %d", (unsigned long long)(o1 - o0), GEN_NODES);
+	fprintf(stderr, "  spans on workers %llu, nodes read in order %llu, chunks skipped %llu\n", (unsigned long long)(s1 - s0),
+	        (unsigned long long)(o1 - o0), (unsigned long long)(k1 - k0));
+	pt2c__buf_free(&want);
+	pt2c__buf_free(&got);
+	/* errors: the first in document order, as reading in order reports it */
+	static const struct { const char *from, *to; } M[] = {
+		{ "{\"name\": \"g901\"}}, \"kind\": 1}", "{\"name\": \"nope\"}}, \"kind\": 1}" },            /* a dangling reference */
+		{ "\"outputs\": [{\"as_tensor\": {\"name\": \"g1203\"}}]", "\"outputs\": [{\"as_tensor\": {\"name\": \"g17\"}}]" }, /* defined twice */
+		{ "\"name\": \"g1301\"}", "\"name\": \"g1300\"}" },                                               /* a node name twice */
+		{ "\"name\": \"g1302\"}", "\"name\": \"g1302\" x}" },                                             /* a syntax error */
+		{ "\"name\": \"g702\"}", "\"name\": 7}" },                                                        /* a type error */
+		{ "\"g1111\": {\"dtype\": 7", "\"g1111\": {\"dtype\": 99" },                                      /* bad metadata */
+		{ "\"g1112\": {\"dtype\": 7", "\"g17\": {\"dtype\": 7" },                                         /* a table key twice */
+		{ "\"g1113\": {\"dtype\": 7", "\"g1113\" {\"dtype\": 7" },                                        /* a table syntax error */
+	};
+	for (size_t i = 0; i < PT2C_ARRAY_LEN(M); i++) {
+		char *bad = mutate(doc, 0, M[i].from, M[i].to);
+		CHECK_MSG(bad != NULL, "case %zu: pattern not found", i);
+		if (!bad)
+			continue;
+		pt2c_error e1 = PT2C_ERROR_INIT, e2 = PT2C_ERROR_INIT;
+		int r1 = read_written(bad, strlen(bad), false, &want, &e1);
+		int r2 = read_written(bad, strlen(bad), true, &got, &e2);
+		CHECK_MSG(r1 != 0, "case %zu: accepted", i);
+		CHECK_MSG(r1 == r2, "case %zu: rc %d with workers, %d in order", i, r2, r1);
+		CHECK_MSG(strcmp(e1.message, e2.message) == 0, "case %zu: '%s' with workers, '%s' in order", i, e2.message, e1.message);
+		CHECK_MSG(strcmp(e1.member, e2.member) == 0, "case %zu: member '%s' / '%s'", i, e2.member, e1.member);
+		CHECK_MSG(e1.offset == e2.offset, "case %zu: offset %llu / %llu", i, (unsigned long long)e2.offset,
+		          (unsigned long long)e1.offset);
+		pt2c__buf_free(&want);
+		pt2c__buf_free(&got);
+		free(bad);
+	}
+	free(doc);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_fixture_model_json_roundtrip);
 	RUN(test_fixture_ir_shape);
@@ -757,4 +951,5 @@ PT2C_TEST_MAIN({
 	RUN(test_write_errors_in_order);
 	RUN(test_defaults_and_lenient_input);
 	RUN(test_depth_cap);
+	RUN(test_spans_on_workers);
 })
