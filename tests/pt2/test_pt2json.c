@@ -900,10 +900,11 @@ static void test_spans_on_workers(void)
 	CHECK_MSG(got.len == want.len && memcmp(got.data, want.data, want.len) == 0, "the programs differ (%zu vs %zu bytes)",
 	          got.len, want.len);
 	/* both spans went to workers; the nodes they cannot record (sym outputs, subgraphs) were read in order */
-	CHECK_MSG(s1 - s0 == 2, "spans on workers: %llu", (unsigned long long)(s1 - s0));
-	CHECK_MSG(o1 - o0 >= 2 + GEN_NODES / 97, "nodes read in order: %llu", (unsigned long long)(o1 - o0));
+	bool cpus = pt2c__cpu_count() >= 2; /* (one CPU: no workers, only the results to compare) */
+	CHECK_MSG(!cpus || s1 - s0 == 2, "spans on workers: %llu", (unsigned long long)(s1 - s0));
+	CHECK_MSG(!cpus || o1 - o0 >= 2 + GEN_NODES / 97, "nodes read in order: %llu", (unsigned long long)(o1 - o0));
 	/* (a chunk that began inside a HOP node's subgraph is skipped, and reading goes on after it) */
-	CHECK_MSG(o1 - o0 < GEN_NODES / 4, "nodes read in order: %llu of %d", (unsigned long long)(o1 - o0), GEN_NODES);
+	CHECK_MSG(!cpus || o1 - o0 < GEN_NODES / 4, "nodes read in order: %llu of %d", (unsigned long long)(o1 - o0), GEN_NODES);
 	fprintf(stderr, "  spans on workers %llu, nodes read in order %llu, chunks skipped %llu\n", (unsigned long long)(s1 - s0),
 	        (unsigned long long)(o1 - o0), (unsigned long long)(k1 - k0));
 	pt2c__buf_free(&want);
