@@ -299,10 +299,16 @@ int pt2c__graph_reserve_name(pt2c_graph *g, const char *name)
  * name: this runs for every node and value read or copied. The entry stays valid until g->names
  * changes (note_exact touches only base_count); NULL on OOM.
  */
+/* name is the interned string whose entry was claimed last, and the table has not changed since. */
+static bool memo_hit(const pt2c_graph *g, const char *name)
+{
+	return name == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot;
+}
+
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm)
 {
-	if (name == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot) {
-		*nm = name; /* the same interned string, present: nothing to insert or note */
+	if (memo_hit(g, name)) {
+		*nm = name; /* the same interned string, present: nothing to intern, insert or note */
 		return g->memo_slot;
 	}
 	size_t n = strlen(name);
@@ -314,7 +320,7 @@ uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **
 
 uint32_t *pt2c__names_claim_interned(pt2c_graph *g, const char *nm, size_t n, uint32_t hash)
 {
-	if (nm == g->memo_name && g->names.slots == g->memo_slots && g->names.count == g->memo_count && g->memo_slot)
+	if (memo_hit(g, nm))
 		return g->memo_slot;
 	bool existed = false;
 	uint32_t *cur = pt2c__map32_upsert_h(&g->names, nm, n, hash, 0, &existed);

@@ -30,8 +30,6 @@
 
 #include "serde/pt2json_read.h"
 
-enum { CH_TODO, CH_LIMIT, CH_END, CH_OVER, CH_FAILED };
-
 /* A tensor_values entry read on a worker. */
 typedef struct tv_rec {
 	const char *key; /* the text's bytes, or a copy in the worker's front (a key with escapes) */
@@ -47,14 +45,13 @@ typedef struct chunk {
 	pdefer d;        /* nodes */
 	tv_rec *tv;      /* tensor_values entries */
 	size_t n_tv, cap_tv;
-	int state; /* CH_*: it reached limit exactly, the array's end, went past limit, failed */
-	bool ready;
+	bool ready;     /* read (to its limit, the span's end, or a failure) */
 } chunk;
 
 typedef struct par {
 	rd *r; /* the caller's reader (settings only, from the workers) */
 	gst *s;
-	const pt2c_json *nodes; /* the span: an array of nodes, or the tensor_values object */
+	const pt2c_json *span; /* an array of nodes, or a tensor_values object */
 	bool tv;
 	chunk *ch;
 	size_t n_ch;
@@ -110,8 +107,8 @@ static uint64_t skip_ws(const char *d, uint64_t i, uint64_t end)
 static uint64_t boundary(const par *p, size_t k)
 {
 	const char *d = p->r->src;
-	uint64_t open = p->nodes->pos, close = open + p->nodes->u.raw_len - 1;
-	uint64_t i = open + (uint64_t)((double)p->nodes->u.raw_len * (double)k / (double)p->n_ch);
+	uint64_t open = p->span->pos, close = open + p->span->u.raw_len - 1;
+	uint64_t i = open + (uint64_t)((double)p->span->u.raw_len * (double)k / (double)p->n_ch);
 	if (i <= p->first)
 		i = p->first + 1;
 	while (i + p->pat_len <= close) {
@@ -161,7 +158,7 @@ next:
 static bool pattern(par *p)
 {
 	const char *d = p->r->src;
-	uint64_t open = p->nodes->pos, close = open + p->nodes->u.raw_len - 1;
+	uint64_t open = p->span->pos, close = open + p->span->u.raw_len - 1;
 	uint64_t q = skip_ws(d, open + 1, close);
 	p->first = q;
 	if (p->tv) { /* past the first member's key and ':' */
@@ -197,7 +194,7 @@ static int node_item(worker *w, chunk *c, pt2c_arena *dom, uint64_t *cursor, boo
 	pt2c_json *nv = NULL;
 	uint64_t before = *cursor;
 	pt2c__arena_reset(dom);
-	int rc = pt2c__json_raw_next(r->src, r->src_len, w->p->nodes, cursor, &r->jopts, dom, &nv, r->err);
+	int rc = pt2c__json_raw_next(r->src, r->src_len, w->p->span, cursor, &r->jopts, dom, &nv, r->err);
 	if (rc || !nv) {
 		*end = !rc;
 		return rc;
@@ -225,18 +222,18 @@ static int tv_item(worker *w, chunk *c, uint64_t *cursor, bool *end)
 	uint64_t before = *cursor;
 	const pt2c_json *k = NULL;
 	const pt2c_tensor_meta *meta = NULL;
-	int rc = pt2c__pt2json_tv_next(r, &w->tvs, w->p->nodes, cursor, &k, &meta);
+	int rc = pt2c__pt2json_tv_next(r, &w->tvs, w->p->span, cursor, &k, &meta);
 	if (rc || !k) {
 		*end = !rc;
 		return rc;
 	}
-	const char *key = k->u.s;
-	if (key < r->src || key + k->n > r->src + r->src_len) /* (decoded from escapes: in the DOM) */
-		if (!(key = pt2c__arena_strndup(&r->ctx->arena, k->u.s, k->n)))
-			return PT2C_ENOMEM;
+	const char *key = NULL; /* (one decoded from escapes lies in the entry's DOM: copied) */
+	uint32_t len = 0;
+	if ((rc = view_str(r, k, &key, &len)))
+		return rc;
 	if (pt2c__grow(r->ctx->alloc, (void **)&c->tv, &c->cap_tv, c->n_tv + 1, sizeof *c->tv))
 		return PT2C_ENOMEM;
-	c->tv[c->n_tv++] = (tv_rec){ key, k->n, pt2c__hash(key, k->n), meta, before };
+	c->tv[c->n_tv++] = (tv_rec){ key, len, pt2c__hash(key, len), meta, before };
 	return 0;
 }
 
@@ -245,42 +242,31 @@ static void read_chunk(worker *w, chunk *c)
 {
 	rd *r = &w->r;
 	par *p = w->p;
-	const pt2c_json *span = p->nodes;
+	const pt2c_json *span = p->span;
 	uint64_t close = span->pos + span->u.raw_len - 1;
 	size_t k = (size_t)(c - p->ch);
 	c->begin = k ? boundary(p, k) : 0;
 	c->limit = k + 1 < p->n_ch ? boundary(p, k + 1) : 0;
-	if (k && !c->begin) { /* no item begins after 1/n-th k: the chunk before read to the end */
-		c->state = CH_FAILED;
-		return;
-	}
+	if (k && !c->begin)
+		return; /* no item begins after 1/n-th k: the chunk before reads to the end */
 	pt2c_arena dom;
 	pt2c__arena_init(&dom, r->ctx->alloc);
 	uint64_t cursor = c->begin;
 	r->defer = &c->d;
 	c->d.alloc = r->ctx->alloc;
 	w->tvs.prev = NULL; /* (the chunk's own values only) */
-	int state = CH_FAILED;
+	/* up to the next chunk's start (the item that reaches it or goes past it is the last), the
+	 * span's end, or a failure: whether the next chunk starts there is the adding thread's check */
 	for (;;) {
-		if (c->limit) {
-			uint64_t at = skip_ws(r->src, cursor, close);
-			if (at >= c->limit) {
-				state = at == c->limit ? CH_LIMIT : CH_OVER;
-				break;
-			}
-		}
+		if (c->limit && skip_ws(r->src, cursor, close) >= c->limit)
+			break;
 		bool end = false;
-		if (p->tv ? tv_item(w, c, &cursor, &end) : node_item(w, c, &dom, &cursor, &end))
+		if ((p->tv ? tv_item(w, c, &cursor, &end) : node_item(w, c, &dom, &cursor, &end)) || end)
 			break;
-		if (end) {
-			state = c->limit ? CH_FAILED : CH_END; /* (the span's end before the limit: not a boundary) */
-			break;
-		}
 		c->end = cursor;
 	}
 	r->defer = NULL;
 	pt2c__arena_free(&dom);
-	c->state = state;
 }
 
 static void *work(void *arg)
@@ -387,14 +373,14 @@ static int step_node(par *p, pt2c_arena *dom, uint64_t *cursor, uint32_t *i, boo
 	pt2c_graph *g = p->s->g;
 	pt2c_json *nv = NULL;
 	pt2c__arena_reset(dom);
-	int rc = pt2c__json_raw_next(r->src, r->src_len, p->nodes, cursor, &r->jopts, dom, &nv, r->err);
+	int rc = pt2c__json_raw_next(r->src, r->src_len, p->span, cursor, &r->jopts, dom, &nv, r->err);
 	if (rc || !nv) {
 		*end = !rc;
 		return rc;
 	}
 	__atomic_add_fetch(&nodes_in_order, 1, __ATOMIC_RELAXED);
 	pt2c_ctx *mfront = g->ctx;
-	g->ctx = r->ctx; /* (read_node interns through r->ctx: the same, so that the graph's strings are too) */
+	g->ctx = r->ctx; /* (read_node as reading in order runs it: the graph in r->ctx) */
 	{
 		AT_IDX(r, *i);
 		rc = read_node(r, p->s, nv);
@@ -413,7 +399,7 @@ static int step_tv(par *p, pt2c_arena *dom, uint64_t *cursor, uint32_t *i, bool 
 	uint32_t depth = r->jr.depth;
 	const pt2c_json *k = NULL;
 	const pt2c_tensor_meta *meta = NULL;
-	int rc = pt2c__pt2json_tv_next(r, &p->tvs, p->nodes, cursor, &k, &meta);
+	int rc = pt2c__pt2json_tv_next(r, &p->tvs, p->span, cursor, &k, &meta);
 	if (!rc && k)
 		rc = pt2c__pt2json_tv_add(r, p->s, k, meta);
 	*end = !rc && !k;
@@ -459,12 +445,19 @@ static int add_nodes(par *p, chunk *c, pt2c_arena *dom, uint64_t *cursor, uint32
 		pt2c_pnode *pn = &c->d.nodes[j];
 		if (j + PREFETCH < c->d.n) /* the names table entries that node will look up */
 			prefetch(g, &c->d.nodes[j + PREFETCH], c->d.pend);
-		bool in_order = pn->in_order, end = false;
-		if (!in_order && !(rc = add_recorded(r, s, pn, c->d.pend, &in_order)) && !in_order)
+		bool in_order = pn->in_order;
+		if (!in_order && (rc = add_recorded(r, s, pn, c->d.pend, &in_order)))
+			break;
+		if (in_order) {
+			uint64_t at = pn->start;
+			bool end = false;
+			if ((rc = step_node(p, dom, &at, i, &end)))
+				break;
+			if (end) /* (a worker read an item there) */
+				rc = pt2c__err(r->err, PT2C_EINVALID, "internal: a node read on a worker is not there again");
+		} else {
 			++*i;
-		uint64_t at = pn->start;
-		if (!rc && in_order && !(rc = step_node(p, dom, &at, i, &end)) && end) /* (the workers read an item there) */
-			rc = pt2c__err(r->err, PT2C_EINVALID, "internal: a node read on a worker is not there again");
+		}
 		if (!rc)
 			*cursor = j + 1 < c->d.n ? c->d.nodes[j + 1].start : c->end;
 	}
@@ -532,7 +525,7 @@ static int run(par *p, unsigned nw, add_fn add, step_fn step, uint64_t *cursor, 
 		pt2c_arena dom;
 		pt2c__arena_init(&dom, a);
 		bool end = false;
-		uint64_t close = p->nodes->pos + p->nodes->u.raw_len - 1;
+		uint64_t close = p->span->pos + p->span->u.raw_len - 1;
 		for (size_t k = 0; k < p->n_ch && !rc && !end; k++) {
 			chunk *c = &p->ch[k];
 			pthread_mutex_lock(&p->mu);
@@ -546,7 +539,7 @@ static int run(par *p, unsigned nw, add_fn add, step_fn step, uint64_t *cursor, 
 			 */
 			bool valid = k == 0 || c->begin != 0;
 			while (k > 0 && valid && !rc) {
-				uint64_t at = skip_ws(r->src, *cursor ? *cursor : p->nodes->pos + 1, close);
+				uint64_t at = skip_ws(r->src, *cursor ? *cursor : p->span->pos + 1, close);
 				if (at >= c->begin) {
 					valid = at == c->begin;
 					break;
@@ -605,38 +598,31 @@ static int run(par *p, unsigned nw, add_fn add, step_fn step, uint64_t *cursor, 
 	return rc;
 }
 
-/* Workers for a span of n items: none when small (chunks of chunk_items), or the pool is shared already. */
-static unsigned workers_for(const rd *r, size_t n, size_t *chunks)
+/* Read span (a node array, or a tensor_values table) on workers when it is large and there are CPUs for it. */
+static int read_span(rd *r, gst *s, const pt2c_json *span, bool tv, uint64_t *cursor, uint32_t *i, uint64_t *dropped)
 {
-	size_t want = n / (pt2c__thread_tuning.chunk_items ? pt2c__thread_tuning.chunk_items : 1);
+	par p;
+	memset(&p, 0, sizeof p);
+	p.r = r;
+	p.s = s;
+	p.span = span;
+	p.tv = tv;
+	size_t want = span->n / (pt2c__thread_tuning.chunk_items ? pt2c__thread_tuning.chunk_items : 1);
 	/* small chunks: the records of a few per worker are all that exist at once */
-	*chunks = want > 4096 ? 4096 : want;
-	if (want < 2 || r->ctx->strings.lock || r->ctx->strings.shared)
-		return 0;
-	return pt2c__helper_threads(r->ctx->alloc, n, 15);
+	p.n_ch = want > 4096 ? 4096 : want;
+	unsigned nw = want < 2 || r->ctx->strings.lock || r->ctx->strings.shared ? 0
+	                                                                        : pt2c__helper_threads(r->ctx->alloc, span->n, 15);
+	return nw ? run(&p, nw, tv ? add_tv : add_nodes, tv ? step_tv : step_node, cursor, i, dropped) : 0;
 }
 
 int pt2c__pt2json_nodes_par(rd *r, gst *s, const pt2c_json *nodes, uint64_t *cursor, uint32_t *i, uint64_t *dropped)
 {
-	par p;
-	memset(&p, 0, sizeof p);
-	p.r = r;
-	p.s = s;
-	p.nodes = nodes;
 	/* (the names a node defines are checked against tensor_values read up front) */
-	unsigned nw = s->mm.tv_read ? workers_for(r, nodes->n, &p.n_ch) : 0;
-	return nw ? run(&p, nw, add_nodes, step_node, cursor, i, dropped) : 0;
+	return s->mm.tv_read ? read_span(r, s, nodes, false, cursor, i, dropped) : 0;
 }
 
 int pt2c__pt2json_tv_par(rd *r, gst *s, const pt2c_json *raw, uint64_t *cursor, uint64_t *dropped)
 {
-	par p;
-	memset(&p, 0, sizeof p);
-	p.r = r;
-	p.s = s;
-	p.nodes = raw;
-	p.tv = true;
-	uint32_t i = 0;
-	unsigned nw = workers_for(r, raw->n, &p.n_ch);
-	return nw ? run(&p, nw, add_tv, step_tv, cursor, &i, dropped) : 0;
+	uint32_t i = 0; /* (entries are not counted) */
+	return read_span(r, s, raw, true, cursor, &i, dropped);
 }

@@ -202,8 +202,6 @@ static int map_room_for_one(pt2c_map *m)
 
 int pt2c__map_put(pt2c_map *m, const char *key, size_t len, uint64_t value, bool overwrite, bool *existed)
 {
-	if (len > UINT32_MAX)
-		return PT2C_EINVALID;
 	return pt2c__map_put_h(m, key, len, pt2c__hash(key, len), value, overwrite, existed);
 }
 
@@ -325,16 +323,9 @@ bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_
 
 uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len)
 {
-	if (memchr(key, 0, len))
+	if (m->count == 0 || memchr(key, 0, len))
 		return NULL;
-	return pt2c__map32_find_h(m, key, len, pt2c__hash(key, len), false);
-}
-
-uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated)
-{
-	if (m->count == 0)
-		return NULL;
-	size_t i = find_slot32(m->slots, m->cap, key, len, hash, terminated);
+	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len), false);
 	return m->slots[i].key ? &m->slots[i].value : NULL;
 }
 
@@ -567,8 +558,6 @@ static const char *find_shared(const pt2c_strpool *sp, const char *s, size_t n, 
 
 const char *pt2c__intern(pt2c_strpool *sp, const char *s, size_t n)
 {
-	if (n > UINT32_MAX)
-		return NULL;
 	return pt2c__intern_h(sp, s, n, pt2c__hash(s, n));
 }
 

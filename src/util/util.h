@@ -190,12 +190,11 @@ int pt2c__map32_clone(pt2c_map32 *dst, const pt2c_map32 *src);
 /** Find-or-insert, as pt2c__map_upsert: the value slot (valid until the next insert), NULL on OOM. */
 uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_t init, bool *existed);
 /*
- * The same for a key already checked (no NUL inside; for upsert and `terminated`, key[len] is
- * its NUL) with its pt2c__hash: callers that hashed it elsewhere (another thread) or look it up
+ * Lookup and find-or-insert for a key already checked (no NUL inside; for upsert and
+ * `terminated`, key[len] is its NUL) with its pt2c__hash: callers that hashed it elsewhere (another thread) or look it up
  * more than once. terminated: a slot holding the very pointer is the key, its bytes unread.
  */
 bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated, uint32_t *value);
-uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated);
 uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, uint32_t init, bool *existed);
 void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash);
 
