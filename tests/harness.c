@@ -290,8 +290,8 @@ long test_oom_state_unchanged(const test_oom_case *c)
 /*
  * PT2C_TEST_AHEAD=1: the work that goes to helper threads for large graphs does so from two
  * items on (node arrays parsed ahead, util/json.h; model.json rendered in chunks of two nodes,
- * util.h), also
- * through the test allocator, which is thread-safe; the ahead/ tests run part of the suite so,
+ * util.h; graphs checked and names renumbered in ranges of two, ir/lint.c, ir/graph_compact.c),
+ * also through the test allocator, which is thread-safe; the ahead/ tests run part of the suite so,
  * to check those paths' results, errors and allocation failures against the same assertions.
  */
 __attribute__((constructor)) static void ahead_from_env(void)

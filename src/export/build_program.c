@@ -12,6 +12,8 @@
  * the output node last, with one unnamed input per flattened output (same Arguments as the
  * output specs).
  */
+#include <assert.h>
+
 #include "export/export.h"
 
 #include <stdio.h>
@@ -832,7 +834,7 @@ int pt2c__module_to_program(pt2c_program **out, pt2c_module **mp, const pt2c_sch
 		}
 	}
 	if ((rc = lift(&b))) goto fail;
-	pt2c__graph_recount_uses(b.g);
+	assert(pt2c__graph_uses_exact(b.g)); /* lift keeps them */
 	if ((rc = pt2c__export_getitem_index(b.g, &b.gi_head, &b.gi_next, err))) goto fail;
 	b.n_gi = b.g->n_values;
 	if ((rc = convert_nodes(&b))) goto fail;

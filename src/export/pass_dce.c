@@ -2,6 +2,8 @@
  * pass_dce.c -- dead-code elimination (a worklist over zero-use pure nodes, linear in the graph)
  * and removal of submodules no node refers to.
  */
+#include <assert.h>
+
 #include "export/export.h"
 
 /*
@@ -28,13 +30,32 @@ static bool is_impure(const pt2c_node *nd)
 	return n > 0 && op[n - 1] == '_'; /* the in-place convention: "relu_" */
 }
 
-typedef struct dce_ctx { pt2c_graph *g; uint32_t *stack; size_t n, cap; bool oom; } dce_ctx;
+/*
+ * is_impure by target: a graph has few distinct targets, each an interned string, and the DCE
+ * asks for every node (four substring searches each): remembered by pointer, direct-mapped.
+ */
+typedef struct impure_cache { const char *target[64]; uint8_t op[64], impure[64]; } impure_cache;
+
+static bool is_impure_cached(impure_cache *c, const pt2c_node *nd)
+{
+	if (!nd->target) return is_impure(nd);
+	size_t k = ((uintptr_t)nd->target >> 4) % PT2C_ARRAY_LEN(c->target);
+	if (c->target[k] != nd->target || c->op[k] != nd->op) {
+		c->target[k] = nd->target;
+		c->op[k] = nd->op;
+		c->impure[k] = is_impure(nd);
+	}
+	return c->impure[k];
+}
+
+typedef struct dce_ctx { pt2c_graph *g; uint32_t *stack; size_t n, cap; bool oom; impure_cache impure; } dce_ctx;
 
 /* True if every value node `id` defines is unused (a node defining nothing is never dead). */
-static bool node_dead(pt2c_graph *g, uint32_t id)
+static bool node_dead(dce_ctx *c, uint32_t id)
 {
+	pt2c_graph *g = c->g;
 	const pt2c_node *nd = &g->nodes[id];
-	if ((nd->flags & PT2C_NODE_ERASED) || is_impure(nd) || nd->n_outputs == 0) return false;
+	if ((nd->flags & PT2C_NODE_ERASED) || nd->n_outputs == 0 || is_impure_cached(&c->impure, nd)) return false;
 	uint32_t v = pt2c__node_value(g, id);
 	if (v != PT2C_NONE) return g->values[v].n_uses == 0;
 	/* several outputs: all of them must be unused; walk the top-level leaves */
@@ -61,7 +82,7 @@ static int cb_release(uint32_t *ref, void *payload)
 	uint32_t v = pt2c__value_resolve(g, *ref);
 	if (v >= g->n_values) return 0;
 	uint32_t p = g->values[v].producer;
-	if (p == PT2C_NONE || p >= g->n_nodes || !node_dead(g, p)) return 0;
+	if (p == PT2C_NONE || p >= g->n_nodes || !node_dead(c, p)) return 0;
 	if (pt2c__grow(g->ctx->alloc, (void **)&c->stack, &c->cap, c->n + 1, sizeof *c->stack)) { c->oom = true; return PT2C_ENOMEM; }
 	c->stack[c->n++] = p;
 	return 0;
@@ -71,17 +92,19 @@ static int dce_impl(pt2c_module *m, bool compact, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(m && m->graph);
 	pt2c_graph *g = m->graph;
-	pt2c__graph_recount_uses(g);
-	dce_ctx c = { g, NULL, 0, 0, false };
+	assert(pt2c__graph_uses_exact(g)); /* kept by every edit: dead nodes are those with none */
+	dce_ctx c;
+	memset(&c, 0, sizeof c);
+	c.g = g;
 	/* seed in reverse order so chains die in one sweep */
 	for (uint32_t id = g->last; id != PT2C_NONE; id = g->nodes[id].prev) {
-		if (!node_dead(g, id)) continue;
+		if (!node_dead(&c, id)) continue;
 		if (pt2c__grow(g->ctx->alloc, (void **)&c.stack, &c.cap, c.n + 1, sizeof *c.stack)) { c.oom = true; break; }
 		c.stack[c.n++] = id;
 	}
 	while (!c.oom && c.n) {
 		uint32_t id = c.stack[--c.n];
-		if (!node_dead(g, id)) continue; /* pushed twice, or revived */
+		if (!node_dead(&c, id)) continue; /* pushed twice, or revived */
 		pt2c_node *nd = &g->nodes[id];
 		uint32_t n_in = nd->n_inputs;
 		pt2c_named_arg *in = nd->inputs;

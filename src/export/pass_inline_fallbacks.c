@@ -359,12 +359,34 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 	if (!rc && more && (more_nodes > UINT32_MAX || more > UINT32_MAX ||
 	                    pt2c__graph_reserve(g, (uint32_t)more_nodes, (uint32_t)more)))
 		rc = pt2c__err_oom(err);
+	pt2c_prefault_bg bg;
+	memset(&bg, 0, sizeof bg);
 	for (uint32_t i = 0; !rc && i < n_calls; i++) {
 		const char *t = g->nodes[calls[i]].target;
 		uint64_t cnt = 0;
 		(void)pt2c__map_get(&n_calls_of, t, strlen(t), &cnt);
-		rc = inline_one(m, calls[i], pt2c__module_find_sub(m, t), head, next, export && cnt == 1, err);
+		pt2c_submodule *sub = pt2c__module_find_sub(m, t);
+		/*
+		 * The top graph's arrays were reserved for every segment (they do not move): while this
+		 * segment is copied, the pages the next one will fill are faulted in on a helper thread.
+		 * One segment ahead, not all: the segments moved so far give their memory back meanwhile.
+		 */
+		pt2c__prefault_join(&bg);
+		const pt2c_submodule *nx = i + 1 < n_calls ? pt2c__module_find_sub(m, g->nodes[calls[i + 1]].target) : NULL;
+		const pt2c_graph *cur = sub && sub->fallback ? sub->fallback->graph : NULL;
+		const pt2c_graph *nxg = nx && nx->fallback ? nx->fallback->graph : NULL;
+		if (export && more && cur && nxg) {
+			uint64_t n0 = (uint64_t)g->n_nodes + cur->n_nodes, v0 = (uint64_t)g->n_values + cur->n_values;
+			uint64_t n1 = n0 + nxg->n_nodes, v1 = v0 + nxg->n_values;
+			if (n1 > g->cap_nodes) n1 = g->cap_nodes;
+			if (v1 > g->cap_values) v1 = g->cap_values;
+			if (n0 < n1 && v0 < v1)
+				pt2c__prefault_start(&bg, a, g->nodes + n0, (size_t)(n1 - n0) * sizeof *g->nodes, g->values + v0,
+				                     (size_t)(v1 - v0) * sizeof *g->values);
+		}
+		rc = inline_one(m, calls[i], sub, head, next, export && cnt == 1, err);
 	}
+	pt2c__prefault_join(&bg);
 	pt2c__map_free(&n_calls_of);
 	pt2c__free(a, head);
 	pt2c__free(a, next);

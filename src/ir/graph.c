@@ -308,6 +308,11 @@ uint32_t pt2c__value_resolve(pt2c_graph *g, uint32_t id)
 /* Resolve without path compression, for const graphs. */
 static uint32_t resolve_const(const pt2c_graph *g, uint32_t id)
 {
+	return pt2c__value_resolve_const(g, id);
+}
+
+uint32_t pt2c__value_resolve_const(const pt2c_graph *g, uint32_t id)
+{
 	uint32_t steps = 0;
 	while (id < g->n_values && g->values[id].forward != PT2C_NONE && steps++ <= g->n_values)
 		id = g->values[id].forward;
@@ -504,6 +509,37 @@ void pt2c__graph_recount_uses(pt2c_graph *g)
 		node_uses(g, &g->nodes[id], cb_use_inc);
 }
 
+/* Count one use of the resolved value in a separate array (pt2c__graph_uses_exact). */
+typedef struct use_tally { const pt2c_graph *g; uint32_t *count; } use_tally;
+
+static int cb_tally(uint32_t *ref, void *payload)
+{
+	use_tally *t = payload;
+	uint32_t v = resolve_const(t->g, *ref);
+	if (v < t->g->n_values)
+		t->count[v]++;
+	return 0;
+}
+
+bool pt2c__graph_uses_exact(const pt2c_graph *g)
+{
+	if (!g)
+		return true;
+	use_tally t = { g, pt2c__calloc(g->ctx->alloc, (size_t)g->n_values + 1, sizeof *t.count) };
+	if (!t.count)
+		return true; /* cannot tell */
+	PT2C_GRAPH_FOREACH(g, id) {
+		const pt2c_node *nd = &g->nodes[id];
+		for (uint32_t i = 0; i < nd->n_inputs; i++)
+			(void)pt2c__arg_foreach_ref(&nd->inputs[i].arg, cb_tally, &t);
+	}
+	bool exact = true;
+	for (uint32_t v = 0; v < g->n_values && exact; v++)
+		exact = g->values[v].n_uses == (g->values[v].forward == PT2C_NONE ? t.count[v] : 0);
+	pt2c__free(g->ctx->alloc, t.count);
+	return exact;
+}
+
 uint32_t pt2c__graph_output_node(const pt2c_graph *g)
 {
 	if (!g)
@@ -610,18 +646,31 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 		for (uint32_t i = 0; i < sn->n_outputs; i++)
 			(void)pt2c__arg_foreach_ref(&sn->outputs[i], cb_clear_map, &oc);
 	}
-	/* the names table is large and each node's entry a cache miss: start loading the entry of
-	 * the node PREFETCH_AHEAD places on while this one is copied */
-	enum { PREFETCH_AHEAD = 8 };
-	uint32_t ahead = src->first;
-	for (int k = 0; k < PREFETCH_AHEAD && ahead != PT2C_NONE; k++)
-		ahead = src->nodes[ahead].next;
+	/* the names table is large and each node's entry a cache miss (and a taken name's new one
+	 * two more): load what the claims of the nodes NEAR and FAR places on will read meanwhile */
+	enum { NEAR = 8, FAR = 16 };
+	pt2c_names_ahead ah;
+	memset(&ah, 0, sizeof ah);
+	uint32_t near = src->first, far = src->first;
+	for (int k = 0; k < FAR && far != PT2C_NONE; k++) {
+		if (k == NEAR)
+			near = far;
+		pt2c__names_ahead_far(dst, src->nodes[far].name);
+		far = src->nodes[far].next;
+	}
+	if (far == PT2C_NONE && near == src->first)
+		near = PT2C_NONE; /* fewer than NEAR nodes: nothing to guess ahead */
+	for (uint32_t k = src->first; k != near && k != PT2C_NONE; k = src->nodes[k].next)
+		pt2c__names_ahead_near(dst, &ah, src->nodes[k].name);
 	for (uint32_t id = src->first; id != PT2C_NONE; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
-		if (ahead != PT2C_NONE) {
-			const char *an = src->nodes[ahead].name;
-			if (an) pt2c__map32_prefetch(&dst->names, an, strlen(an));
-			ahead = src->nodes[ahead].next;
+		if (far != PT2C_NONE) {
+			pt2c__names_ahead_far(dst, src->nodes[far].name);
+			far = src->nodes[far].next;
+		}
+		if (near != PT2C_NONE) {
+			pt2c__names_ahead_near(dst, &ah, src->nodes[near].name);
+			near = src->nodes[near].next;
 		}
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
 			continue;

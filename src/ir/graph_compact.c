@@ -82,6 +82,39 @@ static void permute(void *base, size_t size, uint32_t n, uint32_t *dest)
 	}
 }
 
+/*
+ * The names entries of values [begin, end) get their (new) ids. Value names are unique, so no
+ * two values share an entry: ranges can run at once (the stores are atomic all the same, so a
+ * graph that breaks that rule gets some id rather than a data race).
+ */
+static int renumber_names(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	pt2c_graph *g = ctx;
+	enum { AHEAD = 8 }; /* each entry is a cache miss: load the one AHEAD values on meanwhile */
+	uint32_t ring[AHEAD];
+	size_t len[AHEAD];
+	for (size_t v = begin; v < end && v < begin + AHEAD; v++) {
+		len[v % AHEAD] = strlen(g->values[v].name);
+		ring[v % AHEAD] = pt2c__hash(g->values[v].name, len[v % AHEAD]);
+	}
+	for (size_t v = begin; v < end; v++) {
+		uint32_t h = ring[v % AHEAD];
+		size_t n = len[v % AHEAD];
+		if (v + AHEAD < end) {
+			const char *an = g->values[v + AHEAD].name;
+			size_t k = (v + AHEAD) % AHEAD;
+			len[k] = strlen(an);
+			ring[k] = pt2c__hash(an, len[k]);
+			pt2c__map32_prefetch_h(&g->names, ring[k]);
+		}
+		uint32_t *e = pt2c__map32_find_h(&g->names, g->values[v].name, n, h, true);
+		if (e)
+			__atomic_store_n(e, NAME_WITH_VID(__atomic_load_n(e, __ATOMIC_RELAXED), (uint32_t)v), __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
 int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(g);
@@ -187,18 +220,19 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 		for (uint32_t i = 0; i < g->nodes[id].n_outputs; i++)
 			(void)pt2c__arg_foreach_ref(&g->nodes[id].outputs[i], pt2c__cb_set_producer, &pc);
 	}
-	pt2c_value *values = g->values;
-
 	/*
 	 * value ids changed: overwrite in place. Only names the table holds are touched (a graph
-	 * whose names were dropped keeps an empty table), so nothing is inserted or allocated.
+	 * whose names were dropped keeps an empty table), so nothing is inserted or allocated. Each
+	 * is a lookup in a table of every name: on helper threads for a large graph (the job's
+	 * bookkeeping is the caller's to allocate; without it, the loop runs here).
 	 */
-	for (uint32_t v = 0; v < g->n_values; v++) {
-		uint32_t *e = pt2c__map32_find(&g->names, values[v].name, strlen(values[v].name));
-		if (e)
-			*e = NAME_WITH_VID(*e, v);
+	if (g->names.count) {
+		pt2c_par_job job = { g->n_values, pt2c__thread_tuning.chunk_items, renumber_names, g, a,
+		                     pt2c__helper_threads(a, g->n_values, 15) };
+		(void)pt2c__par_run(&job); /* cannot fail */
 	}
-	pt2c__graph_recount_uses(g);
+	/* each kept value keeps its count: every use was of a kept value (checked above), forwards included */
+	assert(pt2c__graph_uses_exact(g));
 out:
 	pt2c__free(a, node_new);
 	pt2c__free(a, cc.value_new);

@@ -26,6 +26,17 @@ void pt2c__name_unmark(pt2c_graph *g, const char *name, uint32_t bits);
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
 /* pt2c__names_fresh for a candidate interned in g->ctx (then taken as is when free: no second intern). */
 const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
+/*
+ * Loads ahead of names_fresh calls to come, in order (names.c, "guessing ahead"): _far with the
+ * candidate of a claim some way on, then _near with it closer. They change nothing.
+ */
+typedef struct pt2c_names_ahead {
+	uint32_t base_hash[16];
+	uint64_t num[16]; /* the last suffix guessed for the base */
+	bool used[16];
+} pt2c_names_ahead;
+void pt2c__names_ahead_far(const pt2c_graph *g, const char *candidate);
+void pt2c__names_ahead_near(const pt2c_graph *g, pt2c_names_ahead *ah, const char *candidate);
 /* The g->names entry of an exact name (interned into *nm), added empty when new; NULL on OOM. */
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm);
 /* The same for nm interned in g->ctx (n bytes, no NUL inside) with its pt2c__hash: no second intern or hash. */

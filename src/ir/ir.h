@@ -415,6 +415,8 @@ static inline pt2c_node *pt2c__node(pt2c_graph *g, uint32_t id) { return &g->nod
 static inline pt2c_value *pt2c__value(pt2c_graph *g, uint32_t id) { return &g->values[id]; }
 /** Follow forwards (with path compression). */
 uint32_t pt2c__value_resolve(pt2c_graph *g, uint32_t id);
+/* The same without shortening forwarding chains: the graph is only read (safe on several threads). */
+uint32_t pt2c__value_resolve_const(const pt2c_graph *g, uint32_t id);
 
 /** Give a node its inputs (array copied into the arena; arg trees are shallow-copied). */
 int pt2c__node_set_inputs(pt2c_graph *g, uint32_t node, const pt2c_named_arg *inputs, uint32_t n);
@@ -446,6 +448,12 @@ void pt2c__graph_erase_node(pt2c_graph *g, uint32_t node);
 void pt2c__graph_move_before(pt2c_graph *g, uint32_t node, uint32_t before);
 /** Recompute n_uses of every value from the live nodes' inputs (refs resolved). */
 void pt2c__graph_recount_uses(pt2c_graph *g);
+/*
+ * Whether every value's n_uses is what pt2c__graph_recount_uses would set (a forwarded value's
+ * is 0). The editing functions keep the counts, so passes rely on them rather than recount a
+ * large graph; debug builds assert this where they do. True when memory for the check is short.
+ */
+bool pt2c__graph_uses_exact(const pt2c_graph *g);
 /**
  * Rewrite every reference to its resolved value and drop erased nodes, renumbering ids into
  * order. Values that are no longer defined by a live node are removed too.
@@ -485,10 +493,15 @@ int pt2c__graph_move_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uin
  * comes earlier (def before use, which also rules out cycles), placeholders first, exactly one
  * output node and it is last, targets non-empty. Returns 0 or PT2C_EGRAPH with a message naming
  * the first violating node. `resolve_target` (optional) returns false for targets that do not
- * resolve (get_attr paths, call_module names).
+ * resolve (get_attr paths, call_module names). A large graph is checked on helper threads first
+ * (pt2c__helper_threads): resolve_target must then be safe to call on several threads at once,
+ * and nothing may change g meanwhile; a graph that fails is checked again in order for the
+ * message.
  */
 typedef bool (*pt2c_target_cb)(const pt2c_node *n, void *payload);
 int pt2c__graph_lint(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, pt2c_error *err);
+/* For tests: how many graphs have passed pt2c__graph_lint on helper threads so far. */
+unsigned long pt2c__graph_lint_par_count(void);
 
 /* MARK: storages and tensors */
 

@@ -1,4 +1,11 @@
-/* lint.c -- linear graph invariant checks; the message names the first violating node. */
+/*
+ * lint.c -- linear graph invariant checks; the message names the first violating node.
+ *
+ * A large graph is checked on helper threads first (lint_par_run): the order list is walked on the
+ * calling thread, then ranges of it are checked at once (names, targets, references). Only a
+ * graph that passes is taken from there; any failure (or a lack of memory) checks it again in
+ * order, which reports the first violation as it always did.
+ */
 #include "ir/ir.h"
 
 typedef struct lint_ctx {
@@ -7,6 +14,7 @@ typedef struct lint_ctx {
 	uint32_t node;       /* node being checked */
 	uint32_t bad;        /* offending value id */
 	int why;             /* 1 out of range, 2 no live producer, 3 later producer, 4 wrong producer */
+	bool shared;         /* on a helper thread: resolve without changing the graph */
 } lint_ctx;
 
 /* Inputs: the resolved value must be defined by a live node placed earlier. */
@@ -14,7 +22,9 @@ static int cb_lint_input(uint32_t *ref, void *payload)
 {
 	lint_ctx *lc = payload;
 	pt2c_graph *g = lc->g;
-	uint32_t v = pt2c__value_resolve(g, *ref);
+	uint32_t v = lc->shared ? pt2c__value_resolve_const(g, *ref) : pt2c__value_resolve(g, *ref);
+	if (lc->shared && v < g->n_values && g->values[v].forward != PT2C_NONE)
+		return PT2C_EGRAPH; /* a forwarding cycle: left to the check in order */
 	lc->bad = v;
 	if (v >= g->n_values) {
 		lc->why = 1;
@@ -67,6 +77,7 @@ static int ref_error(const lint_ctx *lc, const pt2c_node *nd, int rc, pt2c_error
 }
 
 static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, int depth, pt2c_error *err);
+static int lint_serial(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, int depth, pt2c_error *err);
 
 /* HOP subgraphs (as_graph inputs) must be valid graphs of their own; nesting is capped. */
 static int lint_subgraphs(pt2c_node *nd, int depth, pt2c_error *err)
@@ -91,8 +102,178 @@ int pt2c__graph_lint(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload
 	return lint_graph(g, resolve_target, payload, 0, err);
 }
 
+/*
+ * Duplicate names: a table of (name hash << 32 | node id) slots, all ones when free, at most
+ * half full -- 8 bytes a slot rather than a pt2c_map's 24 (lint runs at the export's memory
+ * peak; a pt2c_map would also be copied as it grows), and the hash in the slot spares reading
+ * another node's name unless the hashes match.
+ * Filled with compare-and-swap, so ranges of nodes can claim their names at once.
+ */
+typedef struct seen_table { uint64_t *slots; size_t mask; } seen_table;
+
+static int seen_init(seen_table *t, const pt2c_allocator *a, uint32_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * (size_t)n)
+		cap *= 2;
+	t->mask = cap - 1;
+	t->slots = pt2c__malloc(a, cap * sizeof *t->slots);
+	if (!t->slots)
+		return PT2C_ENOMEM;
+	memset(t->slots, 0xff, cap * sizeof *t->slots);
+	return 0;
+}
+
+/* Claim node id's name (hash h): false if another node has it. The nodes are only read. */
+static bool seen_claim(const seen_table *t, const pt2c_node *nodes, uint32_t id, uint32_t h)
+{
+	uint64_t mine = (uint64_t)h << 32 | id;
+	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t cur = UINT64_MAX;
+		if (__atomic_compare_exchange_n(&t->slots[i], &cur, mine, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+		if ((uint32_t)(cur >> 32) == h && strcmp(nodes[(uint32_t)cur].name, nodes[id].name) == 0)
+			return false;
+	}
+}
+
+static uint32_t name_hash(const char *name)
+{
+	return pt2c__hash(name, strlen(name));
+}
+
+/* MARK: on helper threads */
+
+static unsigned long passed_on_helpers; /* graphs that passed lint_par_run (atomic) */
+
+unsigned long pt2c__graph_lint_par_count(void)
+{
+	return __atomic_load_n(&passed_on_helpers, __ATOMIC_RELAXED);
+}
+
+typedef struct lint_par {
+	pt2c_graph *g;
+	const uint32_t *pos, *order; /* node id -> position; position -> node id */
+	seen_table seen;
+	pt2c_target_cb resolve_target;
+	void *payload;
+	int depth;
+} lint_par;
+
+/* The checks of both passes that the walk of the order list left, for positions [begin, end). */
+static int lint_range(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	lint_par *lp = ctx;
+	pt2c_graph *g = lp->g;
+	lint_ctx lc = { g, lp->pos, 0, 0, 0, true };
+	/*
+	 * Each name and its table slot are a cache miss: the name AHEAD2 nodes on is loaded, the
+	 * slot of the one AHEAD nodes on (its hash kept in a ring) while this node is checked.
+	 */
+	enum { AHEAD = 8, AHEAD2 = 16 };
+	uint32_t ring[AHEAD];
+	for (size_t p = begin; p < end && p < begin + AHEAD2; p++)
+		__builtin_prefetch(g->nodes[lp->order[p]].name);
+	for (size_t p = begin; p < end && p < begin + AHEAD; p++)
+		ring[p % AHEAD] = name_hash(g->nodes[lp->order[p]].name);
+	for (size_t p = begin; p < end; p++) {
+		uint32_t id = lp->order[p];
+		pt2c_node *nd = &g->nodes[id];
+		uint32_t h = ring[p % AHEAD];
+		if (p + AHEAD2 < end)
+			__builtin_prefetch(g->nodes[lp->order[p + AHEAD2]].name);
+		if (p + AHEAD < end) {
+			uint32_t ha = name_hash(g->nodes[lp->order[p + AHEAD]].name);
+			ring[(p + AHEAD) % AHEAD] = ha;
+			__builtin_prefetch(&lp->seen.slots[ha & lp->seen.mask]);
+		}
+		if (!seen_claim(&lp->seen, g->nodes, id, h))
+			return PT2C_EGRAPH;
+		if (lp->resolve_target && (nd->op == PT2C_OP_GET_ATTR || nd->op == PT2C_OP_CALL_MODULE) &&
+		    !lp->resolve_target(nd, lp->payload))
+			return PT2C_EGRAPH;
+		lc.node = id;
+		for (uint32_t i = 0; i < nd->n_inputs; i++)
+			if (pt2c__arg_foreach_ref(&nd->inputs[i].arg, cb_lint_input, &lc))
+				return PT2C_EGRAPH;
+		for (uint32_t i = 0; i < nd->n_outputs; i++)
+			if (pt2c__arg_foreach_ref(&nd->outputs[i], cb_lint_output, &lc))
+				return PT2C_EGRAPH;
+		pt2c_error inner = PT2C_ERROR_INIT;
+		if (lint_subgraphs(nd, lp->depth, &inner))
+			return PT2C_EGRAPH;
+	}
+	return 0;
+}
+
+/*
+ * 0 when g passes every check of lint_graph, checked on `helpers` helper threads; nonzero when
+ * it does not or memory ran out (the caller then checks in order and reports).
+ */
+static int lint_par_run(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, int depth, unsigned helpers)
+{
+	const pt2c_allocator *a = g->ctx->alloc;
+	seen_table seen = { NULL, 0 };
+	uint32_t *pos = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *pos);
+	uint32_t *order = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *order);
+	int rc = pos && order ? seen_init(&seen, a, g->n_nodes) : PT2C_ENOMEM;
+	if (rc)
+		goto out;
+	for (uint32_t i = 0; i < g->n_nodes; i++)
+		pos[i] = PT2C_NONE;
+	/* pass 1 without the names table and the targets: the order list and each node's own fields */
+	uint32_t n = 0, prev = PT2C_NONE;
+	bool output = false, other = false;
+	for (uint32_t id = g->first; id != PT2C_NONE; id = g->nodes[id].next) {
+		if (id >= g->n_nodes || pos[id] != PT2C_NONE || g->nodes[id].prev != prev) {
+			rc = PT2C_EGRAPH;
+			goto out;
+		}
+		const pt2c_node *nd = &g->nodes[id];
+		pos[id] = n;
+		order[n++] = id;
+		prev = id;
+		if ((nd->flags & PT2C_NODE_ERASED) || !nd->name || !nd->name[0] || nd->op >= PT2C_OP__COUNT ||
+		    (nd->op != PT2C_OP_OUTPUT && (!nd->target || !nd->target[0])) || output ||
+		    (nd->op == PT2C_OP_PLACEHOLDER && other)) {
+			rc = PT2C_EGRAPH;
+			goto out;
+		}
+		other = other || nd->op != PT2C_OP_PLACEHOLDER;
+		output = nd->op == PT2C_OP_OUTPUT;
+	}
+	if (prev != g->last || !output) {
+		rc = PT2C_EGRAPH;
+		goto out;
+	}
+	lint_par lp = { g, pos, order, seen, resolve_target, payload, depth };
+	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, lint_range, &lp, a, helpers };
+	rc = pt2c__par_run(&job);
+	if (!rc)
+		__atomic_add_fetch(&passed_on_helpers, 1, __ATOMIC_RELAXED);
+out:
+	pt2c__free(a, seen.slots);
+	pt2c__free(a, order);
+	pt2c__free(a, pos);
+	return rc;
+}
+
+/* MARK: in order */
+
 /* pt2c__graph_lint at a subgraph nesting depth. */
 static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, int depth, pt2c_error *err)
+{
+	PT2C_ASSERT_ARG(g);
+	/* the top graph only: a subgraph is checked within one range of its node's graph */
+	unsigned helpers = depth == 0 ? pt2c__helper_threads(g->ctx->alloc, g->n_nodes, 15) : 0;
+	if (helpers && lint_par_run(g, resolve_target, payload, depth, helpers) == 0)
+		return 0;
+	return lint_serial(g, resolve_target, payload, depth, err);
+}
+
+/* lint_graph in order, on the calling thread. */
+static int lint_serial(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, int depth, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(g);
 	const pt2c_allocator *a = g->ctx->alloc;
@@ -101,20 +282,11 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 		return pt2c__err_oom(err);
 	for (uint32_t i = 0; i < g->n_nodes; i++)
 		pos[i] = PT2C_NONE;
-	/*
-	 * Duplicate names: a table of node ids hashed by name (4 bytes a slot, at most half full)
-	 * rather than a pt2c_map (24 bytes a slot, copied when it grows): lint runs at the export's
-	 * memory peak.
-	 */
-	size_t cap = 16;
-	while (cap < 2 * (size_t)g->n_nodes)
-		cap *= 2;
-	uint32_t *seen = pt2c__malloc(a, cap * sizeof *seen);
-	if (!seen) {
+	seen_table seen; /* duplicate names (see seen_table) */
+	if (seen_init(&seen, a, g->n_nodes)) {
 		pt2c__free(a, pos);
 		return pt2c__err_oom(err);
 	}
-	memset(seen, 0xff, cap * sizeof *seen); /* PT2C_NONE */
 	int rc = 0;
 
 	/* pass 1: the order list itself, names, targets, placeholder/output placement */
@@ -136,19 +308,7 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 			rc = pt2c__err(err, PT2C_EGRAPH, "node at position %u has no name", n - 1);
 			goto out;
 		}
-		bool dup = false;
-		size_t len = strlen(nd->name);
-		for (size_t h = pt2c__hash(nd->name, len) & (cap - 1);; h = (h + 1) & (cap - 1)) {
-			if (seen[h] == PT2C_NONE) {
-				seen[h] = id;
-				break;
-			}
-			if (strcmp(g->nodes[seen[h]].name, nd->name) == 0) {
-				dup = true;
-				break;
-			}
-		}
-		if (dup) {
+		if (!seen_claim(&seen, g->nodes, id, name_hash(nd->name))) {
 			rc = pt2c__err(err, PT2C_EGRAPH, "duplicate node name '%s'", nd->name);
 			goto out;
 		}
@@ -191,7 +351,7 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 	}
 
 	/* pass 2: def before use (which also rules out cycles) and consistent producers */
-	lint_ctx lc = { g, pos, 0, 0, 0 };
+	lint_ctx lc = { g, pos, 0, 0, 0, false };
 	for (uint32_t id = g->first; id != PT2C_NONE; id = g->nodes[id].next) {
 		pt2c_node *nd = &g->nodes[id];
 		lc.node = id;
@@ -209,7 +369,7 @@ static int lint_graph(pt2c_graph *g, pt2c_target_cb resolve_target, void *payloa
 			goto out;
 	}
 out:
-	pt2c__free(a, seen);
+	pt2c__free(a, seen.slots);
 	pt2c__free(a, pos);
 	return rc;
 }

@@ -259,6 +259,69 @@ done:
 	return result;
 }
 
+/* MARK: guessing ahead */
+
+/*
+ * Copying a graph into another claims each node's name with names_fresh in order; each claim is
+ * a lookup in a table of every name (and, when the name is taken, an insert of a new numbered
+ * name into the string pool and the table): cache misses, one after another. The copier calls
+ * pt2c__names_ahead_far with the candidate it will claim `far` nodes on (its table slot is
+ * loaded), then pt2c__names_ahead_near with it `near` nodes on: the slot is in cache by then,
+ * so whether the candidate is taken can be seen at once, and if it is, the name names_fresh
+ * will make -- "base_<n+1>", n the highest suffix of the base handed out by then, counting the
+ * guesses made since -- has its pool and table slots loaded too. A wrong guess (a name claimed
+ * meanwhile, an unusual candidate) costs only the loads: nothing here changes the namespace.
+ */
+void pt2c__names_ahead_far(const pt2c_graph *g, const char *candidate)
+{
+	if (candidate && g->names.count)
+		pt2c__map32_prefetch(&g->names, candidate, strlen(candidate));
+}
+
+void pt2c__names_ahead_near(const pt2c_graph *g, pt2c_names_ahead *ah, const char *candidate)
+{
+	if (!candidate || !g->names.count)
+		return;
+	size_t n = strlen(candidate);
+	if (n == 0 || n > 160 || (candidate[0] >= '0' && candidate[0] <= '9'))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)candidate[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return; /* names_fresh would sanitise it first: no guess */
+	}
+	if (!pt2c__map32_get(&g->names, candidate, n, NULL))
+		return; /* free: the claim finds its slot loaded */
+	size_t j = n;
+	while (j > 0 && candidate[j - 1] >= '0' && candidate[j - 1] <= '9')
+		j--;
+	size_t base_len = n;
+	uint64_t num = 0;
+	if (j < n && j >= 1 && candidate[j - 1] == '_' && n - j <= 18) {
+		base_len = j - 1;
+		for (size_t k = j; k < n; k++)
+			num = num * 10 + (uint64_t)(candidate[k] - '0');
+	}
+	uint64_t bc = 0;
+	(void)pt2c__map_get(&g->base_count, candidate, base_len, &bc);
+	uint32_t hb = pt2c__hash(candidate, base_len);
+	unsigned k = hb % PT2C_ARRAY_LEN(ah->base_hash);
+	uint64_t last = ah->base_hash[k] == hb && ah->used[k] ? ah->num[k] : 0;
+	if (num < bc)
+		num = bc;
+	if (num < last)
+		num = last;
+	num++;
+	ah->base_hash[k] = hb;
+	ah->num[k] = num;
+	ah->used[k] = true;
+	char buf[160 + 24];
+	size_t len = put_numbered(buf, candidate, base_len, num);
+	uint32_t h = pt2c__hash(buf, len);
+	pt2c__strpool_prefetch_h(&g->ctx->strings, h);
+	pt2c__map32_prefetch_h(&g->names, h);
+}
+
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)
 {
 	return names_fresh(g, candidate, false, bits, slot);

@@ -2,6 +2,7 @@
  * alloc.c -- allocation through an optional pt2c_allocator (NULL = the C library).
  */
 #define _DEFAULT_SOURCE /* madvise */
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -26,6 +27,55 @@ void pt2c__prefault(const pt2c_allocator *a, void *p, size_t n)
 		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
 
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+
+/*
+ * A large zeroed block is mostly a hash table (names, strings, metadata) read at random: each
+ * lookup in a table of 4 KiB pages also misses the TLB, and a page walk can cost as much as the
+ * miss (a prefetch waits for it). Transparent huge pages, where the system allows them on
+ * request ("madvise" or "always"), make that one TLB entry per 2 MiB: the 1M-node export on the
+ * accelerator host took 3.01-3.28 s with them against 3.08-3.55 s without. A calloc'd block is
+ * written in full at once, so huge pages cost no memory that the zeroing did not.
+ */
+static void advise_huge(const pt2c_allocator *a, void *p, size_t n)
+{
+	if ((a && a->malloc) || n < ((size_t)8 << 20))
+		return;
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+static void *prefault_main(void *arg)
+{
+	pt2c_prefault_bg *bg = arg;
+	for (int i = 0; i < 2; i++)
+		pt2c__prefault(NULL, bg->p[i], bg->n[i]);
+	return NULL;
+}
+
+void pt2c__prefault_start(pt2c_prefault_bg *bg, const pt2c_allocator *a, void *p0, size_t n0, void *p1, size_t n1)
+{
+	memset(bg, 0, sizeof *bg);
+	if ((a && a->malloc) || n0 + n1 < ((size_t)4 << 20) || pt2c__cpu_count() < 2)
+		return;
+	bg->p[0] = p0;
+	bg->n[0] = p0 ? n0 : 0;
+	bg->p[1] = p1;
+	bg->n[1] = p1 ? n1 : 0;
+	bg->started = pthread_create(&bg->tid, NULL, prefault_main, bg) == 0;
+}
+
+void pt2c__prefault_join(pt2c_prefault_bg *bg)
+{
+	if (bg->started)
+		pthread_join(bg->tid, NULL);
+	bg->started = false;
+}
+
 void *pt2c__malloc(const pt2c_allocator *a, size_t n)
 {
 	if (n == 0)
@@ -42,6 +92,7 @@ void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size)
 		return NULL;
 	void *p = pt2c__malloc(a, n);
 	if (p) {
+		advise_huge(a, p, n);
 		pt2c__prefault(a, p, n);
 		memset(p, 0, n ? n : 1);
 	}

@@ -323,9 +323,16 @@ bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_
 
 uint32_t *pt2c__map32_find(pt2c_map32 *m, const char *key, size_t len)
 {
-	if (m->count == 0 || memchr(key, 0, len))
+	if (memchr(key, 0, len))
 		return NULL;
-	size_t i = find_slot32(m->slots, m->cap, key, len, pt2c__hash(key, len), false);
+	return pt2c__map32_find_h(m, key, len, pt2c__hash(key, len), false);
+}
+
+uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated)
+{
+	if (m->count == 0)
+		return NULL;
+	size_t i = find_slot32(m->slots, m->cap, key, len, hash, terminated);
 	return m->slots[i].key ? &m->slots[i].value : NULL;
 }
 

@@ -198,3 +198,67 @@ int pt2c__ordered_run(const pt2c_ordered_job *job)
 	pt2c__free(job->alloc, o);
 	return rc;
 }
+
+/* MARK: ranges on helper threads */
+
+typedef struct prun {
+	const pt2c_par_job *job;
+	size_t next;    /* the next chunk to hand out (atomic) */
+	size_t n_chunks;
+	int rc;         /* the first failure seen (atomic; 0 while none) */
+} prun;
+
+typedef struct pworker {
+	prun *r;
+	unsigned worker;
+	pthread_t tid;
+	bool started;
+} pworker;
+
+static void *par_worker(void *arg)
+{
+	pworker *w = arg;
+	prun *r = w->r;
+	const pt2c_par_job *job = r->job;
+	for (;;) {
+		if (__atomic_load_n(&r->rc, __ATOMIC_RELAXED))
+			break; /* some range failed: the result is decided */
+		size_t c = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
+		if (c >= r->n_chunks)
+			break;
+		size_t begin = c * job->chunk, end = begin + job->chunk < job->n ? begin + job->chunk : job->n;
+		int rc = job->fn(job->ctx, begin, end, w->worker);
+		if (rc) {
+			int zero = 0;
+			__atomic_compare_exchange_n(&r->rc, &zero, rc, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	return NULL;
+}
+
+int pt2c__par_run(const pt2c_par_job *job)
+{
+	PT2C_ASSERT_ARG(job && job->fn && job->chunk > 0);
+	if (job->n == 0)
+		return 0;
+	prun r = { job, 0, (job->n - 1) / job->chunk + 1, 0 };
+	unsigned helpers = job->helpers;
+	if ((size_t)helpers + 1 > r.n_chunks)
+		helpers = (unsigned)(r.n_chunks - 1);
+	pworker *ws = helpers ? pt2c__calloc(job->alloc, helpers + 1, sizeof *ws) : NULL;
+	if (!ws)
+		helpers = 0; /* slower, not wrong */
+	pworker self = { &r, 0, 0, false };
+	for (unsigned k = 1; k <= helpers; k++) {
+		ws[k].r = &r;
+		ws[k].worker = k;
+		ws[k].started = pthread_create(&ws[k].tid, NULL, par_worker, &ws[k]) == 0;
+	}
+	par_worker(&self);
+	for (unsigned k = 1; k <= helpers; k++)
+		if (ws[k].started)
+			pthread_join(ws[k].tid, NULL);
+	pt2c__free(job->alloc, ws);
+	return r.rc;
+}

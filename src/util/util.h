@@ -9,6 +9,7 @@
 #ifndef PT2C_UTIL_H
 #define PT2C_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +42,20 @@ void *pt2c__malloc(const pt2c_allocator *a, size_t n);
 /** Fault in the pages of a fresh large block from the C library that the caller is about to
  * write (one madvise instead of a fault a page); nothing for a caller's allocator or small blocks. */
 void pt2c__prefault(const pt2c_allocator *a, void *p, size_t n);
+/*
+ * pt2c__prefault of up to two blocks on a helper thread while the caller goes on writing them
+ * (faulting a page in never changes what it holds, so the two may meet): for blocks filled over
+ * a long pass. _join waits for it (a no-op when none was started: one CPU, a caller's allocator,
+ * small blocks, no thread to be had); call it before the blocks are freed or moved.
+ */
+typedef struct pt2c_prefault_bg {
+	void *p[2];
+	size_t n[2];
+	pthread_t tid;
+	bool started;
+} pt2c_prefault_bg;
+void pt2c__prefault_start(pt2c_prefault_bg *bg, const pt2c_allocator *a, void *p0, size_t n0, void *p1, size_t n1);
+void pt2c__prefault_join(pt2c_prefault_bg *bg);
 void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size); /* overflow-checked */
 void *pt2c__realloc(const pt2c_allocator *a, void *p, size_t old_n, size_t new_n);
 void pt2c__free(const pt2c_allocator *a, void *p);
@@ -196,6 +211,7 @@ uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_
  */
 bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated, uint32_t *value);
 uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, uint32_t init, bool *existed);
+uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated);
 void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash);
 
 /* MARK: string interning -- one canonical NUL-terminated copy per distinct string */
@@ -536,5 +552,24 @@ typedef struct pt2c_ordered_job {
 	unsigned helpers;
 } pt2c_ordered_job;
 int pt2c__ordered_run(const pt2c_ordered_job *job);
+
+/*
+ * Ranges of [0, n) on helper threads: fn(ctx, begin, end, worker) is called for consecutive
+ * ranges of `chunk` items (the last may be shorter), on the calling thread (worker 0) and up to
+ * `helpers` helper threads (workers 1..helpers), which take the next range as they finish one.
+ * Every range runs exactly once unless one fails: then no range is started after it, and the
+ * result is the code of a failed range -- not necessarily the first in order (callers that
+ * report the first error in order redo the work in order). helpers 0, or no thread to be had:
+ * one range after another on the calling thread. fn must be safe to run on several threads at
+ * once; alloc (may be NULL) gives the few bytes of bookkeeping.
+ */
+typedef struct pt2c_par_job {
+	size_t n, chunk;
+	int (*fn)(void *ctx, size_t begin, size_t end, unsigned worker);
+	void *ctx;
+	const pt2c_allocator *alloc;
+	unsigned helpers;
+} pt2c_par_job;
+int pt2c__par_run(const pt2c_par_job *job);
 
 #endif

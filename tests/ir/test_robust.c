@@ -10,7 +10,7 @@
 #include "ir/ir.h"
 
 static uint64_t rng_state;
-static int n_lint_ok, n_lint_bad, n_compact_ok, n_compact_bad;
+static int n_lint_ok, n_lint_bad, n_compact_ok, n_compact_bad, n_par_checked;
 
 static uint32_t rnd(uint32_t n)
 {
@@ -116,7 +116,25 @@ static void one_round(uint32_t seed)
 			pt2c__graph_move_before(g, rnd(g->n_nodes), rnd(2) ? PT2C_NONE : rnd(g->n_nodes));
 	}
 	pt2c_error err = PT2C_ERROR_INIT;
+	/*
+	 * On helper threads first (ranges of two nodes; it leaves the graph as it was): a graph
+	 * passes there exactly when it passes in order, and what it reports is the same.
+	 */
+	pt2c_thread_tuning saved = pt2c__thread_tuning;
+	pt2c__thread_tuning.min_items = 2;
+	pt2c__thread_tuning.chunk_items = 2;
+	unsigned long passed = pt2c__graph_lint_par_count();
+	pt2c_error perr = PT2C_ERROR_INIT;
+	int prc = pt2c__graph_lint(g, NULL, NULL, &perr);
+	bool on_helpers = pt2c__graph_lint_par_count() > passed;
+	pt2c__thread_tuning.min_items = UINT32_MAX; /* in order */
 	int rc = pt2c__graph_lint(g, NULL, NULL, &err);
+	pt2c__thread_tuning = saved;
+	CHECK_EQ_INT(prc, rc);
+	CHECK_STR(perr.message, err.message);
+	if (g->n_nodes >= 2 && pt2c__cpu_count() >= 2)
+		CHECK(on_helpers == (rc == 0));
+	n_par_checked += on_helpers;
 	CHECK(rc == 0 || rc == PT2C_EGRAPH || rc == PT2C_EUNSUPPORTED);
 	*(rc ? &n_lint_bad : &n_lint_ok) += 1;
 	CHECK(rc == 0 || err.message[0] != '\0');
@@ -146,7 +164,8 @@ static void test_random_graphs(void)
 {
 	for (uint32_t seed = 1; seed <= 3000; seed++)
 		one_round(seed);
-	printf("lint ok %d / failed %d, compact ok %d / failed %d\n", n_lint_ok, n_lint_bad, n_compact_ok, n_compact_bad);
+	printf("lint ok %d (%d on helper threads) / failed %d, compact ok %d / failed %d\n", n_lint_ok, n_par_checked,
+	       n_lint_bad, n_compact_ok, n_compact_bad);
 	/* both outcomes must have been exercised */
 	CHECK(n_lint_ok > 0 && n_lint_bad > 0 && n_compact_ok > 0 && n_compact_bad > 0);
 }

@@ -745,6 +745,90 @@ static void test_strpool_shared(void)
 }
 
 /* pt2c__arena_splice: blocks move (same addresses), into an empty or a used arena. */
+/* pt2c__par_run: every item once, on several threads; a failing range stops the rest. */
+typedef struct par_probe {
+	uint8_t *hits;   /* per item, atomic */
+	unsigned mask;   /* bit w: worker w ran a range (atomic) */
+	size_t fail_at;  /* the range holding this item fails */
+	size_t ranges;   /* atomic */
+} par_probe;
+
+static int par_fn(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	par_probe *pp = ctx;
+	__atomic_add_fetch(&pp->ranges, 1, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&pp->mask, 1u << (worker < 31 ? worker : 31), __ATOMIC_RELAXED);
+	for (size_t i = begin; i < end; i++) {
+		__atomic_add_fetch(&pp->hits[i], 1, __ATOMIC_RELAXED);
+		if (i == pp->fail_at)
+			return PT2C_EGRAPH;
+	}
+	return 0;
+}
+
+static void test_par_run(void)
+{
+	enum { N = 100003 };
+	par_probe pp = { calloc(N, 1), 0, SIZE_MAX, 0 };
+	REQUIRE(pp.hits);
+	for (unsigned helpers = 0; helpers <= 3; helpers++) {
+		memset(pp.hits, 0, N);
+		pp.mask = 0;
+		pp.ranges = 0;
+		pt2c_par_job job = { N, 97, par_fn, &pp, NULL, helpers };
+		CHECK_EQ_INT(pt2c__par_run(&job), 0);
+		size_t once = 0;
+		for (size_t i = 0; i < N; i++)
+			once += pp.hits[i] == 1;
+		CHECK_EQ_INT(once, N);
+		CHECK_EQ_INT(pp.ranges, (N + 96) / 97);
+		CHECK(pp.mask != 0 && pp.mask < (2u << helpers)); /* workers 0..helpers, no other */
+	}
+	/* a failure: its code comes back, and no item is done twice */
+	memset(pp.hits, 0, N);
+	pp.fail_at = 5000;
+	pt2c_par_job job = { N, 97, par_fn, &pp, NULL, 3 };
+	CHECK_EQ_INT(pt2c__par_run(&job), PT2C_EGRAPH);
+	size_t twice = 0;
+	for (size_t i = 0; i < N; i++)
+		twice += pp.hits[i] > 1;
+	CHECK_EQ_INT(twice, 0);
+	CHECK_EQ_INT(pp.hits[5000], 1);
+	/* nothing to do */
+	job.n = 0;
+	CHECK_EQ_INT(pt2c__par_run(&job), 0);
+	free(pp.hits);
+}
+
+/* Faulting pages in on a helper thread while this one writes them changes none of the bytes. */
+static void test_prefault_bg(void)
+{
+	size_t n = (size_t)24 << 20;
+	uint8_t *p = malloc(n), *q = malloc(n / 2);
+	REQUIRE(p && q);
+	pt2c_prefault_bg bg;
+	pt2c__prefault_start(&bg, NULL, p, n, q, n / 2);
+	CHECK(bg.started == (pt2c__cpu_count() >= 2));
+	for (size_t i = 0; i < n; i += 4096)
+		p[i] = (uint8_t)(i >> 12);
+	for (size_t i = 0; i < n / 2; i += 4096)
+		q[i] = (uint8_t)~(i >> 12);
+	pt2c__prefault_join(&bg);
+	pt2c__prefault_join(&bg); /* twice: a no-op */
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i += 4096)
+		bad += p[i] != (uint8_t)(i >> 12);
+	for (size_t i = 0; i < n / 2; i += 4096)
+		bad += q[i] != (uint8_t)~(i >> 12);
+	CHECK_EQ_INT(bad, 0);
+	/* nothing is started for small blocks or a caller's allocator */
+	pt2c__prefault_start(&bg, NULL, p, 4096, NULL, 0);
+	CHECK(!bg.started);
+	pt2c__prefault_join(&bg);
+	free(q);
+	free(p);
+}
+
 static void test_arena_splice(void)
 {
 	test_alloc ta;
@@ -804,6 +888,8 @@ PT2C_TEST_MAIN({
 	RUN(test_strpool);
 	RUN(test_strpool_shared);
 	RUN(test_arena_splice);
+	RUN(test_par_run);
+	RUN(test_prefault_bg);
 	RUN(test_buf_basic);
 	RUN(test_buf_sticky);
 	RUN(test_cursor);
