@@ -14,6 +14,7 @@ typedef struct compact_ctx {
 	uint32_t n_new_values;
 	uint32_t bad;        /* first offending old value id (for the message) */
 	bool rewrite;
+	bool shared;         /* on a helper thread: resolve without changing the graph */
 } compact_ctx;
 
 /* Pass 1 over outputs: number the values defined by live nodes in definition order. */
@@ -33,7 +34,9 @@ static int cb_number_output(uint32_t *ref, void *payload)
 static int cb_check_input(uint32_t *ref, void *payload)
 {
 	compact_ctx *cc = payload;
-	uint32_t v = pt2c__value_resolve(cc->g, *ref);
+	uint32_t v = cc->shared ? pt2c__value_resolve_const(cc->g, *ref) : pt2c__value_resolve(cc->g, *ref);
+	if (cc->shared && v < cc->g->n_values && cc->g->values[v].forward != PT2C_NONE)
+		return PT2C_EGRAPH; /* a forwarding cycle: left to the pass in order */
 	if (v >= cc->g->n_values || cc->value_new[v] == PT2C_NONE) {
 		cc->bad = v;
 		return PT2C_EGRAPH;
@@ -115,12 +118,47 @@ static int renumber_names(void *ctx, size_t begin, size_t end, unsigned worker)
 	return 0;
 }
 
+/*
+ * The passes over every node's arguments, for the positions [begin, end) of the order list, on
+ * helper threads: checking the inputs (read only: a failure is reported by the caller's check in
+ * order), then rewriting inputs and outputs (each node's own arrays).
+ */
+typedef struct compact_par {
+	pt2c_graph *g;
+	const uint32_t *order;
+	uint32_t *value_new;
+	bool rewrite;
+} compact_par;
+
+static unsigned long checked_on_helpers; /* compactions whose inputs passed compact_range (atomic) */
+
+unsigned long pt2c__graph_compact_par_count(void)
+{
+	return __atomic_load_n(&checked_on_helpers, __ATOMIC_RELAXED);
+}
+
+static int compact_range(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	compact_par *cp = ctx;
+	compact_ctx cc = { cp->g, cp->value_new, 0, 0, PT2C_NONE, cp->rewrite, true };
+	for (size_t p = begin; p < end; p++) {
+		pt2c_node *nd = &cp->g->nodes[cp->order[p]];
+		for (uint32_t i = 0; i < nd->n_inputs; i++)
+			if (pt2c__arg_foreach_ref(&nd->inputs[i].arg, cb_check_input, &cc))
+				return PT2C_EGRAPH;
+		for (uint32_t i = 0; cp->rewrite && i < nd->n_outputs; i++)
+			(void)pt2c__arg_foreach_ref(&nd->outputs[i], cb_rewrite_output, &cc);
+	}
+	return 0;
+}
+
 int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(g);
 	const pt2c_allocator *a = g->ctx->alloc;
 	uint32_t nv = g->n_values;
-	compact_ctx cc = { g, NULL, 0, 0, PT2C_NONE, false };
+	compact_ctx cc = { g, NULL, 0, 0, PT2C_NONE, false, false };
 	cc.value_new = pt2c__malloc(a, ((size_t)nv + 1) * sizeof(uint32_t));
 	if (!cc.value_new)
 		return pt2c__err_oom(err);
@@ -132,7 +170,11 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	 * as it was (rewriting the inputs first and then failing left them naming new ids).
 	 */
 	uint32_t *node_new = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *node_new);
+	/* the order list as an array (position -> node id), for the passes on helper threads */
+	unsigned helpers = pt2c__helper_threads(a, g->n_nodes, 15);
+	uint32_t *order = helpers ? pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *order) : NULL;
 	if (!node_new) {
+		pt2c__free(a, order);
 		pt2c__free(a, cc.value_new);
 		return pt2c__err_oom(err);
 	}
@@ -144,6 +186,8 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 			rc = pt2c__err(err, PT2C_EGRAPH, "node order list is cyclic");
 			goto out;
 		}
+		if (order)
+			order[visited - 1] = id;
 		for (uint32_t i = 0; i < nd->n_outputs; i++) {
 			if ((rc = pt2c__arg_foreach_ref(&nd->outputs[i], cb_number_output, &cc))) {
 				if (rc == PT2C_EGRAPH)
@@ -155,7 +199,15 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 		}
 	}
 	/* check every input before changing anything, so a failure leaves the graph as it was */
-	for (int pass = 0; pass < 2; pass++) {
+	compact_par cp = { g, order, cc.value_new, false };
+	pt2c_par_job job = { visited, pt2c__thread_tuning.chunk_items, compact_range, &cp, a, helpers };
+	bool done = order && pt2c__par_run(&job) == 0; /* else checked in order below, for the message */
+	if (done) {
+		__atomic_add_fetch(&checked_on_helpers, 1, __ATOMIC_RELAXED);
+		cp.rewrite = true; /* inputs and outputs, which cannot fail now */
+		(void)pt2c__par_run(&job);
+	}
+	for (int pass = 0; pass < 2 && !done; pass++) {
 		/* pass 1 rewrites: nothing after it may fail (it cannot: pass 0 saw the same trees) */
 		cc.rewrite = pass == 1;
 		PT2C_GRAPH_FOREACH(g, id) {
@@ -182,10 +234,12 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	PT2C_GRAPH_FOREACH(g, id)
 		node_new[id] = n++;
 	/* From here on nothing fails. */
-	PT2C_GRAPH_FOREACH(g, id) {
-		pt2c_node *nd = &g->nodes[id];
-		for (uint32_t i = 0; i < nd->n_outputs; i++)
-			(void)pt2c__arg_foreach_ref(&nd->outputs[i], cb_rewrite_output, &cc);
+	if (!done) {
+		PT2C_GRAPH_FOREACH(g, id) {
+			pt2c_node *nd = &g->nodes[id];
+			for (uint32_t i = 0; i < nd->n_outputs; i++)
+				(void)pt2c__arg_foreach_ref(&nd->outputs[i], cb_rewrite_output, &cc);
+		}
 	}
 	/* names of dropped nodes/values stay reserved; only their node/value bits go */
 	for (uint32_t id = 0; id < g->n_nodes; id++)
@@ -227,13 +281,14 @@ int pt2c__graph_compact_map(pt2c_graph *g, uint32_t *value_map_out, pt2c_error *
 	 * bookkeeping is the caller's to allocate; without it, the loop runs here).
 	 */
 	if (g->names.count) {
-		pt2c_par_job job = { g->n_values, pt2c__thread_tuning.chunk_items, renumber_names, g, a,
-		                     pt2c__helper_threads(a, g->n_values, 15) };
-		(void)pt2c__par_run(&job); /* cannot fail */
+		pt2c_par_job names_job = { g->n_values, pt2c__thread_tuning.chunk_items, renumber_names, g, a,
+		                           pt2c__helper_threads(a, g->n_values, 15) };
+		(void)pt2c__par_run(&names_job); /* cannot fail */
 	}
 	/* each kept value keeps its count: every use was of a kept value (checked above), forwards included */
 	assert(pt2c__graph_uses_exact(g));
 out:
+	pt2c__free(a, order);
 	pt2c__free(a, node_new);
 	pt2c__free(a, cc.value_new);
 	return rc;

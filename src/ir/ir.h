@@ -502,6 +502,8 @@ typedef bool (*pt2c_target_cb)(const pt2c_node *n, void *payload);
 int pt2c__graph_lint(pt2c_graph *g, pt2c_target_cb resolve_target, void *payload, pt2c_error *err);
 /* For tests: how many graphs have passed pt2c__graph_lint on helper threads so far. */
 unsigned long pt2c__graph_lint_par_count(void);
+/* For tests: how many compactions have checked and rewritten their arguments on helper threads. */
+unsigned long pt2c__graph_compact_par_count(void);
 
 /* MARK: storages and tensors */
 

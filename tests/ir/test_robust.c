@@ -10,7 +10,7 @@
 #include "ir/ir.h"
 
 static uint64_t rng_state;
-static int n_lint_ok, n_lint_bad, n_compact_ok, n_compact_bad, n_par_checked;
+static int n_lint_ok, n_lint_bad, n_compact_ok, n_compact_bad, n_par_checked, n_compact_par;
 
 static uint32_t rnd(uint32_t n)
 {
@@ -72,8 +72,10 @@ static void random_arg(pt2c_ctx *ctx, pt2c_arg *a, uint32_t n_values, int depth)
 	}
 }
 
-static void one_round(uint32_t seed)
+/* A random graph of at most 12 nodes, the same for the same seed (*out stays NULL on failure). */
+static void random_program(uint32_t seed, pt2c_program **out)
 {
+	*out = NULL;
 	rng_state = seed;
 	pt2c_ctx *ctx;
 	pt2c_program *p;
@@ -115,6 +117,33 @@ static void one_round(uint32_t seed)
 		if (rnd(3) == 0)
 			pt2c__graph_move_before(g, rnd(g->n_nodes), rnd(2) ? PT2C_NONE : rnd(g->n_nodes));
 	}
+	*out = p;
+}
+
+/* Compaction of the seed's graph on helper threads (ranges of two nodes): its code, message and text. */
+static void compact_on_helpers(uint32_t seed, int *rc, pt2c_error *err, pt2c_buf *text)
+{
+	pt2c_program *p;
+	random_program(seed, &p);
+	REQUIRE(p);
+	pt2c_thread_tuning saved = pt2c__thread_tuning;
+	pt2c__thread_tuning.min_items = 2;
+	pt2c__thread_tuning.chunk_items = 2;
+	pt2c__graph_recount_uses(p->mod->graph);
+	unsigned long before = pt2c__graph_compact_par_count();
+	*rc = pt2c__graph_compact(p->mod->graph, err);
+	n_compact_par += pt2c__graph_compact_par_count() > before;
+	pt2c__thread_tuning = saved;
+	CHECK_EQ_INT(pt2c__program_print(text, p), 0);
+	pt2c__program_free(p);
+}
+
+static void one_round(uint32_t seed)
+{
+	pt2c_program *p;
+	random_program(seed, &p);
+	REQUIRE(p);
+	pt2c_graph *g = p->mod->graph;
 	pt2c_error err = PT2C_ERROR_INIT;
 	/*
 	 * On helper threads first (ranges of two nodes; it leaves the graph as it was): a graph
@@ -144,9 +173,25 @@ static void one_round(uint32_t seed)
 	CHECK_EQ_INT(pt2c__program_print(&b, p), 0);
 	pt2c__buf_free(&b);
 	pt2c__graph_recount_uses(g);
+	pt2c__thread_tuning.min_items = UINT32_MAX; /* in order */
 	rc = pt2c__graph_compact(g, &err);
+	pt2c__thread_tuning = saved;
 	CHECK(rc == 0 || rc == PT2C_EGRAPH || rc == PT2C_EUNSUPPORTED);
 	*(rc ? &n_compact_bad : &n_compact_ok) += 1;
+	/* on helper threads: the same result, message and program */
+	pt2c_error herr = PT2C_ERROR_INIT;
+	pt2c_buf want, have;
+	pt2c__buf_init(&want, NULL);
+	pt2c__buf_init(&have, NULL);
+	int hrc = -1;
+	compact_on_helpers(seed, &hrc, &herr, &have);
+	CHECK_EQ_INT(hrc, rc);
+	if (rc)
+		CHECK_STR(herr.message, err.message);
+	CHECK_EQ_INT(pt2c__program_print(&want, p), 0);
+	CHECK(want.len == have.len && memcmp(want.data, have.data, want.len) == 0);
+	pt2c__buf_free(&want);
+	pt2c__buf_free(&have);
 	if (rc == 0) {
 		/* after a successful compaction every input resolves to a kept value */
 		for (uint32_t id = 0; id < g->n_nodes; id++)
@@ -164,8 +209,10 @@ static void test_random_graphs(void)
 {
 	for (uint32_t seed = 1; seed <= 3000; seed++)
 		one_round(seed);
-	printf("lint ok %d (%d on helper threads) / failed %d, compact ok %d / failed %d\n", n_lint_ok, n_par_checked,
-	       n_lint_bad, n_compact_ok, n_compact_bad);
+	printf("lint ok %d (%d on helper threads) / failed %d, compact ok %d / failed %d (%d on helper threads)\n",
+	       n_lint_ok, n_par_checked, n_lint_bad, n_compact_ok, n_compact_bad, n_compact_par);
+	if (pt2c__cpu_count() >= 2)
+		CHECK(n_compact_par > n_compact_ok / 2); /* most graphs that compact have 2+ nodes */
 	/* both outcomes must have been exercised */
 	CHECK(n_lint_ok > 0 && n_lint_bad > 0 && n_compact_ok > 0 && n_compact_bad > 0);
 }
