@@ -305,12 +305,6 @@ uint32_t pt2c__value_resolve(pt2c_graph *g, uint32_t id)
 	return root;
 }
 
-/* Resolve without path compression, for const graphs. */
-static uint32_t resolve_const(const pt2c_graph *g, uint32_t id)
-{
-	return pt2c__value_resolve_const(g, id);
-}
-
 uint32_t pt2c__value_resolve_const(const pt2c_graph *g, uint32_t id)
 {
 	uint32_t steps = 0;
@@ -515,7 +509,7 @@ typedef struct use_tally { const pt2c_graph *g; uint32_t *count; } use_tally;
 static int cb_tally(uint32_t *ref, void *payload)
 {
 	use_tally *t = payload;
-	uint32_t v = resolve_const(t->g, *ref);
+	uint32_t v = pt2c__value_resolve_const(t->g, *ref);
 	if (v < t->g->n_values)
 		t->count[v]++;
 	return 0;
@@ -562,7 +556,7 @@ typedef struct copy_ctx {
 static int cb_map_input(uint32_t *ref, void *payload)
 {
 	copy_ctx *c = payload;
-	uint32_t v = resolve_const(c->src, *ref);
+	uint32_t v = pt2c__value_resolve_const(c->src, *ref);
 	if (v >= c->src->n_values || c->map[v] == PT2C_NONE) {
 		c->bad = v;
 		return PT2C_EGRAPH;
@@ -652,16 +646,10 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 	pt2c_names_ahead ah;
 	memset(&ah, 0, sizeof ah);
 	uint32_t near = src->first, far = src->first;
-	for (int k = 0; k < FAR && far != PT2C_NONE; k++) {
-		if (k == NEAR)
-			near = far;
+	for (int k = 0; k < FAR && far != PT2C_NONE; k++, far = src->nodes[far].next)
 		pt2c__names_ahead_far(dst, src->nodes[far].name);
-		far = src->nodes[far].next;
-	}
-	if (far == PT2C_NONE && near == src->first)
-		near = PT2C_NONE; /* fewer than NEAR nodes: nothing to guess ahead */
-	for (uint32_t k = src->first; k != near && k != PT2C_NONE; k = src->nodes[k].next)
-		pt2c__names_ahead_near(dst, &ah, src->nodes[k].name);
+	for (int k = 0; k < NEAR && near != PT2C_NONE; k++, near = src->nodes[near].next)
+		pt2c__names_ahead_near(dst, &ah, src->nodes[near].name);
 	for (uint32_t id = src->first; id != PT2C_NONE; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
 		if (far != PT2C_NONE) {

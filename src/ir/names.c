@@ -111,26 +111,44 @@ static bool name_used(const pt2c_graph *g, const char *name, size_t n)
 }
 
 /*
+ * "base_N" with N of 1 to 18 digits (base may be empty): the base's length into *base_len and N
+ * into *num, true; false for any other name (no suffix, no '_' before it, a longer number).
+ */
+static bool numbered_suffix(const char *name, size_t n, size_t *base_len, uint64_t *num)
+{
+	size_t j = n;
+	while (j > 0 && name[j - 1] >= '0' && name[j - 1] <= '9')
+		j--;
+	if (j == n || j == 0 || name[j - 1] != '_' || n - j > 18)
+		return false;
+	*base_len = j - 1;
+	*num = 0;
+	for (size_t k = j; k < n; k++)
+		*num = *num * 10 + (uint64_t)(name[k] - '0');
+	return true;
+}
+
+/* A byte fx keeps in a name (re.sub("[^0-9a-zA-Z_]+", "_") replaces the others). */
+static bool name_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
  * An exact name taken as is: update base_count the way create_name would have for this
  * candidate ("relu_5" sets the count of "relu" to 5), so later fresh names match torch's and
  * never walk a long run of taken suffixes. Returns 0 or PT2C_ENOMEM.
  */
 static int note_exact(pt2c_graph *g, const char *name, size_t n)
 {
-	size_t j = n;
-	while (j > 0 && name[j - 1] >= '0' && name[j - 1] <= '9')
-		j--;
-	if (j == n || j == 0 || name[j - 1] != '_' || n - j > 18)
+	size_t base_len;
+	uint64_t num;
+	if (!numbered_suffix(name, n, &base_len, &num) || num == 0)
 		return 0;
-	uint64_t num = 0;
-	for (size_t k = j; k < n; k++)
-		num = num * 10 + (uint64_t)(name[k] - '0');
-	if (num == 0)
-		return 0;
-	const char *base = pt2c__ctx_intern(g->ctx, name, j - 1);
+	const char *base = pt2c__ctx_intern(g->ctx, name, base_len);
 	if (!base)
 		return PT2C_ENOMEM;
-	return pt2c__map_put(&g->base_count, base, j - 1, num, true, NULL);
+	return pt2c__map_put(&g->base_count, base, base_len, num, true, NULL);
 }
 
 /* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
@@ -153,8 +171,7 @@ static const char *names_fresh(pt2c_graph *g, const char *candidate, bool intern
 	bool in_run = false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)candidate[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-		if (ok) {
+		if (name_byte(c)) {
 			s[len++] = (char)c;
 			in_run = false;
 		} else if (!in_run) {
@@ -285,22 +302,16 @@ void pt2c__names_ahead_near(const pt2c_graph *g, pt2c_names_ahead *ah, const cha
 	size_t n = strlen(candidate);
 	if (n == 0 || n > 160 || (candidate[0] >= '0' && candidate[0] <= '9'))
 		return;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)candidate[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+	for (size_t i = 0; i < n; i++)
+		if (!name_byte((unsigned char)candidate[i]))
 			return; /* names_fresh would sanitise it first: no guess */
-	}
 	if (!pt2c__map32_get(&g->names, candidate, n, NULL))
 		return; /* free: the claim finds its slot loaded */
-	size_t j = n;
-	while (j > 0 && candidate[j - 1] >= '0' && candidate[j - 1] <= '9')
-		j--;
-	size_t base_len = n;
-	uint64_t num = 0;
-	if (j < n && j >= 1 && candidate[j - 1] == '_' && n - j <= 18) {
-		base_len = j - 1;
-		for (size_t k = j; k < n; k++)
-			num = num * 10 + (uint64_t)(candidate[k] - '0');
+	size_t base_len;
+	uint64_t num;
+	if (!numbered_suffix(candidate, n, &base_len, &num)) {
+		base_len = n;
+		num = 0;
 	}
 	uint64_t bc = 0;
 	(void)pt2c__map_get(&g->base_count, candidate, base_len, &bc);

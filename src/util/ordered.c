@@ -246,17 +246,16 @@ int pt2c__par_run(const pt2c_par_job *job)
 	unsigned helpers = job->helpers;
 	if ((size_t)helpers + 1 > r.n_chunks)
 		helpers = (unsigned)(r.n_chunks - 1);
-	pworker *ws = helpers ? pt2c__calloc(job->alloc, helpers + 1, sizeof *ws) : NULL;
+	pworker self = { &r, 0, 0, false }, *ws = helpers ? pt2c__calloc(job->alloc, helpers, sizeof *ws) : NULL;
 	if (!ws)
 		helpers = 0; /* slower, not wrong */
-	pworker self = { &r, 0, 0, false };
-	for (unsigned k = 1; k <= helpers; k++) {
+	for (unsigned k = 0; k < helpers; k++) { /* ws[k] is worker k + 1 */
 		ws[k].r = &r;
-		ws[k].worker = k;
+		ws[k].worker = k + 1;
 		ws[k].started = pthread_create(&ws[k].tid, NULL, par_worker, &ws[k]) == 0;
 	}
 	par_worker(&self);
-	for (unsigned k = 1; k <= helpers; k++)
+	for (unsigned k = 0; k < helpers; k++)
 		if (ws[k].started)
 			pthread_join(ws[k].tid, NULL);
 	pt2c__free(job->alloc, ws);
