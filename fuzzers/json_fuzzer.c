@@ -4,12 +4,15 @@
  * writer and parse the output again, which must succeed. Then the skimming parse
  * (pt2c__json_parse_skim) against the validating lazy parse: a document the lazy parse accepts is
  * skimmed to the same spans and read whole by the iterators; one it refuses is refused by the skim
- * or by the caller's duties (an iterator error, or equal keys in a RAW object).
+ * or by the caller's duties (an iterator error, or equal keys in a RAW object). And the skim on
+ * helper threads (chunks of 64 bytes, util/json_skim.c) against the skim in order: the same code,
+ * spans, counts, message and offset.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "util/json.h"
+#include "util/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -92,6 +95,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (read_raws(d, size, skim, &opts, &arena) == 0) abort();
 	} else if (e1.offset != e2.offset || strcmp(e1.message, e2.message) != 0) {
 		abort(); /* a refusal by the skim is the validating scan's own */
+	}
+	if (size >= 128) {
+		pt2c_thread_tuning keep = pt2c__thread_tuning;
+		pt2c__thread_tuning = (pt2c_thread_tuning){ 2, true, 2, 64 };
+		pt2c_json *par = NULL;
+		pt2c_error e3 = PT2C_ERROR_INIT;
+		size_t n3 = 0;
+		int rc3 = pt2c__json_parse_skim(&par, d, size, &opts, LAZY, 2, &arena, &n3, &e3);
+		pt2c__thread_tuning = keep;
+		if (rc3 != rc2 || n3 != n_skimmed) abort();
+		if (rc2 == 0 ? !same_raws(skim, par) : (e2.offset != e3.offset || strcmp(e2.message, e3.message) != 0)) abort();
 	}
 	pt2c__arena_free(&arena);
 	return 0;

@@ -56,7 +56,7 @@ static pt2c_program *read_lazy(const char *text, size_t len, bool workers, int *
 {
 	pt2c_thread_tuning keep = pt2c__thread_tuning;
 	if (workers)
-		pt2c__thread_tuning = (pt2c_thread_tuning){ 2, true, 2 };
+		pt2c__thread_tuning = (pt2c_thread_tuning){ 2, true, 2, 64 };
 	else
 		pt2c__thread_tuning.min_items = UINT32_MAX;
 	pt2c_program *p = new_program();

@@ -290,7 +290,8 @@ long test_oom_state_unchanged(const test_oom_case *c)
 /*
  * PT2C_TEST_AHEAD=1: the work that goes to helper threads for large graphs does so from two
  * items on (node arrays parsed ahead, util/json.h; model.json rendered in chunks of two nodes,
- * util.h; graphs checked and names renumbered in ranges of two, ir/lint.c, ir/graph_compact.c),
+ * util.h; graphs checked and names renumbered in ranges of two, ir/lint.c, ir/graph_compact.c;
+ * JSON skimmed in chunks of 64 bytes, util/json_skim.c),
  * also through the test allocator, which is thread-safe; the ahead/ tests run part of the suite so,
  * to check those paths' results, errors and allocation failures against the same assertions.
  */
@@ -301,5 +302,6 @@ __attribute__((constructor)) static void ahead_from_env(void)
 		pt2c__thread_tuning.min_items = 2;
 		pt2c__thread_tuning.any_allocator = true;
 		pt2c__thread_tuning.chunk_items = 2;
+		pt2c__thread_tuning.skim_bytes = 64;
 	}
 }

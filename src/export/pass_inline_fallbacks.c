@@ -355,7 +355,14 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 		}
 	if (!rc && more && (pt2c__map32_reserve(&g->names, g->names.count + more) || pt2c__strpool_reserve(&m->ctx->strings, more)))
 		rc = pt2c__err_oom(err);
-	/* and the node and value arrays (growing them segment by segment copied them each time) */
+	/* and the node and value arrays (growing them segment by segment copied them each time), with
+	 * room for the placeholders the program builder adds for the attributes (lift): growing for
+	 * those would move the arrays again (a realloc of their whole size, or an mremap, which costs
+	 * a fault a page on the next pass under some hypervisors) */
+	if (more) {
+		more += m->n_attrs;
+		more_nodes += m->n_attrs;
+	}
 	if (!rc && more && (more_nodes > UINT32_MAX || more > UINT32_MAX ||
 	                    pt2c__graph_reserve(g, (uint32_t)more_nodes, (uint32_t)more)))
 		rc = pt2c__err_oom(err);

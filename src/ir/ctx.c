@@ -58,5 +58,6 @@ void pt2c__ctx_adopt(pt2c_ctx *parent, pt2c_ctx *front)
 {
 	assert(parent && front && front->strings.shared == &parent->strings);
 	pt2c__arena_splice(&parent->arena, &front->arena);
+	parent->has_subgraphs |= front->has_subgraphs;
 	pt2c__ctx_unref(front);
 }

@@ -34,6 +34,14 @@ int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out)
 	return 0;
 }
 
+int pt2c__graph_new_sub(pt2c_ctx *ctx, pt2c_graph **out)
+{
+	int rc = pt2c__graph_new(ctx, out);
+	if (rc == 0)
+		ctx->has_subgraphs = true;
+	return rc;
+}
+
 void pt2c__graph_free(pt2c_graph *g)
 {
 	if (!g)

@@ -42,6 +42,7 @@ typedef struct pt2c_ctx {
 	const pt2c_allocator *alloc;  /* &alloc_storage or NULL for libc */
 	pt2c_arena arena;
 	pt2c_strpool strings;
+	bool has_subgraphs; /* HOP subgraphs were made in it (pt2c__graph_new_sub): else freeing a program does not walk its nodes for them */
 } pt2c_ctx;
 
 int pt2c__ctx_new(pt2c_ctx **out, const pt2c_allocator *alloc);
@@ -192,7 +193,7 @@ enum {
 	PT2C_ARG_BOOLS,              /* items: BOOL */
 	PT2C_ARG_SYM_BOOL,           /* u.ref, or u.b if LITERAL */
 	PT2C_ARG_SYM_BOOLS,          /* items: SYM_BOOL */
-	PT2C_ARG_GRAPH,              /* u.g */
+	PT2C_ARG_GRAPH,              /* u.g; in a program, u.g.graph is owned: made with pt2c__graph_new_sub */
 	PT2C_ARG_OPTIONAL_TENSORS,   /* items: TENSOR or NONE */
 	PT2C_ARG_CUSTOM_OBJ,         /* u.obj */
 	PT2C_ARG_OPERATOR,           /* u.s, n */
@@ -349,6 +350,11 @@ typedef struct pt2c_graph {
 } pt2c_graph;
 
 int pt2c__graph_new(pt2c_ctx *ctx, pt2c_graph **out);
+/**
+ * pt2c__graph_new for a subgraph an argument of a program's node will own (PT2C_ARG_GRAPH): marks
+ * ctx->has_subgraphs, without which pt2c__program_free does not look for subgraphs to free.
+ */
+int pt2c__graph_new_sub(pt2c_ctx *ctx, pt2c_graph **out);
 void pt2c__graph_free(pt2c_graph *g); /* the struct and its arrays; strings stay in the ctx */
 
 /**

@@ -54,7 +54,7 @@ static void free_subgraphs(pt2c_graph *g, uint32_t depth)
 
 void pt2c__program_free_subgraphs(pt2c_program *p)
 {
-	if (p && p->mod && p->mod->graph)
+	if (p && p->ctx->has_subgraphs && p->mod && p->mod->graph)
 		free_subgraphs(p->mod->graph, 0);
 }
 

@@ -34,17 +34,20 @@ static bool placeholder_field(const pt2c_node *n, uint32_t i, const char **p, si
 	return false;
 }
 
-/* Walk attributes then placeholder nodes; fill `out` with the i-th engine. Returns the count. */
+/*
+ * Walk attributes then placeholder nodes; fill `out` with the i-th engine. Returns the count, or
+ * when engine `want` is found, want + 1 without walking further (the lifted engines come first,
+ * so asking for one of them does not walk the graph).
+ */
 static size_t find_engines(const pt2c_program *p, size_t want, engine_ref *out)
 {
 	size_t k = 0;
 	const pt2c_module *m = p->mod;
 	for (uint32_t i = 0; i < m->n_attrs; i++) {
 		if (m->attrs[i].kind == PT2C_ATTR_CUSTOM_OBJ && m->attrs[i].engine) {
-			if (k == want && out) {
-				out->rec = m->attrs[i].engine;
-				out->attr = &m->attrs[i];
-				out->node = NULL;
+			if (k == want) {
+				*out = (engine_ref){ m->attrs[i].engine, &m->attrs[i], NULL };
+				return k + 1;
 			}
 			k++;
 		}
@@ -53,10 +56,9 @@ static size_t find_engines(const pt2c_program *p, size_t want, engine_ref *out)
 	PT2C_GRAPH_FOREACH(g, id) {
 		const pt2c_node *n = &g->nodes[id];
 		if (n->op == PT2C_OP_CALL_FUNCTION && n->target && strcmp(n->target, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0) {
-			if (k == want && out) {
-				out->rec = NULL;
-				out->attr = NULL;
-				out->node = n;
+			if (k == want) {
+				*out = (engine_ref){ NULL, NULL, n };
+				return k + 1;
 			}
 			k++;
 		}
@@ -66,7 +68,7 @@ static size_t find_engines(const pt2c_program *p, size_t want, engine_ref *out)
 
 size_t pt2c_program_engine_count(const pt2c_program *p)
 {
-	return p ? find_engines(p, SIZE_MAX, NULL) : 0;
+	return p ? find_engines(p, SIZE_MAX, NULL) : 0; /* (want never reached: out unused) */
 }
 
 /*
@@ -78,12 +80,10 @@ static const char *field_str(const pt2c_program *p, const char *s, size_t n)
 	return pt2c__ctx_intern(p->ctx, s ? s : "", s ? n : 0);
 }
 
-int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *out)
+/* pt2c_program_engine_info of a found engine. */
+static int engine_info_of(const pt2c_program *p, const engine_ref *ref, pt2c_engine_info *out)
 {
-	PT2C_ASSERT_ARG(p && out);
-	engine_ref r;
-	if (i >= find_engines(p, i, &r))
-		return PT2C_ENOTFOUND;
+	engine_ref r = *ref;
 	pt2c_engine_info info;
 	memset(&info, 0, sizeof info);
 	if (r.rec) {
@@ -131,6 +131,15 @@ int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *
 		return PT2C_ENOMEM; /* *out untouched */
 	*out = info;
 	return 0;
+}
+
+int pt2c_program_engine_info(const pt2c_program *p, size_t i, pt2c_engine_info *out)
+{
+	PT2C_ASSERT_ARG(p && out);
+	engine_ref r;
+	if (i >= find_engines(p, i, &r))
+		return PT2C_ENOTFOUND;
+	return engine_info_of(p, &r, out);
 }
 
 /* Where engine i's bytes are: raw (src, n; *tensor_st holds a reference to release) or base64
@@ -259,7 +268,7 @@ int pt2c_program_engine_record_json(const pt2c_program *p, size_t i, char **out,
 	if (i >= find_engines(p, i, &r))
 		return PT2C_ENOTFOUND;
 	pt2c_engine_info info;
-	int rc = pt2c_program_engine_info(p, i, &info);
+	int rc = engine_info_of(p, &r, &info);
 	if (rc)
 		return rc;
 	static const char *const names[PT2C_EF_MAX] = {
@@ -384,7 +393,7 @@ static void put_device_info(pt2c_buf *b, const char *dev)
 	pt2c__buf_putc(b, '}');
 }
 
-typedef struct count_row { const char *key; uint64_t count, bytes; } count_row;
+typedef struct count_row { const char *key; uint64_t count, bytes; bool engine; } count_row;
 
 /* Add (count, bytes) under key in a small table kept in the map (index into rows). */
 static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size_t *n, size_t *cap, const char *key,
@@ -399,7 +408,7 @@ static int bump(const pt2c_allocator *alloc, pt2c_map *m, count_row **rows, size
 	}
 	if (pt2c__grow(alloc, (void **)rows, cap, *n + 1, sizeof **rows))
 		return PT2C_ENOMEM;
-	(*rows)[*n] = (count_row){ key, 1, bytes };
+	(*rows)[*n] = (count_row){ key, 1, bytes, key && strcmp(key, PT2C_TARGET_NO_OP_PLACEHOLDER) == 0 };
 	if (pt2c__map_put(m, key, strlen(key), *n, false, NULL))
 		return PT2C_ENOMEM;
 	*row = (*n)++;
@@ -418,6 +427,19 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 	size_t n_op = 0, cap_op = 0, n_dt = 0, cap_dt = 0;
 	int rc = 0;
 	uint32_t n_nodes = 0;
+	/* the engines in find_engines' order, found in this one walk: lifted ones, then placeholders */
+	engine_ref *engs = NULL;
+	size_t n_eng = 0, cap_eng = 0;
+	for (uint32_t i = 0; i < p->mod->n_attrs; i++) {
+		const pt2c_attr *a = &p->mod->attrs[i];
+		if (a->kind != PT2C_ATTR_CUSTOM_OBJ || !a->engine)
+			continue;
+		if (pt2c__grow(p->ctx->alloc, (void **)&engs, &cap_eng, n_eng + 1, sizeof *engs)) {
+			rc = PT2C_ENOMEM;
+			goto done;
+		}
+		engs[n_eng++] = (engine_ref){ a->engine, a, NULL };
+	}
 	/* targets are interned: rows of the targets seen last, by pointer, without a lookup */
 	struct { const char *target; size_t row; } seen[16] = { { NULL, 0 } };
 	PT2C_GRAPH_FOREACH(g, id) {
@@ -428,11 +450,18 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 		size_t h = ((uintptr_t)n->target >> 3) % PT2C_ARRAY_LEN(seen);
 		if (n->target && seen[h].target == n->target) {
 			op_rows[seen[h].row].count++;
-			continue;
+		} else {
+			if ((rc = bump(p->ctx->alloc, &ops, &op_rows, &n_op, &cap_op, n->target, 0, &seen[h].row)))
+				goto done;
+			seen[h].target = n->target;
 		}
-		if ((rc = bump(p->ctx->alloc, &ops, &op_rows, &n_op, &cap_op, n->target, 0, &seen[h].row)))
-			goto done;
-		seen[h].target = n->target;
+		if (op_rows[seen[h].row].engine) {
+			if (pt2c__grow(p->ctx->alloc, (void **)&engs, &cap_eng, n_eng + 1, sizeof *engs)) {
+				rc = PT2C_ENOMEM;
+				goto done;
+			}
+			engs[n_eng++] = (engine_ref){ NULL, NULL, n };
+		}
 	}
 	for (uint32_t i = 0; i < p->mod->n_attrs; i++) {
 		const pt2c_attr *a = &p->mod->attrs[i];
@@ -448,7 +477,6 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 
 	pt2c_buf b;
 	pt2c__buf_init(&b, p->ctx->alloc);
-	size_t n_eng = pt2c_program_engine_count(p);
 	if (!json) {
 		pt2c__buf_printf(&b, "schema %lld.%lld, %u nodes, %u inputs, %u outputs\n", (long long)p->schema_major,
 		                 (long long)p->schema_minor, n_nodes, p->n_inputs, p->n_outputs);
@@ -482,7 +510,7 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 		pt2c__buf_printf(&b, "engines: %zu\n", n_eng);
 		for (size_t i = 0; i < n_eng; i++) {
 			pt2c_engine_info e;
-			if ((rc = pt2c_program_engine_info(p, i, &e)) == PT2C_ENOMEM) {
+			if ((rc = engine_info_of(p, &engs[i], &e)) == PT2C_ENOMEM) {
 				pt2c__buf_free(&b);
 				goto done;
 			}
@@ -562,7 +590,7 @@ int pt2c_program_summary(const pt2c_program *p, int json, char **out, size_t *le
 		pt2c__buf_puts(&b, "}, \"engines\": [");
 		for (size_t i = 0; i < n_eng; i++) {
 			pt2c_engine_info e;
-			if ((rc = pt2c_program_engine_info(p, i, &e)) == PT2C_ENOMEM) {
+			if ((rc = engine_info_of(p, &engs[i], &e)) == PT2C_ENOMEM) {
 				pt2c__buf_free(&b);
 				goto done;
 			}
@@ -606,5 +634,6 @@ done:
 	pt2c__map_free(&dts);
 	pt2c__free(p->ctx->alloc, op_rows);
 	pt2c__free(p->ctx->alloc, dt_rows);
+	pt2c__free(p->ctx->alloc, engs);
 	return rc;
 }

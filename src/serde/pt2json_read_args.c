@@ -318,7 +318,7 @@ static int read_arg_inner(rd *r, gst *s, const pt2c_json *tag, const pt2c_json *
 		if (r->graph_depth >= GRAPH_MAX_DEPTH)
 			return fail_code(r, PT2C_EUNSUPPORTED, gv, "subgraphs nested deeper than %d", GRAPH_MAX_DEPTH);
 		pt2c_graph *sub;
-		if ((rc = pt2c__graph_new(r->ctx, &sub)))
+		if ((rc = pt2c__graph_new_sub(r->ctx, &sub)))
 			return pt2c__err_oom(r->err);
 		void *arr = r->subs;
 		if (pt2c__grow(r->ctx->alloc, &arr, &r->cap_subs, r->n_subs + 1, sizeof *r->subs)) {

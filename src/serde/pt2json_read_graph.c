@@ -387,10 +387,11 @@ int read_graph(rd *r, const pt2c_json *gv, pt2c_graph *g)
 			pt2c_arena dom;
 			pt2c__arena_init(&dom, r->ctx->alloc);
 			uint64_t cursor = 0, dropped = nodes->pos;
-			/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text) */
+			/* room for all of them at once (a node is far more than 32 bytes of JSON: the count is bounded by the text),
+			 * and for the output node after them: growing by one would move the whole array (mremap) */
 			/* (the names: most were interned with tensor_values, so the pool is not grown for them again) */
 			if (nodes->n <= nodes->u.raw_len / 32 &&
-			    (pt2c__graph_reserve(g, nodes->n, nodes->n) || pt2c__map32_reserve(&g->names, g->names.count + nodes->n)))
+			    (pt2c__graph_reserve(g, (uint32_t)nodes->n + 1, nodes->n) || pt2c__map32_reserve(&g->names, g->names.count + nodes->n)))
 				rc = pt2c__err_oom(r->err);
 			else
 				pt2c__graph_prefault(g);

@@ -448,166 +448,22 @@ static int jscalar(jparser *p)
 }
 
 /*
- * The skim works on 64-byte blocks: one bit a byte for quotes, backslashes, opening and closing
- * brackets and commas (SSE2 compares on x86-64, a byte loop elsewhere), then the bits inside
- * strings are cleared with a prefix XOR of the unescaped quotes, and only the remaining
- * structural bytes are visited one by one. A hand-written form of the usual bitmap technique of
- * SIMD JSON scanners: the library and Debian have nothing that delimits without building a DOM.
- */
-typedef struct skim_bits {
-	uint64_t quote, backslash, open, close, comma;
-} skim_bits;
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-static inline uint64_t skim_eq(__m128i a, __m128i b, __m128i c, __m128i d, char ch)
-{
-	const __m128i k = _mm_set1_epi8(ch);
-	return (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) |
-	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16 |
-	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(c, k)) << 32 |
-	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(d, k)) << 48;
-}
-
-static inline void skim_classify(const unsigned char *p, skim_bits *o)
-{
-	__m128i a = _mm_loadu_si128((const __m128i *)p), b = _mm_loadu_si128((const __m128i *)(p + 16));
-	__m128i c = _mm_loadu_si128((const __m128i *)(p + 32)), d = _mm_loadu_si128((const __m128i *)(p + 48));
-	o->quote = skim_eq(a, b, c, d, '"');
-	o->backslash = skim_eq(a, b, c, d, '\\');
-	o->open = skim_eq(a, b, c, d, '[') | skim_eq(a, b, c, d, '{');
-	o->close = skim_eq(a, b, c, d, ']') | skim_eq(a, b, c, d, '}');
-	o->comma = skim_eq(a, b, c, d, ',');
-}
-#else
-static inline void skim_classify(const unsigned char *p, skim_bits *o)
-{
-	memset(o, 0, sizeof *o);
-	for (unsigned k = 0; k < 64; k++) {
-		uint64_t bit = (uint64_t)1 << k;
-		switch (p[k]) {
-		case '"': o->quote |= bit; break;
-		case '\\': o->backslash |= bit; break;
-		case '[': case '{': o->open |= bit; break;
-		case ']': case '}': o->close |= bit; break;
-		case ',': o->comma |= bit; break;
-		default: break;
-		}
-	}
-}
-#endif
-
-/* Bit k set when an odd number of bits at or below k are set in x. */
-static inline uint64_t prefix_xor(uint64_t x)
-{
-	x ^= x << 1;
-	x ^= x << 2;
-	x ^= x << 4;
-	x ^= x << 8;
-	x ^= x << 16;
-	x ^= x << 32;
-	return x;
-}
-
-/*
- * The bytes escaped by a backslash in a block: each backslash not itself escaped escapes the
- * next byte. *carry (in and out): the block's first byte is escaped by the previous block's
- * last. Backslashes are rare in graph JSON, so they are walked one by one.
- */
-static inline uint64_t skim_escaped(uint64_t bs, uint64_t *carry)
-{
-	uint64_t esc = *carry;
-	*carry = 0;
-	uint64_t m = bs & ~esc;
-	while (m) {
-		unsigned k = (unsigned)__builtin_ctzll(m);
-		if (k == 63) {
-			*carry = 1;
-			break;
-		}
-		uint64_t next = (uint64_t)1 << (k + 1);
-		esc |= next;
-		m &= ~next;
-		m &= m - 1;
-	}
-	return esc;
-}
-
-/*
- * Skim a lazy span (pt2c__json_parse_skim): find its closing bracket and count its items without
- * validating them. Strings are skipped to their closing quote (a backslash escapes the byte after
- * it), brackets of either kind counted, commas at the span's own level counted. On well-formed
- * text this gives exactly what the validating scan gives: the same end, the same count, and the
- * same depth (so nesting beyond max_depth is still refused, by that scan). Whatever it cannot
- * delimit -- the end of the input, a closing bracket of the other kind at the span's level, too
- * deep, more than 2^32-1 items -- it leaves to the validating scan (returns 0, nothing consumed),
- * so those errors read as before. What it does not check (the grammar inside the span, UTF-8,
- * duplicate keys) the caller checks by reading every item with the strict iterators, and parses
- * the document again in full when that fails (pt2c__json_parse_skim).
- * Returns 1 with the RAW value pushed and p->i past the span, 0 to validate instead, or an error.
+ * Skim a lazy span (pt2c__json_parse_skim; json_skim.c finds its end and counts its items):
+ * returns 1 with the RAW value pushed and p->i past the span, 0 to validate instead, or an error.
  */
 static int jskim(jparser *p)
 {
-	const unsigned char *d = (const unsigned char *)p->d;
-	size_t start = p->i, len = p->len;
-	unsigned char close = d[start] == '[' ? ']' : '}';
-	/* the span opens at depth nframes + 1; the validating scan refuses a frame beyond max_depth */
-	if (p->nframes >= p->max_depth)
-		return 0;
-	size_t room = p->max_depth - p->nframes, depth = 1, commas = 0, end = SIZE_MAX;
-	uint64_t in_str = 0, esc_carry = 0; /* in_str: all ones while the previous block ended inside a string */
-	for (size_t at = start + 1; at < len && end == SIZE_MAX; at += 64) {
-		unsigned char tail[64];
-		const unsigned char *blk = d + at;
-		if (len - at < 64) { /* the last block, padded with bytes that are none of the five */
-			memset(tail, ' ', sizeof tail);
-			memcpy(tail, d + at, len - at);
-			blk = tail;
-		}
-		skim_bits b;
-		skim_classify(blk, &b);
-		uint64_t esc = (b.backslash | esc_carry) ? skim_escaped(b.backslash, &esc_carry) : 0;
-		uint64_t strings = prefix_xor(b.quote & ~esc) ^ in_str;
-		in_str = (uint64_t)0 - (strings >> 63);
-		uint64_t s = (b.open | b.close | b.comma) & ~strings;
-		while (s) {
-			unsigned k = (unsigned)__builtin_ctzll(s);
-			uint64_t bit = (uint64_t)1 << k;
-			s &= s - 1;
-			if (b.open & bit) {
-				if (++depth > room)
-					return 0;
-			} else if (b.close & bit) {
-				if (--depth == 0) {
-					end = at + k;
-					break;
-				}
-			} else if (depth == 1) {
-				commas++;
-			}
-		}
-		if (p->flags & PT2C_JSON_DROP_PAGES)
-			pt2c__drop_behind(p->d, &p->dropped, at, false);
-	}
-	if (end == SIZE_MAX || d[end] != close)
-		return 0;
-	size_t n = commas;
-	if (n == 0) { /* one item, or none */
-		size_t k = start + 1;
-		while (k < end && (d[k] == ' ' || d[k] == '\n' || d[k] == '\r' || d[k] == '\t')) k++;
-		n = k < end;
-	} else {
-		n++;
-	}
-	if (n > UINT32_MAX)
-		return 0;
+	size_t end = 0, n = 0;
+	int rc = pt2c__json_skim_span(p, &end, &n);
+	if (rc <= 0)
+		return rc;
 	pt2c_json v;
 	memset(&v, 0, sizeof v);
 	v.type = PT2C_JSON_RAW;
 	v.n = (uint32_t)n;
-	v.pos = start;
-	v.u.raw_len = (uint64_t)(end + 1 - start);
-	int rc = jpush(p, &v);
-	if (rc)
+	v.pos = p->i;
+	v.u.raw_len = (uint64_t)(end + 1 - p->i);
+	if ((rc = jpush(p, &v)))
 		return rc;
 	p->i = end + 1;
 	p->n_skimmed++;
@@ -746,6 +602,7 @@ static int jparse(pt2c_json **out, const char *data, size_t len, size_t start, b
 	}
 	if (end) *end = p.i;
 	if (n_skimmed) *n_skimmed = p.n_skimmed;
+	pt2c__json_skim_free(&p);
 	if (p.vals != p.vals0) pt2c__free(p.alloc, p.vals);
 	if (p.frames != p.frames0) pt2c__free(p.alloc, p.frames);
 	if (p.keys != p.keys0) pt2c__free(p.alloc, p.keys);

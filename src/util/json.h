@@ -102,6 +102,8 @@ int pt2c__json_parse_lazy(pt2c_json **out, const char *data, size_t len, const p
 int pt2c__json_parse_skim(pt2c_json **out, const char *data, size_t len, const pt2c_json_opts *opts,
                           const pt2c_json_lazy *lazy, size_t n_lazy, pt2c_arena *arena, size_t *n_skimmed,
                           pt2c_error *err);
+/* For tests: documents whose text was skimmed in chunks on helper threads so far (json_skim.c). */
+unsigned long pt2c__json_skim_grids(void);
 /**
  * The last duty of pt2c__json_parse_skim's caller, done: rc is what reading the DOM gave and
  * n_read how many RAW nodes it read to their end. When rc failed (not for lack of memory) or

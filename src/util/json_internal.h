@@ -43,6 +43,8 @@ typedef struct jparser {
 	bool skim;         /* pt2c__json_parse_skim: lazy spans are delimited, not validated (jskim) */
 	size_t n_skimmed;  /* lazy spans jskim delimited */
 	uint64_t dropped;  /* PT2C_JSON_DROP_PAGES: pages before this offset were given back */
+	struct skim_grid *skim_grid; /* json_skim.c: the text's chunks summarised on helper threads, or NULL */
+	bool skim_grid_tried;        /* skim_grid made, or found not worth making */
 	jkey *keys;        /* keys of the open objects (lazy spans included), to refuse duplicates */
 	size_t nkeys, capkeys;
 	/* The stacks start in these (no allocation for the small values of element parses, which run
@@ -53,6 +55,17 @@ typedef struct jparser {
 } jparser;
 
 #define NO_RAW SIZE_MAX
+
+/*
+ * Delimit the lazy span opening at p->d[p->i] without validating it (pt2c__json_parse_skim;
+ * json_skim.c): 1 with *end the offset of its closing bracket and *n its item count, 0 when it
+ * must be validated instead (nothing consumed). A long document's first span has the rest of the
+ * text summarised on helper threads (p->skim_grid, kept for the spans after it); p's allocator
+ * must then be thread-safe (pt2c__helper_threads). Never fails otherwise.
+ */
+int pt2c__json_skim_span(jparser *p, size_t *end, size_t *n);
+/* Free p->skim_grid (jparse's clean-up). */
+void pt2c__json_skim_free(jparser *p);
 
 /* Value of hex digit c, or -1. */
 int pt2c__json_hexval(char c);

@@ -18,7 +18,7 @@
 
 #include "util/util.h"
 
-pt2c_thread_tuning pt2c__thread_tuning = { 4096, false, 1024 };
+pt2c_thread_tuning pt2c__thread_tuning = { 4096, false, 1024, 1u << 20 };
 
 unsigned pt2c__cpu_max_parse(const char *text)
 {

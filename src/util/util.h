@@ -523,6 +523,7 @@ typedef struct pt2c_thread_tuning {
 	uint32_t min_items;   /* default 4096 */
 	bool any_allocator;   /* default false */
 	uint32_t chunk_items; /* items a chunk of pt2c__ordered_run's users and of the model.json reader's workers; default 1024 */
+	uint32_t skim_bytes;  /* bytes of JSON a helper skims at a time (util/json_skim.c), rounded down to 64; default 1 MiB */
 } pt2c_thread_tuning;
 extern pt2c_thread_tuning pt2c__thread_tuning;
 unsigned pt2c__helper_threads(const pt2c_allocator *alloc, size_t items, unsigned max);

@@ -394,7 +394,7 @@ static void test_program_by_hand(void)
 static pt2c_graph *branch(pt2c_ctx *ctx, const char *op_name, const char *target, pt2c_sym *size)
 {
 	pt2c_graph *g;
-	if (pt2c__graph_new(ctx, &g))
+	if (pt2c__graph_new_sub(ctx, &g)) /* the program owns it */
 		return NULL;
 	uint32_t x_n, x, n, v, o_n;
 	if (pt2c__graph_add_node(g, PT2C_OP_PLACEHOLDER, "x", true, "x", PT2C_NONE, &x_n) ||

@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "util/json.h"
+#include "util/util.h"
 
 static const pt2c_json_opts OPTS = { PT2C_JSON_ALLOW_NONFINITE, 0 };
 static const pt2c_json_lazy GRAPH = { "graph", false };
@@ -330,6 +331,138 @@ static void test_skim_matches_lazy(void)
 	}
 }
 
+/* MARK: skimming on helper threads */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) /* 0..n-1 */
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(rng_state >> 33) % n;
+}
+
+/* A JSON value with the bytes that steer a skim: strings holding brackets, commas, escaped
+ * quotes and runs of backslashes, nested arrays and objects. */
+static void gen_value(pt2c_buf *b, int depth)
+{
+	uint32_t k = depth > 9 ? rnd(3) : rnd(6);
+	if (k == 0) {
+		pt2c__buf_printf(b, "%u", rnd(1000));
+	} else if (k == 1 || k == 2) {
+		pt2c__buf_putc(b, '"');
+		for (uint32_t i = 0, n = rnd(12); i < n; i++) {
+			static const char *const bits[] = { "a", "]", "[", "{", "}", ",", "\\\"", "\\\\", "\\\\\\\\", "x y", "\\n" };
+			pt2c__buf_puts(b, bits[rnd(PT2C_ARRAY_LEN(bits))]);
+		}
+		pt2c__buf_putc(b, '"');
+	} else if (k == 3 || k == 4) {
+		pt2c__buf_putc(b, '[');
+		for (uint32_t i = 0, n = rnd(5); i < n; i++) {
+			if (i) pt2c__buf_puts(b, rnd(2) ? ", " : ",");
+			gen_value(b, depth + 1);
+		}
+		pt2c__buf_putc(b, ']');
+	} else {
+		pt2c__buf_putc(b, '{');
+		for (uint32_t i = 0, n = rnd(4); i < n; i++) {
+			pt2c__buf_printf(b, "%s\"k%u\\\"\": ", i ? ", " : "", i);
+			gen_value(b, depth + 1);
+		}
+		pt2c__buf_putc(b, '}');
+	}
+}
+
+static bool same_spans(const pt2c_json *a, const pt2c_json *b)
+{
+	if (!a || !b) return a == b;
+	if (a->type != b->type || a->pos != b->pos) return false;
+	if (a->type == PT2C_JSON_RAW) return a->n == b->n && a->u.raw_len == b->u.raw_len;
+	if (a->type != PT2C_JSON_ARRAY && a->type != PT2C_JSON_OBJECT) return true;
+	if (a->n != b->n) return false;
+	size_t k = a->type == PT2C_JSON_OBJECT ? 2u * a->n : a->n;
+	for (size_t i = 0; i < k; i++)
+		if (!same_spans(&a->u.items[i], &b->u.items[i])) return false;
+	return true;
+}
+
+/*
+ * A skim on helper threads (text summarised in chunks of 64 to 320 bytes) gives what the skim in
+ * order gives -- code, spans, counts, message and offset -- on generated documents and on their
+ * mutations (cut short, a byte changed, a long run of backslashes, a small depth limit), wherever
+ * the chunk boundaries fall.
+ */
+static void test_skim_on_helpers(void)
+{
+	static const pt2c_json_lazy LZ[] = { { "graph", false }, { "tv", true } };
+	pt2c_thread_tuning keep = pt2c__thread_tuning;
+	unsigned long grids0 = pt2c__json_skim_grids();
+	rng_state = 12345;
+	size_t docs = 0, accepted = 0;
+	for (int d = 0; d < 300; d++) {
+		pt2c_buf b;
+		pt2c__buf_init(&b, NULL);
+		pt2c__buf_printf(&b, "{\"pad\": \"%.*s\", \"graph\": [", (int)rnd(70), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		for (uint32_t i = 0, n = 1 + rnd(40); i < n; i++) {
+			if (i) pt2c__buf_puts(&b, ", ");
+			gen_value(&b, 1);
+		}
+		pt2c__buf_puts(&b, "], \"mid\": [1, \"]\"], \"tv\": {");
+		for (uint32_t i = 0, n = rnd(20); i < n; i++) {
+			pt2c__buf_printf(&b, "%s\"v%u\": ", i ? ", " : "", i);
+			gen_value(&b, 1);
+		}
+		pt2c__buf_puts(&b, "}, \"z\": 1}");
+		REQUIRE(!b.err);
+		uint32_t mut = rnd(5);
+		if (mut == 1 && b.len > 2) { /* cut short */
+			b.len = 1 + rnd((uint32_t)b.len - 1);
+		} else if (mut == 2) { /* one byte changed to a steering one */
+			static const char steer[] = "[]{},\"\\";
+			b.data[rnd((uint32_t)b.len)] = steer[rnd(7)];
+		} else if (mut == 3) { /* a run of backslashes too long to count before a chunk */
+			pt2c_buf c;
+			pt2c__buf_init(&c, NULL);
+			size_t at = 20 + rnd((uint32_t)b.len - 20);
+			pt2c__buf_put(&c, b.data, at);
+			for (uint32_t i = 0, n = 4000 + rnd(400); i < n; i++) pt2c__buf_putc(&c, '\\');
+			pt2c__buf_put(&c, b.data + at, b.len - at);
+			pt2c__buf_free(&b);
+			b = c;
+			REQUIRE(!b.err);
+		}
+		pt2c_json_opts o = { PT2C_JSON_ALLOW_NONFINITE, rnd(4) == 0 ? 6u : 0u };
+		pt2c_arena a;
+		pt2c__arena_init(&a, NULL);
+		pt2c_json *r1 = NULL;
+		pt2c_error e1 = PT2C_ERROR_INIT;
+		size_t n1 = 99;
+		pt2c__thread_tuning.min_items = UINT32_MAX; /* in order */
+		int rc1 = pt2c__json_parse_skim(&r1, b.data, b.len, &o, LZ, 2, &a, &n1, &e1);
+		static const uint32_t chunk[] = { 64, 128, 320 };
+		for (size_t c = 0; c < PT2C_ARRAY_LEN(chunk); c++) {
+			pt2c__thread_tuning = (pt2c_thread_tuning){ 2, true, 2, chunk[c] };
+			pt2c_json *r2 = NULL;
+			pt2c_error e2 = PT2C_ERROR_INIT;
+			size_t n2 = 99;
+			int rc2 = pt2c__json_parse_skim(&r2, b.data, b.len, &o, LZ, 2, &a, &n2, &e2);
+			CHECK_MSG(rc1 == rc2 && n1 == n2, "doc %d chunk %u: %d/%zu vs %d/%zu", d, chunk[c], rc1, n1, rc2, n2);
+			if (rc1 == 0 && rc2 == 0)
+				CHECK_MSG(same_spans(r1, r2), "doc %d chunk %u: other spans", d, chunk[c]);
+			else
+				CHECK_MSG(strcmp(e1.message, e2.message) == 0 && e1.offset == e2.offset, "doc %d chunk %u: '%s' vs '%s'",
+				          d, chunk[c], e1.message, e2.message);
+		}
+		pt2c__thread_tuning = keep;
+		docs++;
+		accepted += rc1 == 0;
+		pt2c__arena_free(&a);
+		pt2c__buf_free(&b);
+	}
+	/* both kinds met, and the chunks were summarised on helper threads where there are two CPUs */
+	CHECK_MSG(accepted > docs / 3 && accepted < docs, "%zu of %zu accepted", accepted, docs);
+	if (pt2c__cpu_count() >= 2)
+		CHECK_MSG(pt2c__json_skim_grids() - grids0 >= 2 * docs, "%lu skims on helpers", pt2c__json_skim_grids() - grids0);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_raw_span_and_elements);
 	RUN(test_empty_and_escaped_key);
@@ -337,5 +470,6 @@ PT2C_TEST_MAIN({
 	RUN(test_drop_pages_while_parsing);
 	RUN(test_same_errors);
 	RUN(test_skim_matches_lazy);
+	RUN(test_skim_on_helpers);
 	RUN(test_arena_reset);
 })
