@@ -117,11 +117,8 @@ static int seen_init(seen_table *t, const pt2c_allocator *a, uint32_t n)
 	while (cap < 2 * (size_t)n)
 		cap *= 2;
 	t->mask = cap - 1;
-	t->slots = pt2c__malloc(a, cap * sizeof *t->slots);
-	if (!t->slots)
-		return PT2C_ENOMEM;
-	memset(t->slots, 0xff, cap * sizeof *t->slots);
-	return 0;
+	t->slots = pt2c__malloc_filled(a, cap, sizeof *t->slots, 0xff);
+	return t->slots ? 0 : PT2C_ENOMEM;
 }
 
 /* Claim node id's name (hash h): false if another node has it. The nodes are only read. */
@@ -215,13 +212,12 @@ static int lint_par_run(pt2c_graph *g, pt2c_target_cb resolve_target, void *payl
 {
 	const pt2c_allocator *a = g->ctx->alloc;
 	seen_table seen = { NULL, 0 };
-	uint32_t *pos = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *pos);
+	uint32_t *pos = pt2c__malloc_filled(a, (size_t)g->n_nodes + 1, sizeof *pos, 0xff); /* PT2C_NONE */
 	uint32_t *order = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *order);
+	pt2c__prefault(a, order, ((size_t)g->n_nodes + 1) * sizeof *order);
 	int rc = pos && order ? seen_init(&seen, a, g->n_nodes) : PT2C_ENOMEM;
 	if (rc)
 		goto out;
-	for (uint32_t i = 0; i < g->n_nodes; i++)
-		pos[i] = PT2C_NONE;
 	/* pass 1 without the names table and the targets: the order list and each node's own fields */
 	uint32_t n = 0, prev = PT2C_NONE;
 	bool output = false, other = false;
@@ -277,11 +273,9 @@ static int lint_serial(pt2c_graph *g, pt2c_target_cb resolve_target, void *paylo
 {
 	PT2C_ASSERT_ARG(g);
 	const pt2c_allocator *a = g->ctx->alloc;
-	uint32_t *pos = pt2c__malloc(a, ((size_t)g->n_nodes + 1) * sizeof *pos);
+	uint32_t *pos = pt2c__malloc_filled(a, (size_t)g->n_nodes + 1, sizeof *pos, 0xff); /* PT2C_NONE */
 	if (!pos)
 		return pt2c__err_oom(err);
-	for (uint32_t i = 0; i < g->n_nodes; i++)
-		pos[i] = PT2C_NONE;
 	seen_table seen; /* duplicate names (see seen_table) */
 	if (seen_init(&seen, a, g->n_nodes)) {
 		pt2c__free(a, pos);

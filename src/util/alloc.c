@@ -85,7 +85,7 @@ void *pt2c__malloc(const pt2c_allocator *a, size_t n)
 	return malloc(n);
 }
 
-void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size)
+void *pt2c__malloc_filled(const pt2c_allocator *a, size_t count, size_t size, int byte)
 {
 	size_t n;
 	if (pt2c__mul_ovf_sz(count, size, &n))
@@ -94,9 +94,14 @@ void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size)
 	if (p) {
 		advise_huge(a, p, n);
 		pt2c__prefault(a, p, n);
-		memset(p, 0, n ? n : 1);
+		memset(p, byte, n ? n : 1);
 	}
 	return p;
+}
+
+void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size)
+{
+	return pt2c__malloc_filled(a, count, size, 0);
 }
 
 void *pt2c__realloc(const pt2c_allocator *a, void *p, size_t old_n, size_t new_n)

@@ -57,6 +57,9 @@ typedef struct pt2c_prefault_bg {
 void pt2c__prefault_start(pt2c_prefault_bg *bg, const pt2c_allocator *a, void *p0, size_t n0, void *p1, size_t n1);
 void pt2c__prefault_join(pt2c_prefault_bg *bg);
 void *pt2c__calloc(const pt2c_allocator *a, size_t count, size_t size); /* overflow-checked */
+/* pt2c__calloc with every byte set to `byte` (0xff: tables of all-ones "free" slots, PT2C_NONE arrays);
+ * a large block gets huge pages where allowed and its pages faulted in with one madvise. */
+void *pt2c__malloc_filled(const pt2c_allocator *a, size_t count, size_t size, int byte);
 void *pt2c__realloc(const pt2c_allocator *a, void *p, size_t old_n, size_t new_n);
 void pt2c__free(const pt2c_allocator *a, void *p);
 
