@@ -562,7 +562,7 @@ const pt2c_zip_entry *pt2c__zip_find(const pt2c_zip *z, const char *name, size_t
 int pt2c__zip_verify_crc(const pt2c_zip *z, const pt2c_zip_entry *e, pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(z && e && e->data_off + e->size <= z->len);
-	uint32_t crc = pt2c__crc32(0, z->data + e->data_off, (size_t)e->size);
+	uint32_t crc = pt2c__crc32_wide(z->alloc, z->data + e->data_off, (size_t)e->size);
 	if (crc != e->crc) {
 		char nm[PT2C_ERROR_WHERE_MAX];
 		name_cstr(nm, e->name, e->name_len);

@@ -78,3 +78,46 @@ uint32_t pt2c__crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 		return crc_a;
 	return gf2_mulmod(crc_a, x_pow_8n(len_b)) ^ crc_b;
 }
+
+/* MARK: on helper threads */
+
+/* Pieces of a large block checksummed at once: at most CRC_PIECES of them, 4 MiB or more each. */
+#define CRC_PIECES 256
+#define CRC_PIECE_MIN ((size_t)4 << 20)
+
+typedef struct crc_job {
+	const uint8_t *p;
+	size_t n, piece;
+	uint32_t crcs[CRC_PIECES];
+} crc_job;
+
+static int crc_pieces(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	crc_job *j = ctx;
+	for (size_t k = begin; k < end; k++) {
+		size_t off = k * j->piece, len = j->n - off < j->piece ? j->n - off : j->piece;
+		j->crcs[k] = pt2c__crc32(0, j->p + off, len);
+	}
+	return 0;
+}
+
+uint32_t pt2c__crc32_wide(const pt2c_allocator *alloc, const void *p, size_t n)
+{
+	size_t piece = n / CRC_PIECES + 1 > CRC_PIECE_MIN ? n / CRC_PIECES + 1 : CRC_PIECE_MIN;
+	size_t pieces = n ? (n - 1) / piece + 1 : 0;
+	unsigned helpers = pieces >= 2 ? pt2c__helper_threads(alloc, n >> 12, 15) : 0;
+	crc_job *j = helpers ? pt2c__malloc(alloc, sizeof *j) : NULL;
+	if (!j) /* small, one CPU, a caller's allocator, or no memory: in one go */
+		return pt2c__crc32(0, p, n);
+	j->p = p;
+	j->n = n;
+	j->piece = piece;
+	pt2c_par_job job = { pieces, 1, crc_pieces, j, alloc, helpers };
+	(void)pt2c__par_run(&job);
+	uint32_t crc = j->crcs[0];
+	for (size_t k = 1; k < pieces; k++)
+		crc = pt2c__crc32_combine(crc, j->crcs[k], k + 1 < pieces ? piece : n - k * piece);
+	pt2c__free(alloc, j);
+	return crc;
+}

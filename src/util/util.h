@@ -374,6 +374,12 @@ uint32_t pt2c__crc32(uint32_t crc, const void *p, size_t n);
  * Hand-written (libdeflate has no combine); about 4000 bit operations, independent of len_b.
  */
 uint32_t pt2c__crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+/**
+ * pt2c__crc32(0, p, n), for a large block (16 MiB or more, two CPUs or more, the C library's
+ * allocator: pt2c__helper_threads) in pieces of 4 MiB or more on helper threads, combined.
+ * Thread-safe; never fails (without memory or threads it checksums in one go).
+ */
+uint32_t pt2c__crc32_wide(const pt2c_allocator *alloc, const void *p, size_t n);
 
 /* MARK: files */
 

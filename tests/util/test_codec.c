@@ -331,6 +331,30 @@ static void test_crc32_zip_member(void)
 	free(zip);
 }
 
+/* pt2c__crc32_wide: the pieces checksummed on helper threads and combined give the CRC of one
+ * pass, for lengths around the piece size (4 MiB) and beyond, with and without helpers. */
+static void test_crc32_wide(void)
+{
+	size_t cap = ((size_t)13 << 20) + 7;
+	uint8_t *buf = malloc(cap);
+	REQUIRE(buf);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < cap; i++) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	static const size_t lens[] = { 0, 1, (size_t)4 << 20, ((size_t)4 << 20) + 1, ((size_t)9 << 20) + 3, ((size_t)13 << 20) + 4 };
+	pt2c_thread_tuning keep = pt2c__thread_tuning;
+	for (int helpers = 0; helpers < 2; helpers++) {
+		pt2c__thread_tuning.min_items = helpers ? 2 : UINT32_MAX;
+		for (size_t k = 0; k < PT2C_ARRAY_LEN(lens); k++)
+			CHECK_MSG(pt2c__crc32_wide(NULL, buf + 3, lens[k]) == pt2c__crc32(0, buf + 3, lens[k]), "length %zu, helpers %d",
+			          lens[k], helpers);
+	}
+	pt2c__thread_tuning = keep;
+	free(buf);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_b64_rfc4648);
 	RUN(test_b64_roundtrip);
@@ -341,4 +365,5 @@ PT2C_TEST_MAIN({
 	RUN(test_b64_rejects);
 	RUN(test_crc32);
 	RUN(test_crc32_zip_member);
+	RUN(test_crc32_wide);
 })
