@@ -592,7 +592,7 @@ static int chunk_consume(void *ctx, size_t c, const char *data, size_t len)
 			PUTS(k->w, ", ");
 		k->any = true;
 	}
-	pt2c__buf_put(k->w->b, data, len);
+	pt2c__buf_put_through(k->w->b, data, len); /* a chunk's text goes to the archive without a copy */
 	return k->w->b->err;
 }
 

@@ -36,6 +36,19 @@ int pt2c__buf_flush(pt2c_buf *b)
 	return b->err;
 }
 
+void pt2c__buf_put_through(pt2c_buf *b, const void *p, size_t n)
+{
+	if (!b->flush || n < b->flush_at / 4 || b->err) {
+		pt2c__buf_put(b, p, n);
+		return;
+	}
+	if (pt2c__buf_flush(b))
+		return;
+	int rc = b->flush(b->flush_ctx, p, n);
+	if (rc)
+		b->err = rc;
+}
+
 void pt2c__buf_free(pt2c_buf *b)
 {
 	pt2c__free(b->alloc, b->data);

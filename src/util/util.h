@@ -295,6 +295,12 @@ void pt2c__buf_free(pt2c_buf *b);
 void pt2c__buf_set_flush(pt2c_buf *b, int (*flush)(void *ctx, const void *p, size_t n), void *ctx, size_t flush_at);
 /** Hand any pending bytes to the flush callback (no-op without one); returns b->err. */
 int pt2c__buf_flush(pt2c_buf *b);
+/**
+ * pt2c__buf_put of a large piece: in streaming mode, one of flush_at / 4 bytes or more goes to the
+ * flush callback as it is, after the pending bytes, instead of being copied in (the callback sees
+ * the same bytes in the same order, cut differently).
+ */
+void pt2c__buf_put_through(pt2c_buf *b, const void *p, size_t n);
 /** Out-of-line pt2c__buf_put: reserves (flushing or growing), then copies. */
 void pt2c__buf_put_slow(pt2c_buf *b, const void *p, size_t n);
 /** Append n bytes. Inline when they fit (model.json is written a few bytes at a time). */

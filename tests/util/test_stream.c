@@ -63,6 +63,62 @@ static void test_flush_order_and_bound(void)
 	pt2c__buf_free(&s.all);
 }
 
+/* put_through: a large piece reaches the sink as it is (the same pointer, one call) after the
+ * pending bytes; small ones are copied in; the bytes come out complete and in order; a failing
+ * sink's code sticks. */
+static const void *last_piece;
+static int collect_ptr(void *ctx, const void *p, size_t n)
+{
+	last_piece = p;
+	return collect(ctx, p, n);
+}
+
+static void test_put_through(void)
+{
+	sink_state s = { .calls = 0 };
+	pt2c__buf_init(&s.all, NULL);
+	pt2c_buf b, ref;
+	pt2c__buf_init(&b, NULL);
+	pt2c__buf_init(&ref, NULL);
+	pt2c__buf_set_flush(&b, collect_ptr, &s, 100);
+	char big[300];
+	for (int i = 0; i < 50; i++) {
+		memset(big, 'a' + i % 26, sizeof big);
+		size_t n = (size_t)(i * 37 % 300) + 1; /* below and above flush_at / 4 */
+		pt2c__buf_printf(&b, "<%d>", i);
+		pt2c__buf_printf(&ref, "<%d>", i);
+		int calls = s.calls;
+		pt2c__buf_put_through(&b, big, n);
+		pt2c__buf_put(&ref, big, n);
+		if (n >= 25) /* passed through: the pending bytes first, then the piece itself */
+			CHECK_MSG(last_piece == big && s.calls >= calls + 1 && b.len == 0, "piece %d of %zu bytes", i, n);
+	}
+	CHECK_EQ_INT(pt2c__buf_flush(&b), 0);
+	REQUIRE(s.all.len == ref.len);
+	CHECK(memcmp(s.all.data, ref.data, ref.len) == 0);
+	/* without a sink it is an ordinary append */
+	pt2c_buf plain;
+	pt2c__buf_init(&plain, NULL);
+	pt2c__buf_put_through(&plain, big, sizeof big);
+	CHECK(plain.len == sizeof big && memcmp(plain.data, big, sizeof big) == 0);
+	pt2c__buf_free(&plain);
+	/* a failing sink */
+	sink_state f = { .fail_on = 1 };
+	pt2c__buf_init(&f.all, NULL);
+	pt2c_buf e;
+	pt2c__buf_init(&e, NULL);
+	pt2c__buf_set_flush(&e, collect_ptr, &f, 100);
+	pt2c__buf_put_through(&e, big, sizeof big);
+	CHECK_EQ_INT(e.err, PT2C_EIO);
+	pt2c__buf_put_through(&e, big, sizeof big);
+	CHECK_EQ_INT(f.calls, 1);
+	pt2c__buf_free(&e);
+	pt2c__buf_free(&f.all);
+	pt2c__buf_free(&b);
+	pt2c__buf_free(&ref);
+	pt2c__buf_free(&s.all);
+}
+
 /* Integers are formatted by hand now: the extremes must still match %lld. */
 static void test_write_int_extremes(void)
 {
@@ -146,6 +202,7 @@ static void test_map_upsert(void)
 PT2C_TEST_MAIN({
 	RUN(test_flush_order_and_bound);
 	RUN(test_flush_error_sticks);
+	RUN(test_put_through);
 	RUN(test_write_int_extremes);
 	RUN(test_map_upsert);
 })
