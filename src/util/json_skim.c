@@ -118,6 +118,29 @@ static inline uint64_t skim_escaped(uint64_t bs, uint64_t *carry)
 
 /* MARK: the scan in order */
 
+/*
+ * Classify the 64-byte block at d[at] (of a range ending at `to`: a shorter last block is padded
+ * with bytes that are none of the five) and return the mask of its bytes inside strings, given
+ * *carry (its first byte is escaped) and *in_str (all ones when the block before ended inside a
+ * string); both move on to the next block.
+ */
+static inline uint64_t skim_block(const unsigned char *d, size_t at, size_t to, uint64_t *carry, uint64_t *in_str,
+                                  skim_bits *b)
+{
+	unsigned char tail[64];
+	const unsigned char *blk = d + at;
+	if (to - at < 64) {
+		memset(tail, ' ', sizeof tail);
+		memcpy(tail, d + at, to - at);
+		blk = tail;
+	}
+	skim_classify(blk, b);
+	uint64_t esc = (b->backslash | *carry) ? skim_escaped(b->backslash, carry) : 0;
+	uint64_t strings = prefix_xor(b->quote & ~esc) ^ *in_str;
+	*in_str = (uint64_t)0 - (strings >> 63);
+	return strings;
+}
+
 /* Where a scan in order stands between two bytes of a span. */
 typedef struct skim_state {
 	int64_t depth;  /* brackets open, the span's own included (1 right after it) */
@@ -138,18 +161,8 @@ static int skim_range(jparser *p, size_t from, size_t to, uint64_t carry, int64_
 	int64_t depth = st->depth;
 	uint64_t commas = st->commas;
 	for (size_t at = from; at < to; at += 64) {
-		unsigned char tail[64];
-		const unsigned char *blk = d + at;
-		if (to - at < 64) { /* the last block, padded with bytes that are none of the five */
-			memset(tail, ' ', sizeof tail);
-			memcpy(tail, d + at, to - at);
-			blk = tail;
-		}
 		skim_bits b;
-		skim_classify(blk, &b);
-		uint64_t esc = (b.backslash | carry) ? skim_escaped(b.backslash, &carry) : 0;
-		uint64_t strings = prefix_xor(b.quote & ~esc) ^ in_str;
-		in_str = (uint64_t)0 - (strings >> 63);
+		uint64_t strings = skim_block(d, at, to, &carry, &in_str, &b);
 		uint64_t s = (b.open | b.close | b.comma) & ~strings;
 		while (s) {
 			unsigned k = (unsigned)__builtin_ctzll(s);
@@ -245,18 +258,8 @@ static int skim_chunks(void *ctx, size_t begin, size_t end, unsigned worker)
 		uint64_t carry = (from - k) & 1, in_str = 0;
 		s->carry = carry;
 		for (size_t at = from; at < to; at += 64) {
-			unsigned char tail[64];
-			const unsigned char *blk = d + at;
-			if (to - at < 64) {
-				memset(tail, ' ', sizeof tail);
-				memcpy(tail, d + at, to - at);
-				blk = tail;
-			}
 			skim_bits b;
-			skim_classify(blk, &b);
-			uint64_t esc = (b.backslash | carry) ? skim_escaped(b.backslash, &carry) : 0;
-			uint64_t strings = prefix_xor(b.quote & ~esc) ^ in_str;
-			in_str = (uint64_t)0 - (strings >> 63);
+			uint64_t strings = skim_block(d, at, to, &carry, &in_str, &b);
 			uint64_t st = b.open | b.close | b.comma;
 			hyp_walk(&s->h[0], st & ~strings, &b);
 			hyp_walk(&s->h[1], st & strings, &b);
