@@ -86,6 +86,7 @@ struct par {
 	uint8_t *lit;                  /* literal pieces, combined (calling thread only) */
 	size_t lit_len;
 	uint64_t lit_off;
+	uint64_t wb_off, wb_len;       /* member data written as literal pieces, writeback not yet started */
 	bool new_part;                 /* the next literal member data starts a new part */
 };
 
@@ -105,6 +106,30 @@ void pt2c__pw_report(aw *a)
 
 /* MARK: literal pieces (calling thread) */
 
+/*
+ * Member data [off, off+n), written as a literal piece, is final (headers and data descriptors
+ * are patched later, member data never): start its writeback once 8 MiB of it lie together.
+ * model.json is most of a large graph's archive, and the commit's fsync would otherwise write all
+ * of it while nothing else runs.
+ */
+#define LIT_WRITEBACK ((uint64_t)8 << 20)
+static void lit_written(par *q, uint64_t off, size_t n)
+{
+	if (!q->out.written)
+		return;
+	if (q->wb_len && off != q->wb_off + q->wb_len) {
+		q->out.written(q->out.ctx, q->wb_off, q->wb_len);
+		q->wb_len = 0;
+	}
+	if (!q->wb_len)
+		q->wb_off = off;
+	q->wb_len += n;
+	if (q->wb_len >= LIT_WRITEBACK) {
+		q->out.written(q->out.ctx, q->wb_off, q->wb_len);
+		q->wb_len = 0;
+	}
+}
+
 static int lit_flush(par *q)
 {
 	if (!q->lit_len)
@@ -114,8 +139,9 @@ static int lit_flush(par *q)
 	return q->out.pwrite(q->out.ctx, q->lit, n, q->lit_off);
 }
 
-/* Place p[0..n) at off: appended to the combining buffer when contiguous. Returns 0 or errno. */
-static int lit_write(par *q, const void *p, size_t n, uint64_t off)
+/* Place p[0..n) at off: appended to the combining buffer when contiguous. Returns 0 or errno.
+ * data: the bytes are member data (final once written). */
+static int lit_write(par *q, const void *p, size_t n, uint64_t off, bool data)
 {
 	if (n == 0)
 		return 0;
@@ -127,8 +153,11 @@ static int lit_write(par *q, const void *p, size_t n, uint64_t off)
 	int e = lit_flush(q);
 	if (e)
 		return e;
-	if (n >= LIT_CAP / 2)
-		return q->out.pwrite(q->out.ctx, p, n, off);
+	if (n >= LIT_CAP / 2) {
+		if ((e = q->out.pwrite(q->out.ctx, p, n, off)) == 0 && data)
+			lit_written(q, off, n);
+		return e;
+	}
 	memcpy(q->lit, p, n);
 	q->lit_len = n;
 	q->lit_off = off;
@@ -174,7 +203,7 @@ static int plan_sink_write(void *ctx, const void *p, size_t n)
 		t->crc = pt2c__crc32(t->crc, p, n);
 		t->len += n;
 	}
-	int e = lit_write(q, p, n, off);
+	int e = lit_write(q, p, n, off, a->w.in_member);
 	if (e) {
 		a->os_errno = e;
 		return PT2C_EIO;
@@ -478,7 +507,7 @@ int pt2c__pw_par_finish(aw *a)
 				rc = PT2C_EINVALID; /* cannot happen: the split measured it */
 			if (!rc) {
 				t->crc = pt2c__crc32(0, tail.data, tail.len);
-				if ((a->os_errno = lit_write(q, tail.data, tail.len, t->off)))
+				if ((a->os_errno = lit_write(q, tail.data, tail.len, t->off, false)))
 					rc = PT2C_EIO;
 			}
 			if (rc) {
@@ -498,7 +527,7 @@ int pt2c__pw_par_finish(aw *a)
 		if (e->dd_off != UINT64_MAX) {
 			uint8_t c[4];
 			put32le(c, e->crc);
-			if ((a->os_errno = lit_write(q, c, 4, e->dd_off + 4)))
+			if ((a->os_errno = lit_write(q, c, 4, e->dd_off + 4, false)))
 				return pt2c__pw_fail(a, PT2C_EIO);
 		}
 		if (e->size) /* as end(): torch folds in the CRC of non-empty records only */

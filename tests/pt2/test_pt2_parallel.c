@@ -527,10 +527,75 @@ static void test_member_over_4gib(void)
 	munmap(m, (size_t)n);
 }
 
+/*
+ * A program whose models/model.json is some MiB (mlp_bn with 40000 more nodes, each a copy of its
+ * first operator on new values): written in parallel it gives the serial bytes, its model.json
+ * goes out in large literal pieces whose writeback the writer starts (psink.written) -- most of
+ * the member called final, and nothing called final written again.
+ */
+static void test_large_model_json_written_early(void)
+{
+	pt2c_error err = PT2C_ERROR_INIT;
+	pt2c_program *p = NULL;
+	REQUIRE(pt2c_program_open(&p, shared_path("fixtures/torch-2.11/mlp_bn.pt2"), NULL, &err) == 0);
+	pt2c_graph *g = p->mod->graph;
+	uint32_t src = PT2C_NONE, out = pt2c__graph_output_node(g);
+	PT2C_GRAPH_FOREACH(g, id)
+		if (src == PT2C_NONE && g->nodes[id].op == PT2C_OP_CALL_FUNCTION && g->nodes[id].n_outputs == 1 &&
+		    pt2c__arg_ref(&g->nodes[id].outputs[0]) != PT2C_NONE)
+			src = id;
+	REQUIRE(src != PT2C_NONE && out != PT2C_NONE);
+	for (int k = 0; k < 40000; k++) {
+		const pt2c_node *sn = &g->nodes[src];
+		pt2c_value sv = g->values[pt2c__arg_ref(&sn->outputs[0])];
+		pt2c_arg o = sn->outputs[0];
+		uint32_t id, v;
+		REQUIRE(pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, sn->name, false, sn->target, out, &id) == 0);
+		REQUIRE(pt2c__node_set_inputs(g, id, g->nodes[src].inputs, g->nodes[src].n_inputs) == 0);
+		REQUIRE(pt2c__graph_add_value(g, g->nodes[id].name, true, sv.kind, &v) == 0);
+		g->values[v].has_meta = sv.has_meta;
+		g->values[v].u = sv.u;
+		o.u.ref = v;
+		REQUIRE(pt2c__node_set_outputs(g, id, &o, 1) == 0);
+	}
+	pt2c_buf ser;
+	pt2c__buf_init(&ser, NULL);
+	pt2c_pt2_write_opts so = { "model", NULL, NULL, 0, 0 };
+	REQUIRE(pt2c__pt2_write(p, pt2c__sink_buf(&ser), &so, &err) == 0);
+	pt2c_zip z;
+	REQUIRE(pt2c__zip_parse(&z, (const uint8_t *)ser.data, ser.len, NULL, NULL, &err) == 0);
+	const pt2c_zip_entry *mj = pt2c__zip_find(&z, "model/models/model.json", strlen("model/models/model.json"));
+	REQUIRE(mj && mj->size > ((uint64_t)16 << 20));
+	for (unsigned threads = 1; threads <= 4; threads *= 2) {
+		image im;
+		int prc;
+		bool ok = write_par(p, "model", threads, 0, &im, &err, &prc);
+		CHECK_MSG(ok, "%u threads: %d %s", threads, prc, err.message);
+		if (ok) {
+			CHECK_MSG(im.len == ser.len && memcmp(im.data, ser.data, ser.len) == 0, "%u threads: other bytes", threads);
+			CHECK_EQ_INT(im.rewrites, 0);
+			uint64_t in_json = 0; /* bytes of model.json called final */
+			for (size_t i = 0; i < im.n_final; i++) {
+				uint64_t lo = im.final[i][0], hi = lo + im.final[i][1];
+				if (lo < mj->data_off) lo = mj->data_off;
+				if (hi > mj->data_off + mj->size) hi = mj->data_off + mj->size;
+				in_json += hi > lo ? hi - lo : 0;
+			}
+			CHECK_MSG(in_json > mj->size / 2, "%u threads: %llu of %llu bytes of model.json called final", threads,
+			          (unsigned long long)in_json, (unsigned long long)mj->size);
+		}
+		image_free(&im);
+	}
+	pt2c__zip_free(&z);
+	pt2c__buf_free(&ser);
+	pt2c_program_free(p);
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_crc32_combine);
 	RUN(test_same_bytes_as_serial);
 	RUN(test_worker_write_failure);
 	RUN(test_program_write_failure_leaves_nothing);
 	RUN(test_member_over_4gib);
+	RUN(test_large_model_json_written_early);
 })
