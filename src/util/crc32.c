@@ -107,17 +107,13 @@ uint32_t pt2c__crc32_wide(const pt2c_allocator *alloc, const void *p, size_t n)
 	size_t piece = n / CRC_PIECES + 1 > CRC_PIECE_MIN ? n / CRC_PIECES + 1 : CRC_PIECE_MIN;
 	size_t pieces = n ? (n - 1) / piece + 1 : 0;
 	unsigned helpers = pieces >= 2 ? pt2c__helper_threads(alloc, n >> 12, 15) : 0;
-	crc_job *j = helpers ? pt2c__malloc(alloc, sizeof *j) : NULL;
-	if (!j) /* small, one CPU, a caller's allocator, or no memory: in one go */
+	if (!helpers) /* small, one CPU, or a caller's allocator: in one go */
 		return pt2c__crc32(0, p, n);
-	j->p = p;
-	j->n = n;
-	j->piece = piece;
-	pt2c_par_job job = { pieces, 1, crc_pieces, j, alloc, helpers };
+	crc_job j = { p, n, piece, { 0 } };
+	pt2c_par_job job = { pieces, 1, crc_pieces, &j, alloc, helpers };
 	(void)pt2c__par_run(&job);
-	uint32_t crc = j->crcs[0];
+	uint32_t crc = j.crcs[0];
 	for (size_t k = 1; k < pieces; k++)
-		crc = pt2c__crc32_combine(crc, j->crcs[k], k + 1 < pieces ? piece : n - k * piece);
-	pt2c__free(alloc, j);
+		crc = pt2c__crc32_combine(crc, j.crcs[k], k + 1 < pieces ? piece : n - k * piece);
 	return crc;
 }

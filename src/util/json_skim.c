@@ -26,7 +26,6 @@
  */
 #include "json_internal.h"
 
-#include <stdlib.h>
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <emmintrin.h>
 #endif
@@ -203,14 +202,19 @@ typedef struct skim_sum {
 	skim_hyp h[2];  /* [0]: the chunk begins outside a string; [1]: inside one */
 	uint64_t carry; /* its first byte is escaped */
 	bool quote_odd; /* an odd number of unescaped quotes: the string state flips across it */
-	bool unsure;    /* more backslashes before it than were counted: chained in order instead */
 } skim_sum;
 
 struct skim_grid {
 	size_t base, chunk, n; /* chunk k is d[base + k * chunk, +chunk) (the last ends at len) */
 	skim_sum *sums;
-	bool unsure;           /* some chunk could not be summarised: skim in order */
 };
+
+/* The end of chunk k of g in a text of len bytes. */
+static size_t chunk_end(const struct skim_grid *g, size_t len, size_t k)
+{
+	size_t from = g->base + k * g->chunk;
+	return len - from > g->chunk ? from + g->chunk : len;
+}
 
 /* A run of backslashes longer than this before a chunk is not counted (no real document has one). */
 #define SKIM_BACKSLASH_RUN 4096
@@ -247,14 +251,12 @@ static int skim_chunks(void *ctx, size_t begin, size_t end, unsigned worker)
 	size_t len = j->p->len;
 	for (size_t c = begin; c < end; c++) {
 		skim_sum *s = &j->g->sums[c];
-		size_t from = j->g->base + c * j->g->chunk, to = len - from > j->g->chunk ? from + j->g->chunk : len;
+		size_t from = j->g->base + c * j->g->chunk, to = chunk_end(j->g, len, c);
 		/* each backslash not itself escaped escapes the next byte: a run before `from` decides alone */
 		size_t k = from, stop = from - j->g->base > SKIM_BACKSLASH_RUN ? from - SKIM_BACKSLASH_RUN : j->g->base;
 		while (k > stop && d[k - 1] == '\\') k--;
-		if (k == stop && k > j->g->base && d[k - 1] == '\\') {
-			s->unsure = true;
-			continue;
-		}
+		if (k == stop && k > j->g->base && d[k - 1] == '\\')
+			return 1; /* more backslashes before it than are counted: the span is skimmed in order */
 		uint64_t carry = (from - k) & 1, in_str = 0;
 		s->carry = carry;
 		for (size_t at = from; at < to; at += 64) {
@@ -295,12 +297,14 @@ static struct skim_grid *skim_grid_make(jparser *p, size_t base)
 		pt2c__free(p->alloc, g);
 		return NULL;
 	}
-	*g = (struct skim_grid){ base, chunk, n, sums, false };
+	*g = (struct skim_grid){ base, chunk, n, sums };
 	skim_job j = { p, g };
 	pt2c_par_job job = { n, 1, skim_chunks, &j, p->alloc, helpers };
-	(void)pt2c__par_run(&job);
-	for (size_t c = 0; c < n && !g->unsure; c++)
-		g->unsure = sums[c].unsure;
+	if (pt2c__par_run(&job)) { /* a chunk could not be summarised */
+		pt2c__free(p->alloc, sums);
+		pt2c__free(p->alloc, g);
+		return NULL;
+	}
 	__atomic_add_fetch(&grids_made, 1, __ATOMIC_RELAXED);
 	return g;
 }
@@ -325,7 +329,7 @@ static int skim_chained(jparser *p, size_t start, int64_t room, skim_state *st, 
 		p->skim_grid = skim_grid_make(p, start + 1);
 	}
 	const struct skim_grid *g = p->skim_grid;
-	if (!g || g->unsure || start + 1 < g->base)
+	if (!g || start + 1 < g->base)
 		return 2;
 	/* in order up to the first chunk */
 	size_t k = (start + 1 - g->base + g->chunk - 1) / g->chunk;
@@ -335,8 +339,7 @@ static int skim_chained(jparser *p, size_t start, int64_t room, skim_state *st, 
 		const skim_sum *s = &g->sums[k];
 		const skim_hyp *h = &s->h[st->in_str];
 		if (st->depth + h->lo <= 0 || st->depth + h->hi > room) { /* it ends here, or goes too deep */
-			size_t from = g->base + k * g->chunk, to = p->len - from > g->chunk ? from + g->chunk : p->len;
-			r = skim_range(p, from, to, s->carry, room, st, end, false);
+			r = skim_range(p, g->base + k * g->chunk, chunk_end(g, p->len, k), s->carry, room, st, end, false);
 			continue;
 		}
 		if (st->depth + h->lo == 1) /* the chunk's lowest level is the span's own */
