@@ -166,7 +166,7 @@ int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
 typedef struct name_hash { size_t len; uint32_t hash; } name_hash;
 
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, bool interned,
-                    const name_hash *hashed, uint32_t *out)
+                    const name_hash *hashed, pt2c_names_run *run, const pt2c_name_pre *pre, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && op >= 0 && op < PT2C_OP__COUNT && out);
 	if (grow32(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof(pt2c_node)))
@@ -182,7 +182,9 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 			return PT2C_EGRAPH;
 		*cur |= NAME_NODE;
 	} else {
-		nm = interned ? pt2c__names_fresh_interned(g, name ? name : target, NAME_NODE, NULL)
+		/* run: a copy's claims, with their candidates worked out before (pre; interned) */
+		nm = run ? pt2c__names_fresh_pre(g, run, name ? name : target, pre, NAME_NODE)
+		   : interned ? pt2c__names_fresh_interned(g, name ? name : target, NAME_NODE, NULL)
 		              : pt2c__names_fresh(g, name ? name : target, NAME_NODE, NULL);
 		if (!nm)
 			return PT2C_ENOMEM;
@@ -214,7 +216,7 @@ int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, co
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(g, before));
-	int rc = new_node(g, op, name, exact, target, false, NULL, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, NULL, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, before);
@@ -226,7 +228,7 @@ int pt2c__graph_add_node_interned(pt2c_graph *g, int op, const char *name, size_
 {
 	PT2C_ASSERT_ARG(g && name && target && out);
 	name_hash h = { len, hash };
-	int rc = new_node(g, op, name, true, target, true, &h, out);
+	int rc = new_node(g, op, name, true, target, true, &h, NULL, NULL, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, PT2C_NONE);
@@ -244,7 +246,7 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(after == PT2C_NONE || node_live(g, after));
-	int rc = new_node(g, op, name, exact, target, false, NULL, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, NULL, out);
 	if (rc)
 		return rc;
 	/* after == NONE inserts at the front */
@@ -632,94 +634,136 @@ static int cb_clear_map(uint32_t *ref, void *payload)
 	return 0;
 }
 
+/* The candidate for a copied node's name (new_node's). */
+static const char *name_candidate(const pt2c_node *sn)
+{
+	return sn->name ? sn->name : sn->target;
+}
+
+/* pt2c__names_pre of the candidates of the nodes to copy (copy_into), on helper threads. */
+typedef struct pre_names_job {
+	const pt2c_graph *dst, *src;
+	const uint32_t *ord;
+	pt2c_name_pre *pre;
+} pre_names_job;
+
+static int pre_names_range(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	const pre_names_job *j = ctx;
+	for (size_t k = begin; k < end; k++) {
+		const pt2c_node *sn = &j->src->nodes[j->ord[k]];
+		pt2c__names_pre(j->dst, name_candidate(sn), &j->pre[k]);
+	}
+	return 0;
+}
+
+/* Copy (steal: move) node sn of src before `before` (copy_into's loop); pre: its name's claim worked out (run), or NULL. */
+static int copy_node(pt2c_graph *dst, pt2c_graph *src, const pt2c_node *sn, uint32_t before, pt2c_names_run *run,
+                     const pt2c_name_pre *pre, out_ctx *oc, bool steal, pt2c_error *err)
+{
+	pt2c_ctx *ctx = dst->ctx;
+	uint32_t dn;
+	int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, NULL, pre ? run : NULL, pre, &dn);
+	if (!rc)
+		link_before(dst, dn, before);
+	if (rc)
+		return pt2c__err(err, rc, "cannot copy node '%s'", sn->name);
+	pt2c_node *d = &dst->nodes[dn];
+	d->flags = sn->flags & PT2C_NODE_NO_NAME;
+	d->hop_single_tensor_return = sn->hop_single_tensor_return;
+	d->meta = sn->meta;
+	d->n_meta = sn->n_meta;
+	if (sn->n_inputs) {
+		pt2c_named_arg *in = steal ? sn->inputs : pt2c__arena_calloc(&ctx->arena, sn->n_inputs, sizeof *in);
+		if (!in)
+			return pt2c__err_oom(err);
+		copy_ctx cc = { src, oc->map, PT2C_NONE };
+		for (uint32_t i = 0; i < sn->n_inputs; i++) {
+			if (!steal) {
+				in[i].name = sn->inputs[i].name;
+				in[i].kind = sn->inputs[i].kind;
+				if ((rc = pt2c__arg_copy(ctx, &in[i].arg, &sn->inputs[i].arg)))
+					return pt2c__err(err, rc, "cannot copy the arguments of node '%s'", sn->name);
+			}
+			if ((rc = pt2c__arg_foreach_ref(&in[i].arg, cb_map_input, &cc))) {
+				if (rc == PT2C_EGRAPH && cc.bad < src->n_values)
+					return pt2c__err(err, rc, "node '%s' uses '%s', which has no value in the target graph", sn->name,
+					                 src->values[cc.bad].name);
+				return pt2c__err(err, rc, "node '%s' has a bad argument", sn->name);
+			}
+		}
+		pt2c__node_adopt_inputs(dst, dn, in, sn->n_inputs);
+		d = &dst->nodes[dn];
+	}
+	if (sn->n_outputs) {
+		pt2c_arg *outs = steal ? sn->outputs : pt2c__arena_calloc(&ctx->arena, sn->n_outputs, sizeof *outs);
+		if (!outs)
+			return pt2c__err_oom(err);
+		oc->src_node_name = sn->name;
+		oc->dst_node_name = d->name;
+		for (uint32_t i = 0; i < sn->n_outputs; i++) {
+			if ((!steal && (rc = pt2c__arg_copy(ctx, &outs[i], &sn->outputs[i]))) ||
+			    (rc = pt2c__arg_foreach_ref(&outs[i], cb_map_output, oc)))
+				return pt2c__err(err, rc, "cannot copy the outputs of node '%s'", sn->name);
+		}
+		if ((rc = pt2c__node_adopt_outputs(dst, dn, outs, sn->n_outputs)))
+			return pt2c__err_oom(err);
+	}
+	return 0;
+}
+
 static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t *value_map, bool steal,
                      pt2c_error *err)
 {
 	PT2C_ASSERT_ARG(dst && src && dst != src && (value_map || src->n_values == 0));
 	PT2C_ASSERT_ARG(!steal || dst->ctx == src->ctx);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(dst, before));
-	pt2c_ctx *ctx = dst->ctx;
+	const pt2c_allocator *a = dst->ctx->alloc;
+	/* the nodes to copy, in order (n_live of them at most: a looping order list stops there) */
+	uint32_t n_copy = 0, *ord = pt2c__malloc(a, ((size_t)src->n_live + 1) * sizeof *ord);
+	if (!ord)
+		return pt2c__err_oom(err);
 	/* values defined by copied nodes start unmapped so a use before its definition is caught */
 	out_ctx oc = { dst, src, value_map, NULL, NULL, 0 };
-	for (uint32_t id = src->first; id != PT2C_NONE; id = src->nodes[id].next) {
+	for (uint32_t id = src->first; id != PT2C_NONE && n_copy < src->n_live; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
 			continue;
+		ord[n_copy++] = id;
 		for (uint32_t i = 0; i < sn->n_outputs; i++)
 			(void)pt2c__arg_foreach_ref(&sn->outputs[i], cb_clear_map, &oc);
 	}
-	/* the names table is large and each node's entry a cache miss (and a taken name's new one
-	 * two more): load what the claims of the nodes NEAR and FAR places on will read meanwhile */
-	enum { NEAR = 8, FAR = 16 };
-	pt2c_names_ahead ah;
-	memset(&ah, 0, sizeof ah);
-	uint32_t near = src->first, far = src->first;
-	for (int k = 0; k < FAR && far != PT2C_NONE; k++, far = src->nodes[far].next)
-		pt2c__names_ahead_far(dst, src->nodes[far].name);
-	for (int k = 0; k < NEAR && near != PT2C_NONE; k++, near = src->nodes[near].next)
-		pt2c__names_ahead_near(dst, &ah, src->nodes[near].name);
-	for (uint32_t id = src->first; id != PT2C_NONE; id = src->nodes[id].next) {
-		const pt2c_node *sn = &src->nodes[id];
-		if (far != PT2C_NONE) {
-			pt2c__names_ahead_far(dst, src->nodes[far].name);
-			far = src->nodes[far].next;
+	/*
+	 * Same context (names are its pool's strings already): each name's claim is worked out
+	 * beforehand, for all nodes at once (on helper threads for a large graph: it only reads dst),
+	 * and the claim AHEAD nodes on has its table and pool slots loaded meanwhile.
+	 */
+	enum { AHEAD = 12 };
+	pt2c_name_pre *pre = NULL;
+	pt2c_names_run run;
+	pt2c__names_run_init(&run);
+	if (dst->ctx == src->ctx && n_copy) {
+		if (!(pre = pt2c__malloc(a, (size_t)n_copy * sizeof *pre))) {
+			pt2c__free(a, ord);
+			return pt2c__err_oom(err);
 		}
-		if (near != PT2C_NONE) {
-			pt2c__names_ahead_near(dst, &ah, src->nodes[near].name);
-			near = src->nodes[near].next;
-		}
-		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
-			continue;
-		uint32_t dn;
-		/* same context: the names and targets are its pool's strings already */
-		int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, NULL, &dn);
-		if (!rc)
-			link_before(dst, dn, before);
-		if (rc)
-			return pt2c__err(err, rc, "cannot copy node '%s'", sn->name);
-		pt2c_node *d = &dst->nodes[dn];
-		d->flags = sn->flags & PT2C_NODE_NO_NAME;
-		d->hop_single_tensor_return = sn->hop_single_tensor_return;
-		d->meta = sn->meta;
-		d->n_meta = sn->n_meta;
-		if (sn->n_inputs) {
-			pt2c_named_arg *in = steal ? sn->inputs : pt2c__arena_calloc(&ctx->arena, sn->n_inputs, sizeof *in);
-			if (!in)
-				return pt2c__err_oom(err);
-			copy_ctx cc = { src, value_map, PT2C_NONE };
-			for (uint32_t i = 0; i < sn->n_inputs; i++) {
-				if (!steal) {
-					in[i].name = sn->inputs[i].name;
-					in[i].kind = sn->inputs[i].kind;
-					if ((rc = pt2c__arg_copy(ctx, &in[i].arg, &sn->inputs[i].arg)))
-						return pt2c__err(err, rc, "cannot copy the arguments of node '%s'", sn->name);
-				}
-				if ((rc = pt2c__arg_foreach_ref(&in[i].arg, cb_map_input, &cc))) {
-					if (rc == PT2C_EGRAPH && cc.bad < src->n_values)
-						return pt2c__err(err, rc, "node '%s' uses '%s', which has no value in the target graph",
-						                 sn->name, src->values[cc.bad].name);
-					return pt2c__err(err, rc, "node '%s' has a bad argument", sn->name);
-				}
-			}
-			pt2c__node_adopt_inputs(dst, dn, in, sn->n_inputs);
-			d = &dst->nodes[dn];
-		}
-		if (sn->n_outputs) {
-			pt2c_arg *outs = steal ? sn->outputs : pt2c__arena_calloc(&ctx->arena, sn->n_outputs, sizeof *outs);
-			if (!outs)
-				return pt2c__err_oom(err);
-			oc.src_node_name = sn->name;
-			oc.dst_node_name = d->name;
-			for (uint32_t i = 0; i < sn->n_outputs; i++) {
-				if ((!steal && (rc = pt2c__arg_copy(ctx, &outs[i], &sn->outputs[i]))) ||
-				    (rc = pt2c__arg_foreach_ref(&outs[i], cb_map_output, &oc)))
-					return pt2c__err(err, rc, "cannot copy the outputs of node '%s'", sn->name);
-			}
-			if ((rc = pt2c__node_adopt_outputs(dst, dn, outs, sn->n_outputs)))
-				return pt2c__err_oom(err);
-		}
+		pre_names_job pj = { dst, src, ord, pre };
+		pt2c_par_job job = { n_copy, pt2c__thread_tuning.chunk_items, pre_names_range, &pj, a,
+		                     pt2c__helper_threads(a, n_copy, 15) };
+		(void)pt2c__par_run(&job); /* pre_names_range cannot fail */
+		for (uint32_t k = 0; k < AHEAD && k < n_copy; k++)
+			pt2c__names_run_ahead(dst, &run, name_candidate(&src->nodes[ord[k]]), &pre[k]);
 	}
-	return 0;
+	int rc = 0;
+	for (uint32_t k = 0; k < n_copy && !rc; k++) {
+		if (pre && k + AHEAD < n_copy)
+			pt2c__names_run_ahead(dst, &run, name_candidate(&src->nodes[ord[k + AHEAD]]), &pre[k + AHEAD]);
+		rc = copy_node(dst, src, &src->nodes[ord[k]], before, &run, pre ? &pre[k] : NULL, &oc, steal, err);
+	}
+	pt2c__free(a, pre);
+	pt2c__free(a, ord);
+	return rc;
 }
 
 int pt2c__graph_copy_into(pt2c_graph *dst, const pt2c_graph *src, uint32_t before, uint32_t *value_map,

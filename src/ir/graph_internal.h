@@ -27,16 +27,38 @@ const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bit
 /* pt2c__names_fresh for a candidate interned in g->ctx (then taken as is when free: no second intern). */
 const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
 /*
- * Loads ahead of names_fresh calls to come, in order (names.c, "guessing ahead"): _far with the
- * candidate of a claim some way on, then _near with it closer. They change nothing.
+ * A run of fresh-name claims (copying a graph; names.c, "claims in a run"). pt2c__names_pre
+ * works out what a candidate's claim needs that no claim of the run changes: whether fx would
+ * take the name as it is (plain), its hash, base and suffix, and whether g->names held it
+ * before the run. It only reads g: any number of threads may call it while g does not change.
+ * pt2c__names_fresh_pre then claims, in order on one thread, exactly what
+ * pt2c__names_fresh_interned would (candidate interned in g->ctx); pt2c__names_run_ahead,
+ * called with a candidate some claims before its own, loads what that claim will touch and
+ * changes nothing.
  */
-typedef struct pt2c_names_ahead {
-	uint32_t base_hash[16];
-	uint64_t num[16]; /* the last suffix guessed for the base */
-	bool used[16];
-} pt2c_names_ahead;
-void pt2c__names_ahead_far(const pt2c_graph *g, const char *candidate);
-void pt2c__names_ahead_near(const pt2c_graph *g, pt2c_names_ahead *ah, const char *candidate);
+#define PT2C_NAME_PRE_MAX 160 /* longer candidates are not plain: names_fresh's own path */
+typedef struct pt2c_name_pre {
+	uint64_t num;       /* the suffix of "base_<num>" (0: none) */
+	uint32_t hash, base_hash;
+	uint32_t len, base_len;
+	uint32_t flags;     /* names.c: plain, taken before the run */
+} pt2c_name_pre;
+typedef struct pt2c_names_base {
+	const char *base;   /* interned */
+	uint64_t *bcp;      /* its g->base_count slot */
+	uint64_t guess;     /* the last suffix guessed ahead for it */
+	uint32_t hash, len;
+} pt2c_names_base;
+typedef struct pt2c_names_run {
+	pt2c_names_base bases[32]; /* by base hash; valid while base_count's table is the one below */
+	const void *bc_slots;
+	size_t bc_cap;
+} pt2c_names_run;
+void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *pre);
+void pt2c__names_run_init(pt2c_names_run *run);
+const char *pt2c__names_fresh_pre(pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre,
+                                  uint32_t bits);
+void pt2c__names_run_ahead(const pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre);
 /* The g->names entry of an exact name (interned into *nm), added empty when new; NULL on OOM. */
 uint32_t *pt2c__names_claim_exact(pt2c_graph *g, const char *name, const char **nm);
 /* The same for nm interned in g->ctx (n bytes, no NUL inside) with its pt2c__hash: no second intern or hash. */

@@ -151,6 +151,72 @@ static int note_exact(pt2c_graph *g, const char *name, size_t n)
 	return pt2c__map_put(&g->base_count, base, base_len, num, true, NULL);
 }
 
+/* The first name a claim tries (see claim_loop). */
+typedef struct claim_first {
+	const char *s;  /* NUL-terminated */
+	size_t len;
+	bool interned;  /* s is g->ctx's interned string: claimed as it is */
+	uint32_t hash;  /* pt2c__hash of s, when interned */
+	bool taken;     /* (interned) known to be in g->names already: not looked up */
+	bool illegal;   /* fx refuses it (is_illegal_name): skipped */
+} claim_first;
+
+/*
+ * The claim of torch.fx's create_name from its first candidate on: first, then base_<num+1>,
+ * base_<num+2>, ... until one is free, which is claimed with `bits`. num: the candidate's
+ * suffix (0: none, or "_0"); bcp: the base's base_count slot, the highest suffix handed out,
+ * raised to the claimed one. buf: room for base_len + 22 bytes. NULL on OOM.
+ */
+static const char *claim_loop(pt2c_graph *g, const char *base, size_t base_len, uint64_t num, uint64_t *bcp,
+                              const claim_first *first, char *buf, uint32_t bits, uint32_t **slot)
+{
+	uint64_t bc = *bcp;
+	if (num == 0)
+		num = bc;
+	/*
+	 * torch.fx counts up one by one from the candidate's own suffix, which is quadratic when a
+	 * graph of "add_1".."add_N" is copied into one that already has them (inlining fallbacks).
+	 * On a collision we jump straight past the highest suffix handed out for this base, so names
+	 * only differ from fx's when fx would have filled a gap, and stay linear.
+	 */
+	/*
+	 * Each candidate is interned before the names lookup, so one find-or-insert both tests it
+	 * and claims it. That interns nothing extra: a taken name is a names key, hence already
+	 * interned (only an illegal candidate, skipped first, is not looked up at all).
+	 */
+	const char *result = first->s;
+	size_t len = first->len;
+	bool jumped = false, illegal = first->illegal, taken = first->interned && first->taken;
+	uint32_t *cur = NULL;
+	for (;;) {
+		if (!illegal && !taken) {
+			bool existed;
+			uint32_t h = !jumped && first->interned ? first->hash : pt2c__hash(result, len);
+			if (jumped || !first->interned)
+				result = pt2c__intern_h(&g->ctx->strings, result, len, h);
+			cur = result ? pt2c__map32_upsert_h(&g->names, result, len, h, 0, &existed) : NULL;
+			if (!cur)
+				return NULL;
+			if (!existed)
+				break;
+		}
+		if (!jumped && num < bc)
+			num = bc;
+		jumped = true;
+		num++;
+		len = put_numbered(buf, base, base_len, num);
+		result = buf;
+		illegal = is_illegal_name(buf);
+		taken = false;
+	}
+	*cur |= bits;
+	memo_set(g, result, cur);
+	if (slot)
+		*slot = cur;
+	*bcp = num > bc ? num : bc;
+	return result;
+}
+
 /* A fresh name per torch.fx _Namespace.create_name, reserved with `bits`; NULL on OOM. */
 /* slot (may be NULL): receives the name's g->names entry, valid until the map changes. */
 /* interned: candidate is a string of g->ctx's pool (a name copied from a graph of the same context). */
@@ -227,107 +293,142 @@ static const char *names_fresh(pt2c_graph *g, const char *candidate, bool intern
 	uint64_t *bcp = pt2c__map_upsert(&g->base_count, base, base_len, 0, &bc_existed);
 	if (!bcp)
 		goto done;
-	uint64_t bc = *bcp;
-	if (num == 0)
-		num = bc;
-	/*
-	 * torch.fx counts up one by one from the candidate's own suffix, which is quadratic when a
-	 * graph of "add_1".."add_N" is copied into one that already has them (inlining fallbacks).
-	 * On a collision we jump straight past the highest suffix handed out for this base, so names
-	 * only differ from fx's when fx would have filled a gap, and stay linear.
-	 */
-	/*
-	 * Each candidate is interned before the names lookup, so one find-or-insert both tests it
-	 * and claims it. That interns nothing extra: a taken name is a names key, hence already
-	 * interned (only an illegal candidate, skipped first, is not looked up at all).
-	 */
-	bool jumped = false;
-	uint32_t *cur = NULL;
-	for (;;) {
-		if (!is_illegal_name(cand)) {
-			bool existed;
-			/* a name copied unchanged (the common case when inlining) is its own interned string */
-			if (interned && !jumped && cand_len == n && memcmp(cand, candidate, n) == 0)
-				result = candidate;
-			else
-				result = pt2c__ctx_intern(g->ctx, cand, cand_len);
-			cur = result ? pt2c__map32_upsert(&g->names, result, cand_len, 0, &existed) : NULL;
-			if (!cur) {
-				result = NULL;
-				goto done;
-			}
-			if (!existed)
-				break;
-		}
-		if (!jumped && num < bc)
-			num = bc;
-		jumped = true;
-		num++;
-		cand_len = put_numbered(cand, base, base_len, num);
-	}
-	*cur |= bits;
-	memo_set(g, result, cur);
-	if (slot)
-		*slot = cur;
-	*bcp = num > bc ? num : bc;
+	/* a name copied unchanged (the common case when inlining) is its own interned string */
+	bool as_is = interned && cand_len == n && memcmp(cand, candidate, n) == 0;
+	claim_first first = { as_is ? candidate : cand, cand_len, as_is, as_is ? pt2c__hash(candidate, n) : 0, false,
+	                      is_illegal_name(cand) };
+	result = claim_loop(g, base, base_len, num, bcp, &first, cand, bits, slot);
 done:
 	if (buf != local)
 		pt2c__free(g->ctx->alloc, buf);
 	return result;
 }
 
-/* MARK: guessing ahead */
+/* MARK: claims in a run */
 
 /*
- * Copying a graph into another claims each node's name with names_fresh in order; each claim is
- * a lookup in a table of every name (and, when the name is taken, an insert of a new numbered
- * name into the string pool and the table): cache misses, one after another. The copier calls
- * pt2c__names_ahead_far with the candidate it will claim `far` nodes on (its table slot is
- * loaded), then pt2c__names_ahead_near with it `near` nodes on: the slot is in cache by then,
- * so whether the candidate is taken can be seen at once, and if it is, the name names_fresh
- * will make -- "base_<n+1>", n the highest suffix of the base handed out by then, counting the
- * guesses made since -- has its pool and table slots loaded too. A wrong guess (a name claimed
- * meanwhile, an unusual candidate) costs only the loads: nothing here changes the namespace.
+ * Copying a graph into another claims each node's name in order (names_fresh): a pass over
+ * the names table's slots and the string pool's, cache misses one after another, plus the
+ * sanitising, parsing and hashing of each candidate. Most of that does not depend on the claims
+ * made before: pt2c__names_pre works it out for every candidate first (on helper threads: it
+ * only reads the table), so the claims in order (pt2c__names_fresh_pre) skip the lookup of a
+ * candidate that was taken before the run, and the base's intern and count lookup (a small
+ * cache of the run's bases), and look ahead at exact slots (pt2c__names_run_ahead).
  */
-void pt2c__names_ahead_far(const pt2c_graph *g, const char *candidate)
-{
-	if (candidate && g->names.count)
-		pt2c__map32_prefetch(&g->names, candidate, strlen(candidate));
-}
+enum { PRE_PLAIN = 1, PRE_TAKEN = 2 };
 
-void pt2c__names_ahead_near(const pt2c_graph *g, pt2c_names_ahead *ah, const char *candidate)
+void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *pre)
 {
-	if (!candidate || !g->names.count)
+	memset(pre, 0, sizeof *pre);
+	if (!candidate)
 		return;
 	size_t n = strlen(candidate);
-	if (n == 0 || n > 160 || (candidate[0] >= '0' && candidate[0] <= '9'))
+	/* plain: names_fresh would take it as it is (nothing to sanitise, a suffix it writes alike) */
+	if (n == 0 || n > PT2C_NAME_PRE_MAX || (candidate[0] >= '0' && candidate[0] <= '9'))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!name_byte((unsigned char)candidate[i]))
-			return; /* names_fresh would sanitise it first: no guess */
-	if (!pt2c__map32_get(&g->names, candidate, n, NULL))
-		return; /* free: the claim finds its slot loaded */
-	size_t base_len;
-	uint64_t num;
-	if (!numbered_suffix(candidate, n, &base_len, &num)) {
-		base_len = n;
-		num = 0;
+			return;
+	size_t j = n, base_len = n;
+	uint64_t num = 0;
+	while (j > 0 && candidate[j - 1] >= '0' && candidate[j - 1] <= '9')
+		j--;
+	if (j < n && j >= 1 && candidate[j - 1] == '_') {
+		if (n - j > 18 || (candidate[j] == '0' && n - j > 1))
+			return; /* a long or zero-padded suffix: names_fresh's own path */
+		for (size_t k = j; k < n; k++)
+			num = num * 10 + (uint64_t)(candidate[k] - '0');
+		base_len = j - 1;
 	}
-	uint64_t bc = 0;
-	(void)pt2c__map_get(&g->base_count, candidate, base_len, &bc);
-	uint32_t hb = pt2c__hash(candidate, base_len);
-	unsigned k = hb % PT2C_ARRAY_LEN(ah->base_hash);
-	uint64_t last = ah->base_hash[k] == hb && ah->used[k] ? ah->num[k] : 0;
-	if (num < bc)
-		num = bc;
-	if (num < last)
-		num = last;
-	num++;
-	ah->base_hash[k] = hb;
-	ah->num[k] = num;
-	ah->used[k] = true;
-	char buf[160 + 24];
-	size_t len = put_numbered(buf, candidate, base_len, num);
+	if (is_illegal_name(candidate))
+		return;
+	pre->hash = pt2c__hash(candidate, n);
+	pre->base_hash = base_len == n ? pre->hash : pt2c__hash(candidate, base_len);
+	pre->len = (uint32_t)n;
+	pre->base_len = (uint32_t)base_len;
+	pre->num = num;
+	pre->flags = PRE_PLAIN;
+	if (pt2c__map32_get_h(&g->names, candidate, n, pre->hash, true, NULL))
+		pre->flags |= PRE_TAKEN;
+}
+
+void pt2c__names_run_init(pt2c_names_run *run)
+{
+	memset(run, 0, sizeof *run);
+}
+
+/* The run's cache entry of a plain candidate's base when it holds it (and base_count has not grown since), else NULL. */
+static pt2c_names_base *run_base_find(const pt2c_graph *g, pt2c_names_run *run, const char *candidate,
+                                      const pt2c_name_pre *pre)
+{
+	if (run->bc_slots != g->base_count.slots || run->bc_cap != g->base_count.cap)
+		return NULL;
+	pt2c_names_base *e = &run->bases[pre->base_hash % PT2C_ARRAY_LEN(run->bases)];
+	if (e->base && e->hash == pre->base_hash && e->len == pre->base_len && memcmp(e->base, candidate, pre->base_len) == 0)
+		return e;
+	return NULL;
+}
+
+/* The cache entry of a plain candidate's base, made (base interned, its count's slot) when missing; NULL on OOM. */
+static pt2c_names_base *run_base(pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre)
+{
+	pt2c_names_base *e = run_base_find(g, run, candidate, pre);
+	if (e)
+		return e;
+	const char *base = pt2c__intern_h(&g->ctx->strings, candidate, pre->base_len, pre->base_hash);
+	bool existed;
+	uint64_t *bcp = base ? pt2c__map_upsert(&g->base_count, base, pre->base_len, 0, &existed) : NULL;
+	if (!bcp)
+		return NULL;
+	if (run->bc_slots != g->base_count.slots || run->bc_cap != g->base_count.cap) {
+		/* base_count grew (or is new to the run): every cached slot pointer is stale */
+		memset(run->bases, 0, sizeof run->bases);
+		run->bc_slots = g->base_count.slots;
+		run->bc_cap = g->base_count.cap;
+	}
+	e = &run->bases[pre->base_hash % PT2C_ARRAY_LEN(run->bases)];
+	e->base = base;
+	e->bcp = bcp;
+	e->hash = pre->base_hash;
+	e->len = pre->base_len;
+	e->guess = 0;
+	return e;
+}
+
+const char *pt2c__names_fresh_pre(pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre,
+                                  uint32_t bits)
+{
+	if (!(pre->flags & PRE_PLAIN))
+		return names_fresh(g, candidate, candidate != NULL, bits, NULL);
+	pt2c_names_base *e = run_base(g, run, candidate, pre);
+	if (!e)
+		return NULL;
+	char buf[PT2C_NAME_PRE_MAX + 24];
+	claim_first first = { candidate, pre->len, true, pre->hash, (pre->flags & PRE_TAKEN) != 0, false };
+	return claim_loop(g, e->base, pre->base_len, pre->num, e->bcp, &first, buf, bits, NULL);
+}
+
+void pt2c__names_run_ahead(const pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre)
+{
+	if (!(pre->flags & PRE_PLAIN) || !g->names.cap)
+		return;
+	if (!(pre->flags & PRE_TAKEN)) {
+		pt2c__map32_prefetch_h(&g->names, pre->hash); /* the claim looks it up */
+		return;
+	}
+	/* taken: the claim makes "base_<n+1>", n the highest suffix handed out by then, counting the
+	 * guesses made since; a wrong guess (a name claimed meanwhile) costs only the loads */
+	pt2c_names_base *e = run_base_find(g, run, candidate, pre);
+	if (!e)
+		return;
+	uint64_t num = pre->num;
+	if (num < *e->bcp)
+		num = *e->bcp;
+	if (num < e->guess)
+		num = e->guess;
+	e->guess = ++num;
+	char buf[PT2C_NAME_PRE_MAX + 24];
+	size_t len = put_numbered(buf, candidate, pre->base_len, num);
 	uint32_t h = pt2c__hash(buf, len);
 	pt2c__strpool_prefetch_h(&g->ctx->strings, h);
 	pt2c__map32_prefetch_h(&g->names, h);

@@ -743,6 +743,131 @@ static void test_chain_100k(void)
 	pt2c__ctx_unref(ctx);
 }
 
+/* MARK: claims in a run */
+
+/* A deterministic pseudo-random number (the test's own: the same on every C library). */
+static uint32_t next_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*s >> 33);
+}
+
+/* A node name of the kinds fx meets: plain, suffixed, zero-padded, huge suffixes, keywords, unsanitised, long. */
+static const char *random_name(uint64_t *s, char *buf, size_t cap)
+{
+	static const char *const BASES[] = { "add", "add_tensor", "mul", "x", "for", "list", "_", "a.b", "1x",
+		                                 "conv.weight", "getitem", "", "torch", "a__b", "Z9", "relu_", "x_1" };
+	const char *base = BASES[next_rand(s) % (sizeof BASES / sizeof BASES[0])];
+	char longb[200];
+	if (next_rand(s) % 16 == 0) { /* longer than a plain candidate may be */
+		memset(longb, 'q', 170);
+		longb[170] = '\0';
+		base = longb;
+	}
+	switch (next_rand(s) % 8) {
+	case 0: case 1: snprintf(buf, cap, "%s", base); break;
+	case 2: case 3: snprintf(buf, cap, "%s_%u", base, next_rand(s) % 12); break;
+	case 4: snprintf(buf, cap, "%s_0", base); break;
+	case 5: snprintf(buf, cap, "%s_00%u", base, next_rand(s) % 3); break;
+	case 6: snprintf(buf, cap, "%s_1234567890123456789", base); break;
+	default: snprintf(buf, cap, "%s_%u", base, 1000 + next_rand(s) % 4); break;
+	}
+	return buf;
+}
+
+/* Every node and value name of a and b, in id order, the same. */
+static void check_same_names(const pt2c_graph *a, const pt2c_graph *b, uint64_t seed)
+{
+	CHECK_EQ_INT(a->n_nodes, b->n_nodes);
+	CHECK_EQ_INT(a->n_values, b->n_values);
+	for (uint32_t i = 0; i < a->n_nodes && i < b->n_nodes; i++)
+		CHECK_MSG(strcmp(a->nodes[i].name, b->nodes[i].name) == 0, "seed %llu node %u: %s vs %s",
+		          (unsigned long long)seed, i, a->nodes[i].name, b->nodes[i].name);
+	for (uint32_t i = 0; i < a->n_values && i < b->n_values; i++)
+		CHECK_MSG(strcmp(a->values[i].name, b->values[i].name) == 0, "seed %llu value %u: %s vs %s",
+		          (unsigned long long)seed, i, a->values[i].name, b->values[i].name);
+}
+
+/*
+ * copy_into into a graph of the source's own context claims its names in a run (each claim
+ * worked out beforehand: on helper threads under PT2C_TEST_AHEAD), into a graph of another
+ * context one names_fresh at a time. Both must name everything alike: the same random graph
+ * (hostile names included) copied twice into equal graphs of either kind gets the same node and
+ * value names, and fresh names claimed afterwards agree too (the bases' counts match).
+ */
+static void test_copy_claims_in_a_run(void)
+{
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		uint64_t s = seed;
+		char buf[256];
+		pt2c_ctx *ca = NULL, *cb = NULL;
+		pt2c_graph *src = NULL, *da = NULL, *db = NULL;
+		REQUIRE(pt2c__ctx_new(&ca, NULL) == 0 && pt2c__ctx_new(&cb, NULL) == 0);
+		REQUIRE(pt2c__graph_new(ca, &src) == 0 && pt2c__graph_new(ca, &da) == 0 && pt2c__graph_new(cb, &db) == 0);
+		uint32_t xa = add_input(da, "x", NULL), xb = add_input(db, "x", NULL);
+		REQUIRE(xa != PT2C_NONE && xa == xb);
+		/* names the targets hold already: fresh and exact ones, claimed alike in both */
+		uint32_t n_have = next_rand(&s) % 40;
+		for (uint32_t i = 0; i < n_have; i++) {
+			const char *nm = random_name(&s, buf, sizeof buf);
+			bool exact = next_rand(&s) % 3 == 0;
+			uint32_t na, nb;
+			int ra = pt2c__graph_add_node(da, PT2C_OP_CALL_FUNCTION, nm, exact, "t", PT2C_NONE, &na);
+			int rb = pt2c__graph_add_node(db, PT2C_OP_CALL_FUNCTION, nm, exact, "t", PT2C_NONE, &nb);
+			CHECK_EQ_INT(ra, rb);
+		}
+		/* the source: a placeholder, then nodes reading earlier values, defining one or two */
+		uint32_t vals[128], n_vals = 0;
+		vals[n_vals++] = add_input(src, "p", NULL);
+		uint32_t n_nodes = 1 + next_rand(&s) % 60;
+		for (uint32_t i = 0; i < n_nodes; i++) {
+			const char *nm = random_name(&s, buf, sizeof buf);
+			uint32_t n;
+			if (pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, true, "t", PT2C_NONE, &n))
+				REQUIRE(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, false, "t", PT2C_NONE, &n) == 0);
+			pt2c_named_arg in;
+			memset(&in, 0, sizeof in);
+			in.arg = tensor_ref(vals[next_rand(&s) % n_vals]);
+			REQUIRE(pt2c__node_set_inputs(src, n, &in, 1) == 0);
+			pt2c_arg outs[2];
+			uint32_t n_out = 1 + (next_rand(&s) % 4 == 0);
+			for (uint32_t k = 0; k < n_out; k++) {
+				/* mostly named like the node (fx's convention), else a name of its own */
+				const char *vn = k == 0 && next_rand(&s) % 5 ? src->nodes[n].name : random_name(&s, buf, sizeof buf);
+				uint32_t v;
+				REQUIRE(pt2c__graph_add_value(src, vn, false, PT2C_VAL_TENSOR, &v) == 0);
+				outs[k] = tensor_ref(v);
+				if (n_vals < 128)
+					vals[n_vals++] = v;
+			}
+			REQUIRE(pt2c__node_set_outputs(src, n, outs, n_out) == 0);
+		}
+		REQUIRE(add_output(src, &vals[n_vals - 1], 1) != PT2C_NONE);
+		for (int copy = 0; copy < 2; copy++) {
+			uint32_t ma[160], mb[160];
+			for (int i = 0; i < 160; i++)
+				ma[i] = mb[i] = PT2C_NONE;
+			ma[vals[0]] = xa;
+			mb[vals[0]] = xb;
+			pt2c_error ea = PT2C_ERROR_INIT, eb = PT2C_ERROR_INIT;
+			CHECK_EQ_INT(pt2c__graph_copy_into(da, src, PT2C_NONE, ma, &ea), 0);
+			CHECK_EQ_INT(pt2c__graph_copy_into(db, src, PT2C_NONE, mb, &eb), 0);
+		}
+		check_same_names(da, db, seed);
+		for (int i = 0; i < 8; i++) {
+			const char *nm = random_name(&s, buf, sizeof buf);
+			const char *a = pt2c__graph_unique_name(da, nm), *b = pt2c__graph_unique_name(db, nm);
+			REQUIRE(a && b);
+			CHECK_MSG(strcmp(a, b) == 0, "seed %llu, after: %s vs %s", (unsigned long long)seed, a, b);
+		}
+		pt2c__graph_free(src);
+		pt2c__graph_free(da);
+		pt2c__graph_free(db);
+		pt2c__ctx_unref(ca);
+		pt2c__ctx_unref(cb);
+	}
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_insert_before_after);
 	RUN(test_compact_failure_leaves_graph);
@@ -751,6 +876,7 @@ PT2C_TEST_MAIN({
 	RUN(test_copy_into);
 	RUN(test_copy_into_unmapped_input);
 	RUN(test_move_into);
+	RUN(test_copy_claims_in_a_run);
 	RUN(test_compact_scrambled);
 	RUN(test_lint);
 	RUN(test_lint_targets);
