@@ -341,9 +341,9 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 		else ++*cnt;
 	}
 	/*
-	 * The top graph ends up with every segment's names, and renamed copies of colliding ones
-	 * become new strings: size the name table and the string pool once, up front (at most one
-	 * doubling more than needed), since a table that grows briefly holds its old and new slots.
+	 * The top graph ends up with every segment's names: size its name table once, up front (at
+	 * most one doubling more than needed), since a table that grows briefly holds its old and
+	 * new slots. (Renamed copies are new strings of the context's arena, not of its pool.)
 	 */
 	size_t more = 0, more_nodes = 0;
 	for (uint32_t i = 0; export && i < m->n_subs; i++)
@@ -353,7 +353,7 @@ static int pass_inline_fallbacks_impl(pt2c_module *m, pt2c_error *err, bool expo
 			/* only read from now on (moved or copied, then removed): its namespace can go */
 			pt2c__graph_drop_names(m->subs[i].fallback->graph);
 		}
-	if (!rc && more && (pt2c__map32_reserve(&g->names, g->names.count + more) || pt2c__strpool_reserve(&m->ctx->strings, more)))
+	if (!rc && more && pt2c__map32_reserve(&g->names, g->names.count + more))
 		rc = pt2c__err_oom(err);
 	/* and the node and value arrays (growing them segment by segment copied them each time), with
 	 * room for the placeholders the program builder adds for the attributes (lift): growing for

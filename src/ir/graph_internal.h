@@ -24,7 +24,7 @@
 void pt2c__name_unmark(pt2c_graph *g, const char *name, uint32_t bits);
 /* A fresh name per create_name, reserved with `bits`; slot (may be NULL) receives its entry; NULL on OOM. */
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
-/* pt2c__names_fresh for a candidate interned in g->ctx (then taken as is when free: no second intern). */
+/* pt2c__names_fresh for a candidate that is g->ctx's string (pool or arena: it lives as long as g->ctx), taken as is when free. */
 const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot);
 /*
  * A run of fresh-name claims (copying a graph; names.c, "claims in a run"). pt2c__names_pre
@@ -32,7 +32,7 @@ const char *pt2c__names_fresh_interned(pt2c_graph *g, const char *candidate, uin
  * take the name as it is (plain), its hash, base and suffix, and whether g->names held it
  * before the run. It only reads g: any number of threads may call it while g does not change.
  * pt2c__names_fresh_pre then claims, in order on one thread, exactly what
- * pt2c__names_fresh_interned would (candidate interned in g->ctx); pt2c__names_run_ahead,
+ * pt2c__names_fresh_interned would (candidate: g->ctx's string); pt2c__names_run_ahead,
  * called with a candidate some claims before its own, loads what that claim will touch and
  * changes nothing.
  */

@@ -276,7 +276,7 @@ enum {
 };
 
 typedef struct pt2c_value {
-	const char *name; /* interned, unique among the graph's values */
+	const char *name; /* the ctx's (its pool's, or its arena's when made by names.c), unique among the graph's values; compare bytes */
 	uint8_t kind;     /* PT2C_VAL_* */
 	bool has_meta;    /* false when the input gave no metadata (then u is zero) */
 	uint32_t producer; /* node id, PT2C_NONE while unattached */
@@ -315,7 +315,7 @@ typedef struct pt2c_node { /* fields ordered for no padding: 64 bytes, one per g
 	uint8_t flags;
 	int8_t hop_single_tensor_return; /* -1 = null, 0 = false, 1 = true */
 	uint32_t n_inputs;
-	const char *name;   /* interned, unique in the graph */
+	const char *name;   /* the ctx's (its pool's, or its arena's when made by names.c), unique in the graph; compare bytes */
 	const char *target; /* interned: op name, attribute path, submodule name, placeholder target */
 	pt2c_named_arg *inputs;
 	pt2c_arg *outputs;  /* leaves reference the values this node defines */

@@ -180,9 +180,11 @@ static const char *claim_loop(pt2c_graph *g, const char *base, size_t base_len, 
 	 * only differ from fx's when fx would have filled a gap, and stay linear.
 	 */
 	/*
-	 * Each candidate is interned before the names lookup, so one find-or-insert both tests it
-	 * and claims it. That interns nothing extra: a taken name is a names key, hence already
-	 * interned (only an illegal candidate, skipped first, is not looked up at all).
+	 * One find-or-insert both tests a candidate and claims it. A name made here (numbered, or
+	 * sanitised) is copied into the context's arena when it is new, and not put in the string
+	 * pool: a copy of many taken names makes as many new ones, and a pool entry for each was
+	 * another table slot to miss in cache. Names are compared by their bytes wherever they are
+	 * looked up, so a name need not be the pool's copy, only live as long as the context.
 	 */
 	const char *result = first->s;
 	size_t len = first->len;
@@ -191,10 +193,11 @@ static const char *claim_loop(pt2c_graph *g, const char *base, size_t base_len, 
 	for (;;) {
 		if (!illegal && !taken) {
 			bool existed;
-			uint32_t h = !jumped && first->interned ? first->hash : pt2c__hash(result, len);
-			if (jumped || !first->interned)
-				result = pt2c__intern_h(&g->ctx->strings, result, len, h);
-			cur = result ? pt2c__map32_upsert_h(&g->names, result, len, h, 0, &existed) : NULL;
+			if (!jumped && first->interned)
+				cur = pt2c__map32_upsert_h(&g->names, result, len, first->hash, 0, &existed);
+			else
+				cur = pt2c__map32_upsert_copy_h(&g->names, &g->ctx->arena, result, len, pt2c__hash(result, len), 0,
+				                                &result, &existed);
 			if (!cur)
 				return NULL;
 			if (!existed)
@@ -417,7 +420,7 @@ void pt2c__names_run_ahead(const pt2c_graph *g, pt2c_names_run *run, const char 
 		return;
 	}
 	/* taken: the claim makes "base_<n+1>", n the highest suffix handed out by then, counting the
-	 * guesses made since; a wrong guess (a name claimed meanwhile) costs only the loads */
+	 * guesses made since; a wrong guess (a name claimed meanwhile) costs only the load */
 	pt2c_names_base *e = run_base_find(g, run, candidate, pre);
 	if (!e)
 		return;
@@ -429,9 +432,7 @@ void pt2c__names_run_ahead(const pt2c_graph *g, pt2c_names_run *run, const char 
 	e->guess = ++num;
 	char buf[PT2C_NAME_PRE_MAX + 24];
 	size_t len = put_numbered(buf, candidate, pre->base_len, num);
-	uint32_t h = pt2c__hash(buf, len);
-	pt2c__strpool_prefetch_h(&g->ctx->strings, h);
-	pt2c__map32_prefetch_h(&g->names, h);
+	pt2c__map32_prefetch_h(&g->names, pt2c__hash(buf, len));
 }
 
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)

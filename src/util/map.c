@@ -381,6 +381,26 @@ uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint3
 	return &s->value;
 }
 
+uint32_t *pt2c__map32_upsert_copy_h(pt2c_map32 *m, pt2c_arena *arena, const char *key, size_t len, uint32_t h,
+                                    uint32_t init, const char **stored, bool *existed)
+{
+	if (map32_room_for_one(m))
+		return NULL;
+	pt2c_map32_slot *s = &m->slots[find_slot32(m->slots, m->cap, key, len, h, false)];
+	*existed = s->key != NULL;
+	if (!s->key) {
+		char *copy = pt2c__arena_strndup(arena, key, len);
+		if (!copy)
+			return NULL;
+		s->key = copy;
+		s->hash = h;
+		s->value = init;
+		m->count++;
+	}
+	*stored = s->key;
+	return &s->value;
+}
+
 /* MARK: string pool */
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)

@@ -214,6 +214,13 @@ uint32_t *pt2c__map32_upsert(pt2c_map32 *m, const char *key, size_t len, uint32_
  */
 bool pt2c__map32_get_h(const pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated, uint32_t *value);
 uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, uint32_t init, bool *existed);
+/**
+ * pt2c__map32_upsert_h for a key that need not outlive the call (NUL-terminated at len): a new
+ * key is stored as a copy made in `arena`; *stored receives the key the table holds. NULL on
+ * OOM (nothing inserted).
+ */
+uint32_t *pt2c__map32_upsert_copy_h(pt2c_map32 *m, pt2c_arena *arena, const char *key, size_t len, uint32_t hash,
+                                    uint32_t init, const char **stored, bool *existed);
 uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated);
 void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash);
 

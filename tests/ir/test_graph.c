@@ -788,81 +788,150 @@ static void check_same_names(const pt2c_graph *a, const pt2c_graph *b, uint64_t 
 		          (unsigned long long)seed, i, a->values[i].name, b->values[i].name);
 }
 
+/* REQUIRE for the builders below, which return a value: a broken set-up ends the test program. */
+#define MUST(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
+
+/* The source of test_copy_claims_in_a_run: a placeholder, then nodes reading earlier values, defining one or two. */
+static pt2c_graph *random_src(pt2c_ctx *ctx, uint64_t seed, bool forward_use, uint32_t *p_value)
+{
+	uint64_t s = seed * 7919u;
+	char buf[256];
+	pt2c_graph *src = NULL;
+	MUST(pt2c__graph_new(ctx, &src) == 0);
+	uint32_t vals[128], n_vals = 0;
+	vals[n_vals++] = *p_value = add_input(src, "p", NULL);
+	uint32_t n_nodes = 1 + next_rand(&s) % 60;
+	for (uint32_t i = 0; i < n_nodes; i++) {
+		const char *nm = random_name(&s, buf, sizeof buf);
+		uint32_t n;
+		if (pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, true, "t", PT2C_NONE, &n))
+			MUST(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, false, "t", PT2C_NONE, &n) == 0);
+		pt2c_named_arg in[2];
+		memset(in, 0, sizeof in);
+		uint32_t n_in = 1 + next_rand(&s) % 2;
+		for (uint32_t k = 0; k < n_in; k++)
+			in[k].arg = tensor_ref(vals[next_rand(&s) % n_vals]);
+		MUST(pt2c__node_set_inputs(src, n, in, n_in) == 0);
+		pt2c_arg outs[2];
+		uint32_t n_out = 1 + (next_rand(&s) % 4 == 0);
+		for (uint32_t k = 0; k < n_out; k++) {
+			/* mostly named like the node (fx's convention), else a name of its own */
+			const char *vn = k == 0 && next_rand(&s) % 5 ? src->nodes[n].name : random_name(&s, buf, sizeof buf);
+			uint32_t v;
+			MUST(pt2c__graph_add_value(src, vn, false, PT2C_VAL_TENSOR, &v) == 0);
+			outs[k] = tensor_ref(v);
+			if (n_vals < 128)
+				vals[n_vals++] = v;
+		}
+		MUST(pt2c__node_set_outputs(src, n, outs, n_out) == 0);
+	}
+	if (forward_use) { /* the first node also reads the last value: defined only later */
+		uint32_t first = src->nodes[src->first].next;
+		src->nodes[first].inputs[0].arg.u.ref = vals[n_vals - 1];
+	}
+	MUST(add_output(src, &vals[n_vals - 1], 1) != PT2C_NONE);
+	return src;
+}
+
+/* A target holding names already (fresh and exact ones, from the seed), with a placeholder x first. */
+static pt2c_graph *random_dst(pt2c_ctx *ctx, uint64_t seed, uint32_t *x)
+{
+	uint64_t s = seed;
+	char buf[256];
+	pt2c_graph *g = NULL;
+	MUST(pt2c__graph_new(ctx, &g) == 0);
+	*x = add_input(g, "x", NULL);
+	uint32_t n_have = next_rand(&s) % 40;
+	for (uint32_t i = 0; i < n_have; i++) {
+		const char *nm = random_name(&s, buf, sizeof buf);
+		bool exact = next_rand(&s) % 3 == 0;
+		uint32_t n;
+		(void)pt2c__graph_add_node(g, PT2C_OP_CALL_FUNCTION, nm, exact, "t", PT2C_NONE, &n);
+	}
+	return g;
+}
+
+/* Copy (move: move) src into g with its placeholder's value mapped to x. */
+static int copy_src(pt2c_graph *g, pt2c_graph *src, uint32_t p, uint32_t x, bool move, pt2c_error *err)
+{
+	uint32_t map[160];
+	for (int i = 0; i < 160; i++)
+		map[i] = PT2C_NONE;
+	map[p] = x;
+	return move ? pt2c__graph_move_into(g, src, PT2C_NONE, map, err) : pt2c__graph_copy_into(g, src, PT2C_NONE, map, err);
+}
+
+/* a and b alike field by field: nodes (order, names, targets, arguments' references), values (names, producers, uses). */
+static void check_same_graph(const pt2c_graph *a, const pt2c_graph *b, uint64_t seed)
+{
+	check_same_names(a, b, seed);
+	CHECK_EQ_INT(a->first, b->first);
+	CHECK_EQ_INT(a->last, b->last);
+	CHECK_EQ_INT(a->n_live, b->n_live);
+	for (uint32_t i = 0; i < a->n_nodes && i < b->n_nodes; i++) {
+		const pt2c_node *x = &a->nodes[i], *y = &b->nodes[i];
+		CHECK_MSG(x->op == y->op && x->flags == y->flags && x->prev == y->prev && x->next == y->next &&
+		              strcmp(x->target, y->target) == 0 && x->n_inputs == y->n_inputs && x->n_outputs == y->n_outputs,
+		          "seed %llu node %u differs", (unsigned long long)seed, i);
+		for (uint32_t k = 0; k < x->n_inputs && k < y->n_inputs; k++)
+			CHECK_EQ_INT(x->inputs[k].arg.u.ref, y->inputs[k].arg.u.ref);
+		for (uint32_t k = 0; k < x->n_outputs && k < y->n_outputs; k++)
+			CHECK_EQ_INT(x->outputs[k].u.ref, y->outputs[k].u.ref);
+	}
+	for (uint32_t i = 0; i < a->n_values && i < b->n_values; i++)
+		CHECK_MSG(a->values[i].producer == b->values[i].producer && a->values[i].n_uses == b->values[i].n_uses &&
+		              a->values[i].kind == b->values[i].kind && a->values[i].forward == b->values[i].forward,
+		          "seed %llu value %u differs", (unsigned long long)seed, i);
+}
+
 /*
- * copy_into into a graph of the source's own context claims its names in a run (each claim
- * worked out beforehand: on helper threads under PT2C_TEST_AHEAD), into a graph of another
- * context one names_fresh at a time. Both must name everything alike: the same random graph
- * (hostile names included) copied twice into equal graphs of either kind gets the same node and
- * value names, and fresh names claimed afterwards agree too (the bases' counts match).
+ * copy_into and move_into into a graph of the source's own context claim its names in a run
+ * (each claim worked out beforehand: on helper threads under PT2C_TEST_AHEAD); into a graph of
+ * another context, one names_fresh at a time. All must agree: the same random graph (hostile
+ * names included) copied, then moved, into a graph of its own context gives, field for field,
+ * what copying it twice gives; a graph of another context gets the same names; fresh names
+ * claimed afterwards agree too (the bases' counts). A graph with an input defined only later
+ * fails to move as it fails to copy.
  */
 static void test_copy_claims_in_a_run(void)
 {
 	for (uint64_t seed = 1; seed <= 300; seed++) {
-		uint64_t s = seed;
 		char buf[256];
 		pt2c_ctx *ca = NULL, *cb = NULL;
-		pt2c_graph *src = NULL, *da = NULL, *db = NULL;
 		REQUIRE(pt2c__ctx_new(&ca, NULL) == 0 && pt2c__ctx_new(&cb, NULL) == 0);
-		REQUIRE(pt2c__graph_new(ca, &src) == 0 && pt2c__graph_new(ca, &da) == 0 && pt2c__graph_new(cb, &db) == 0);
-		uint32_t xa = add_input(da, "x", NULL), xb = add_input(db, "x", NULL);
-		REQUIRE(xa != PT2C_NONE && xa == xb);
-		/* names the targets hold already: fresh and exact ones, claimed alike in both */
-		uint32_t n_have = next_rand(&s) % 40;
-		for (uint32_t i = 0; i < n_have; i++) {
-			const char *nm = random_name(&s, buf, sizeof buf);
-			bool exact = next_rand(&s) % 3 == 0;
-			uint32_t na, nb;
-			int ra = pt2c__graph_add_node(da, PT2C_OP_CALL_FUNCTION, nm, exact, "t", PT2C_NONE, &na);
-			int rb = pt2c__graph_add_node(db, PT2C_OP_CALL_FUNCTION, nm, exact, "t", PT2C_NONE, &nb);
-			CHECK_EQ_INT(ra, rb);
-		}
-		/* the source: a placeholder, then nodes reading earlier values, defining one or two */
-		uint32_t vals[128], n_vals = 0;
-		vals[n_vals++] = add_input(src, "p", NULL);
-		uint32_t n_nodes = 1 + next_rand(&s) % 60;
-		for (uint32_t i = 0; i < n_nodes; i++) {
-			const char *nm = random_name(&s, buf, sizeof buf);
-			uint32_t n;
-			if (pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, true, "t", PT2C_NONE, &n))
-				REQUIRE(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, nm, false, "t", PT2C_NONE, &n) == 0);
-			pt2c_named_arg in;
-			memset(&in, 0, sizeof in);
-			in.arg = tensor_ref(vals[next_rand(&s) % n_vals]);
-			REQUIRE(pt2c__node_set_inputs(src, n, &in, 1) == 0);
-			pt2c_arg outs[2];
-			uint32_t n_out = 1 + (next_rand(&s) % 4 == 0);
-			for (uint32_t k = 0; k < n_out; k++) {
-				/* mostly named like the node (fx's convention), else a name of its own */
-				const char *vn = k == 0 && next_rand(&s) % 5 ? src->nodes[n].name : random_name(&s, buf, sizeof buf);
-				uint32_t v;
-				REQUIRE(pt2c__graph_add_value(src, vn, false, PT2C_VAL_TENSOR, &v) == 0);
-				outs[k] = tensor_ref(v);
-				if (n_vals < 128)
-					vals[n_vals++] = v;
-			}
-			REQUIRE(pt2c__node_set_outputs(src, n, outs, n_out) == 0);
-		}
-		REQUIRE(add_output(src, &vals[n_vals - 1], 1) != PT2C_NONE);
-		for (int copy = 0; copy < 2; copy++) {
-			uint32_t ma[160], mb[160];
-			for (int i = 0; i < 160; i++)
-				ma[i] = mb[i] = PT2C_NONE;
-			ma[vals[0]] = xa;
-			mb[vals[0]] = xb;
-			pt2c_error ea = PT2C_ERROR_INIT, eb = PT2C_ERROR_INIT;
-			CHECK_EQ_INT(pt2c__graph_copy_into(da, src, PT2C_NONE, ma, &ea), 0);
-			CHECK_EQ_INT(pt2c__graph_copy_into(db, src, PT2C_NONE, mb, &eb), 0);
-		}
-		check_same_names(da, db, seed);
+		uint32_t xm, xc, xb, p1, p2, p3, p4;
+		pt2c_graph *dm = random_dst(ca, seed, &xm), *dc = random_dst(ca, seed, &xc), *db = random_dst(cb, seed, &xb);
+		pt2c_graph *s1 = random_src(ca, seed, false, &p1), *s2 = random_src(ca, seed, false, &p2);
+		pt2c_graph *s3 = random_src(ca, seed, false, &p3), *s4 = random_src(ca, seed, false, &p4);
+		pt2c_error e = PT2C_ERROR_INIT;
+		CHECK_EQ_INT(copy_src(dm, s1, p1, xm, false, &e), 0);
+		CHECK_EQ_INT(copy_src(dm, s2, p2, xm, true, &e), 0);
+		CHECK_EQ_INT(copy_src(dc, s3, p3, xc, false, &e), 0);
+		CHECK_EQ_INT(copy_src(dc, s4, p4, xc, false, &e), 0);
+		CHECK_EQ_INT(copy_src(db, s3, p3, xb, false, &e), 0);
+		CHECK_EQ_INT(copy_src(db, s4, p4, xb, false, &e), 0);
+		check_same_graph(dm, dc, seed);
+		check_same_names(dm, db, seed);
+		CHECK(pt2c__graph_uses_exact(dm));
+		uint64_t s = seed ^ 0x5eed;
 		for (int i = 0; i < 8; i++) {
 			const char *nm = random_name(&s, buf, sizeof buf);
-			const char *a = pt2c__graph_unique_name(da, nm), *b = pt2c__graph_unique_name(db, nm);
-			REQUIRE(a && b);
-			CHECK_MSG(strcmp(a, b) == 0, "seed %llu, after: %s vs %s", (unsigned long long)seed, a, b);
+			const char *m = pt2c__graph_unique_name(dm, nm), *c = pt2c__graph_unique_name(dc, nm);
+			const char *o = pt2c__graph_unique_name(db, nm);
+			REQUIRE(m && c && o);
+			CHECK_MSG(strcmp(m, c) == 0 && strcmp(m, o) == 0, "seed %llu, after: %s, %s, %s", (unsigned long long)seed,
+			          m, c, o);
 		}
-		pt2c__graph_free(src);
-		pt2c__graph_free(da);
-		pt2c__graph_free(db);
+		/* not regular: moved node by node, the copy's error */
+		pt2c_graph *s5 = random_src(ca, seed, true, &p1), *s6 = random_src(ca, seed, true, &p2);
+		pt2c_error em = PT2C_ERROR_INIT, ec = PT2C_ERROR_INIT;
+		int rm = copy_src(dm, s5, p1, xm, true, &em), rc = copy_src(dc, s6, p2, xc, false, &ec);
+		CHECK_EQ_INT(rm, rc);
+		CHECK_MSG(rm == 0 || strcmp(em.message, ec.message) == 0, "seed %llu: %s vs %s", (unsigned long long)seed,
+		          em.message, ec.message);
+		pt2c_graph *all[] = { s1, s2, s3, s4, s5, s6, dm, dc, db };
+		for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+			pt2c__graph_free(all[i]);
 		pt2c__ctx_unref(ca);
 		pt2c__ctx_unref(cb);
 	}

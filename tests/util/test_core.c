@@ -354,6 +354,25 @@ static void test_map32(void)
 	CHECK(pt2c__map32_get(&m, "ab", 1, &v) && v == 2); /* the first len bytes are the key */
 	CHECK(pt2c__map32_get(&m, "", 0, &v) && v == 3);
 	CHECK(!pt2c__map32_get(&m, "node_", 5, &v));
+	/* upsert_copy: a key from a scratch buffer is stored as the arena's copy, only when new */
+	pt2c_arena ar;
+	pt2c__arena_init(&ar, NULL);
+	char scratch[24];
+	snprintf(scratch, sizeof scratch, "node_%d", N + 1);
+	const char *stored = NULL;
+	existed = true;
+	slot = pt2c__map32_upsert_copy_h(&m, &ar, scratch, strlen(scratch), pt2c__hash(scratch, strlen(scratch)), 9,
+	                                 &stored, &existed);
+	REQUIRE(slot && stored);
+	CHECK(!existed && *slot == 9 && stored != scratch && strcmp(stored, scratch) == 0);
+	memset(scratch, 'x', sizeof scratch - 1); /* the buffer is reused: the table keeps its copy */
+	CHECK(pt2c__map32_get(&m, stored, strlen(stored), &v) && v == 9);
+	snprintf(scratch, sizeof scratch, "node_%d", 7); /* present: the table's key, nothing copied */
+	const char *again = NULL;
+	slot = pt2c__map32_upsert_copy_h(&m, &ar, scratch, strlen(scratch), pt2c__hash(scratch, strlen(scratch)), 1,
+	                                 &again, &existed);
+	CHECK(slot && existed && *slot == 21 && again == keys + (size_t)7 * 24);
+	pt2c__arena_free(&ar);
 	pt2c__map32_free(&m);
 	CHECK(!pt2c__map32_get(&m, "node_1", 6, &v));
 	/* reserve: sized once, no growth while filling up to the reserved count */
