@@ -166,7 +166,7 @@ int pt2c__graph_presize(pt2c_graph *g, uint32_t more_nodes)
 typedef struct name_hash { size_t len; uint32_t hash; } name_hash;
 
 static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const char *target, bool interned,
-                    const name_hash *hashed, pt2c_names_run *run, const pt2c_name_pre *pre, uint32_t *out)
+                    const name_hash *hashed, pt2c_names_run *run, uint32_t k, uint32_t *out)
 {
 	PT2C_ASSERT_ARG(g && op >= 0 && op < PT2C_OP__COUNT && out);
 	if (grow32(g, (void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof(pt2c_node)))
@@ -182,8 +182,8 @@ static int new_node(pt2c_graph *g, int op, const char *name, bool exact, const c
 			return PT2C_EGRAPH;
 		*cur |= NAME_NODE;
 	} else {
-		/* run: a copy's claims, with their candidates worked out before (pre; interned) */
-		nm = run ? pt2c__names_fresh_pre(g, run, name ? name : target, pre, NAME_NODE)
+		/* run: a copy's claims, candidate k of its run (the candidate is name or target) */
+		nm = run ? pt2c__names_run_claim(g, run, k, NAME_NODE)
 		   : interned ? pt2c__names_fresh_interned(g, name ? name : target, NAME_NODE, NULL)
 		              : pt2c__names_fresh(g, name ? name : target, NAME_NODE, NULL);
 		if (!nm)
@@ -216,7 +216,7 @@ int pt2c__graph_add_node(pt2c_graph *g, int op, const char *name, bool exact, co
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(before == PT2C_NONE || node_live(g, before));
-	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, NULL, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, 0, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, before);
@@ -228,7 +228,7 @@ int pt2c__graph_add_node_interned(pt2c_graph *g, int op, const char *name, size_
 {
 	PT2C_ASSERT_ARG(g && name && target && out);
 	name_hash h = { len, hash };
-	int rc = new_node(g, op, name, true, target, true, &h, NULL, NULL, out);
+	int rc = new_node(g, op, name, true, target, true, &h, NULL, 0, out);
 	if (rc)
 		return rc;
 	link_before(g, *out, PT2C_NONE);
@@ -246,7 +246,7 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 {
 	PT2C_ASSERT_ARG(g && out);
 	PT2C_ASSERT_ARG(after == PT2C_NONE || node_live(g, after));
-	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, NULL, out);
+	int rc = new_node(g, op, name, exact, target, false, NULL, NULL, 0, out);
 	if (rc)
 		return rc;
 	/* after == NONE inserts at the front */
@@ -254,12 +254,28 @@ int pt2c__graph_add_node_after(pt2c_graph *g, int op, const char *name, bool exa
 	return 0;
 }
 
-int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind, uint32_t *out)
+/* A new value of `kind`, without a name yet (its id is the graph's next). */
+static int value_push(pt2c_graph *g, int kind, uint32_t *out)
 {
-	PT2C_ASSERT_ARG(g && out);
 	if (g->n_values >= NAME_MAX_VALUES || /* the name table keeps value ids in 29 bits */
 	    grow32(g, (void **)&g->values, &g->cap_values, g->n_values, sizeof(pt2c_value)))
 		return PT2C_ENOMEM;
+	uint32_t id = g->n_values++;
+	pt2c_value *v = &g->values[id];
+	memset(v, 0, sizeof *v);
+	v->kind = (uint8_t)kind;
+	v->producer = PT2C_NONE;
+	v->forward = PT2C_NONE;
+	*out = id;
+	return 0;
+}
+
+/*
+ * Name value `id` in g's names (exact: as it is, else fresh from it), recording the id there.
+ * PT2C_EGRAPH: exact and held by a value already; PT2C_ENOMEM.
+ */
+static int claim_value_name(pt2c_graph *g, const char *name, bool exact, uint32_t id)
+{
 	const char *nm;
 	if (exact) {
 		PT2C_ASSERT_ARG(name);
@@ -268,24 +284,28 @@ int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind,
 			return PT2C_ENOMEM;
 		if (NAME_VID(*cur) != PT2C_NONE)
 			return PT2C_EGRAPH;
-		*cur = NAME_WITH_VID(*cur | NAME_VALUE, g->n_values);
+		*cur = NAME_WITH_VID(*cur | NAME_VALUE, id);
 	} else {
 		uint32_t *cur = NULL;
-		nm = pt2c__names_fresh(g, name, NAME_VALUE, &cur);
-		if (!nm)
+		if (!(nm = pt2c__names_fresh(g, name, NAME_VALUE, &cur)))
 			return PT2C_ENOMEM;
-		*cur = NAME_WITH_VID(*cur, g->n_values);
+		*cur = NAME_WITH_VID(*cur, id);
 	}
-	uint32_t id = g->n_values;
-	g->n_values++;
-	pt2c_value *v = &g->values[id];
-	memset(v, 0, sizeof *v);
-	v->name = nm;
-	v->kind = (uint8_t)kind;
-	v->producer = PT2C_NONE;
-	v->forward = PT2C_NONE;
-	*out = id;
+	g->values[id].name = nm;
 	return 0;
+}
+
+int pt2c__graph_add_value(pt2c_graph *g, const char *name, bool exact, int kind, uint32_t *out)
+{
+	PT2C_ASSERT_ARG(g && out);
+	PT2C_ASSERT_ARG(!exact || name);
+	uint32_t id;
+	int rc = value_push(g, kind, &id);
+	if (!rc && (rc = claim_value_name(g, name, exact, id)))
+		g->n_values--; /* as it was */
+	if (!rc)
+		*out = id;
+	return rc;
 }
 
 uint32_t pt2c__graph_find_value(const pt2c_graph *g, const char *name, size_t len)
@@ -580,6 +600,7 @@ typedef struct out_ctx {
 	const pt2c_graph *src;
 	uint32_t *map;
 	const char *src_node_name, *dst_node_name;
+	pt2c_names_run *run; /* the names' run (same context), or NULL */
 	int rc;
 } out_ctx;
 
@@ -592,16 +613,25 @@ static int cb_map_output(uint32_t *ref, void *payload)
 	const pt2c_value *sv = &oc->src->values[*ref];
 	uint32_t nv;
 	/* fx convention: a value named like its node keeps following the node's (new) name */
-	int rc;
-	if (sv->name == oc->src_node_name || (sv->name && strcmp(sv->name, oc->src_node_name) == 0)) {
-		rc = pt2c__graph_add_value(oc->dst, oc->dst_node_name, true, sv->kind, &nv);
-		if (rc == PT2C_EGRAPH)
-			rc = pt2c__graph_add_value(oc->dst, oc->dst_node_name, false, sv->kind, &nv);
-	} else {
-		rc = pt2c__graph_add_value(oc->dst, sv->name, false, sv->kind, &nv);
-	}
+	int rc = value_push(oc->dst, sv->kind, &nv);
 	if (rc)
 		return rc;
+	if (sv->name == oc->src_node_name || (sv->name && strcmp(sv->name, oc->src_node_name) == 0)) {
+		/* the node's name, claimed in a run and not yet in the table: the run records the value */
+		int r = oc->run ? pt2c__names_run_value(oc->run, oc->dst_node_name, nv) : 0;
+		if (r > 0)
+			oc->dst->values[nv].name = oc->dst_node_name;
+		else if ((rc = r < 0 ? PT2C_EGRAPH : claim_value_name(oc->dst, oc->dst_node_name, true, nv)) == PT2C_EGRAPH &&
+		         !(rc = oc->run ? pt2c__names_run_flush(oc->dst, oc->run) : 0))
+			rc = claim_value_name(oc->dst, oc->dst_node_name, false, nv);
+	} else if (!(rc = oc->run ? pt2c__names_run_flush(oc->dst, oc->run) : 0)) {
+		/* a fresh name of any form: the run's deferred names must be in the table first */
+		rc = claim_value_name(oc->dst, sv->name, false, nv);
+	}
+	if (rc) {
+		oc->dst->n_values--; /* as it was */
+		return rc;
+	}
 	pt2c_value *dv = &oc->dst->values[nv];
 	dv->has_meta = sv->has_meta;
 	dv->u = sv->u;
@@ -658,13 +688,13 @@ static int pre_names_range(void *ctx, size_t begin, size_t end, unsigned worker)
 	return 0;
 }
 
-/* Copy (steal: move) node sn of src before `before` (copy_into's loop); pre: its name's claim worked out (run), or NULL. */
-static int copy_node(pt2c_graph *dst, pt2c_graph *src, const pt2c_node *sn, uint32_t before, pt2c_names_run *run,
-                     const pt2c_name_pre *pre, out_ctx *oc, bool steal, pt2c_error *err)
+/* Copy (steal: move) node sn of src before `before` (copy_into's loop); its name is claim k of oc->run, if any. */
+static int copy_node(pt2c_graph *dst, pt2c_graph *src, const pt2c_node *sn, uint32_t k, uint32_t before, out_ctx *oc,
+                     bool steal, pt2c_error *err)
 {
 	pt2c_ctx *ctx = dst->ctx;
 	uint32_t dn;
-	int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, NULL, pre ? run : NULL, pre, &dn);
+	int rc = new_node(dst, sn->op, sn->name, false, sn->target, dst->ctx == src->ctx, NULL, oc->run, k, &dn);
 	if (!rc)
 		link_before(dst, dn, before);
 	if (rc)
@@ -725,7 +755,7 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 	if (!ord)
 		return pt2c__err_oom(err);
 	/* values defined by copied nodes start unmapped so a use before its definition is caught */
-	out_ctx oc = { dst, src, value_map, NULL, NULL, 0 };
+	out_ctx oc = { dst, src, value_map, NULL, NULL, NULL, 0 };
 	for (uint32_t id = src->first; id != PT2C_NONE && n_copy < src->n_live; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
@@ -735,14 +765,12 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 			(void)pt2c__arg_foreach_ref(&sn->outputs[i], cb_clear_map, &oc);
 	}
 	/*
-	 * Same context (names are its pool's strings already): each name's claim is worked out
-	 * beforehand, for all nodes at once (on helper threads for a large graph: it only reads dst),
-	 * and the claim AHEAD nodes on has its table and pool slots loaded meanwhile.
+	 * Same context (names are its strings already): the names are claimed in a run, each claim
+	 * worked out beforehand for all nodes at once (on helper threads for a large graph: it only
+	 * reads dst; names.c, "claims in a run").
 	 */
-	enum { AHEAD = 12 };
 	pt2c_name_pre *pre = NULL;
 	pt2c_names_run run;
-	pt2c__names_run_init(&run);
 	if (dst->ctx == src->ctx && n_copy) {
 		if (!(pre = pt2c__malloc(a, (size_t)n_copy * sizeof *pre))) {
 			pt2c__free(a, ord);
@@ -752,15 +780,15 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 		pt2c_par_job job = { n_copy, pt2c__thread_tuning.chunk_items, pre_names_range, &pj, a,
 		                     pt2c__helper_threads(a, n_copy, 15) };
 		(void)pt2c__par_run(&job); /* pre_names_range cannot fail */
-		for (uint32_t k = 0; k < AHEAD && k < n_copy; k++)
-			pt2c__names_run_ahead(dst, &run, name_candidate(&src->nodes[ord[k]]), &pre[k]);
+		pt2c__names_run_begin(dst, &run, pre, n_copy);
+		oc.run = &run;
 	}
 	int rc = 0;
-	for (uint32_t k = 0; k < n_copy && !rc; k++) {
-		if (pre && k + AHEAD < n_copy)
-			pt2c__names_run_ahead(dst, &run, name_candidate(&src->nodes[ord[k + AHEAD]]), &pre[k + AHEAD]);
-		rc = copy_node(dst, src, &src->nodes[ord[k]], before, &run, pre ? &pre[k] : NULL, &oc, steal, err);
-	}
+	for (uint32_t k = 0; k < n_copy && !rc; k++)
+		rc = copy_node(dst, src, &src->nodes[ord[k]], k, before, &oc, steal, err);
+	/* the deferred names go into the table, whatever happened (it was sized for them) */
+	if (oc.run && pt2c__names_run_end(dst, &run) && !rc)
+		rc = pt2c__err_oom(err);
 	pt2c__free(a, pre);
 	pt2c__free(a, ord);
 	return rc;

@@ -310,19 +310,29 @@ done:
 /* MARK: claims in a run */
 
 /*
- * Copying a graph into another claims each node's name in order (names_fresh): a pass over
- * the names table's slots and the string pool's, cache misses one after another, plus the
- * sanitising, parsing and hashing of each candidate. Most of that does not depend on the claims
- * made before: pt2c__names_pre works it out for every candidate first (on helper threads: it
- * only reads the table), so the claims in order (pt2c__names_fresh_pre) skip the lookup of a
- * candidate that was taken before the run, and the base's intern and count lookup (a small
- * cache of the run's bases), and look ahead at exact slots (pt2c__names_run_ahead).
+ * Copying a graph into another claims each node's name in order (names_fresh): sanitising,
+ * parsing and hashing each candidate, then a find-or-insert in a table of every name -- for a
+ * taken candidate a second one for the numbered name made instead: cache misses one after
+ * another. A run does most of that elsewhere:
+ * - pt2c__names_pre works out, for every candidate at once (on helper threads), what no claim
+ *   of the run changes, including whether the table held the candidate before the run;
+ * - pt2c__names_run_begin foresees the suffix each taken candidate will get (the count of its
+ *   base, counting the claims before it) and checks the foreseen names against the table, on
+ *   helper threads;
+ * - a claim whose foreseen name is still the one it gets takes it without a lookup: every name
+ *   of that base claimed since the run began has a suffix at most the base's count, and the
+ *   name is the count plus one, absent from the table when the run began. Its insert is
+ *   deferred, and the deferred names go in at once, on helper threads (pt2c__names_run_flush),
+ *   at the end or before any claim that could meet one of them.
+ * The names are the ones names_fresh gives, claim for claim.
  */
-enum { PRE_PLAIN = 1, PRE_TAKEN = 2 };
+enum { PRE_PLAIN = 1, PRE_TAKEN = 2, PRE_FREE = 4 };
+enum { RUN_AHEAD = 12 }; /* claims looked ahead at (their table slots loaded) */
 
 void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *pre)
 {
 	memset(pre, 0, sizeof *pre);
+	pre->s = candidate;
 	if (!candidate)
 		return;
 	size_t n = strlen(candidate);
@@ -355,30 +365,24 @@ void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *
 		pre->flags |= PRE_TAKEN;
 }
 
-void pt2c__names_run_init(pt2c_names_run *run)
-{
-	memset(run, 0, sizeof *run);
-}
-
 /* The run's cache entry of a plain candidate's base when it holds it (and base_count has not grown since), else NULL. */
-static pt2c_names_base *run_base_find(const pt2c_graph *g, pt2c_names_run *run, const char *candidate,
-                                      const pt2c_name_pre *pre)
+static pt2c_names_base *run_base_find(const pt2c_graph *g, pt2c_names_run *run, const pt2c_name_pre *pre)
 {
 	if (run->bc_slots != g->base_count.slots || run->bc_cap != g->base_count.cap)
 		return NULL;
 	pt2c_names_base *e = &run->bases[pre->base_hash % PT2C_ARRAY_LEN(run->bases)];
-	if (e->base && e->hash == pre->base_hash && e->len == pre->base_len && memcmp(e->base, candidate, pre->base_len) == 0)
+	if (e->base && e->hash == pre->base_hash && e->len == pre->base_len && memcmp(e->base, pre->s, pre->base_len) == 0)
 		return e;
 	return NULL;
 }
 
 /* The cache entry of a plain candidate's base, made (base interned, its count's slot) when missing; NULL on OOM. */
-static pt2c_names_base *run_base(pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre)
+static pt2c_names_base *run_base(pt2c_graph *g, pt2c_names_run *run, const pt2c_name_pre *pre)
 {
-	pt2c_names_base *e = run_base_find(g, run, candidate, pre);
+	pt2c_names_base *e = run_base_find(g, run, pre);
 	if (e)
 		return e;
-	const char *base = pt2c__intern_h(&g->ctx->strings, candidate, pre->base_len, pre->base_hash);
+	const char *base = pt2c__intern_h(&g->ctx->strings, pre->s, pre->base_len, pre->base_hash);
 	bool existed;
 	uint64_t *bcp = base ? pt2c__map_upsert(&g->base_count, base, pre->base_len, 0, &existed) : NULL;
 	if (!bcp)
@@ -392,47 +396,144 @@ static pt2c_names_base *run_base(pt2c_graph *g, pt2c_names_run *run, const char 
 	e = &run->bases[pre->base_hash % PT2C_ARRAY_LEN(run->bases)];
 	e->base = base;
 	e->bcp = bcp;
+	e->sim = *bcp;
 	e->hash = pre->base_hash;
 	e->len = pre->base_len;
-	e->guess = 0;
 	return e;
 }
 
-const char *pt2c__names_fresh_pre(pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre,
-                                  uint32_t bits)
+/* Whether the foreseen names of [begin, end) are absent from the table (helper threads; the table is only read). */
+static int check_foreseen(void *ctx, size_t begin, size_t end, unsigned worker)
 {
-	if (!(pre->flags & PRE_PLAIN))
-		return names_fresh(g, candidate, candidate != NULL, bits, NULL);
-	pt2c_names_base *e = run_base(g, run, candidate, pre);
-	if (!e)
-		return NULL;
+	(void)worker;
+	const void *const *c = ctx;
+	const pt2c_graph *g = c[0];
+	pt2c_name_pre *pre = (pt2c_name_pre *)c[1];
 	char buf[PT2C_NAME_PRE_MAX + 24];
-	claim_first first = { candidate, pre->len, true, pre->hash, (pre->flags & PRE_TAKEN) != 0, false };
-	return claim_loop(g, e->base, pre->base_len, pre->num, e->bcp, &first, buf, bits, NULL);
+	for (size_t k = begin; k < end; k++) {
+		pt2c_name_pre *p = &pre[k];
+		if (!p->pred)
+			continue;
+		size_t len = put_numbered(buf, p->s, p->base_len, p->pred);
+		p->pred_hash = pt2c__hash(buf, len);
+		if (!pt2c__map32_get_h(&g->names, buf, len, p->pred_hash, false, NULL))
+			p->flags |= PRE_FREE;
+	}
+	return 0;
 }
 
-void pt2c__names_run_ahead(const pt2c_graph *g, pt2c_names_run *run, const char *candidate, const pt2c_name_pre *pre)
+void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pre, uint32_t n)
 {
-	if (!(pre->flags & PRE_PLAIN) || !g->names.cap)
-		return;
-	if (!(pre->flags & PRE_TAKEN)) {
-		pt2c__map32_prefetch_h(&g->names, pre->hash); /* the claim looks it up */
-		return;
+	memset(run, 0, sizeof *run);
+	run->pre = pre;
+	run->n = n;
+	const pt2c_allocator *a = g->ctx->alloc;
+	/* foresee: each taken candidate gets its base's count (or its own suffix) plus one, and
+	 * raises the count; a free one raises it to its suffix (claim_loop). Bases are interned here. */
+	bool any = false;
+	for (uint32_t k = 0; k < n; k++) {
+		pt2c_name_pre *p = &pre[k];
+		pt2c_names_base *e = p->flags & PRE_PLAIN ? run_base(g, run, p) : NULL;
+		if (!e)
+			continue; /* not plain (names_fresh's own path), or short of memory: not foreseen */
+		if (p->flags & PRE_TAKEN) {
+			p->pred = (p->num > e->sim ? p->num : e->sim) + 1;
+			e->sim = p->pred;
+			any = true;
+		} else if (p->num > e->sim) {
+			e->sim = p->num;
+		}
 	}
-	/* taken: the claim makes "base_<n+1>", n the highest suffix handed out by then, counting the
-	 * guesses made since; a wrong guess (a name claimed meanwhile) costs only the load */
-	pt2c_names_base *e = run_base_find(g, run, candidate, pre);
-	if (!e)
+	if (!any)
 		return;
-	uint64_t num = pre->num;
-	if (num < *e->bcp)
-		num = *e->bcp;
-	if (num < e->guess)
-		num = e->guess;
-	e->guess = ++num;
+	unsigned helpers = pt2c__helper_threads(a, n, 15);
+	const void *c[2] = { g, pre };
+	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, check_foreseen, (void *)c, a, helpers };
+	(void)pt2c__par_run(&job); /* cannot fail */
+	/* room for every deferred name, so that the flush cannot fail */
+	run->deferred = pt2c__malloc(a, (size_t)n * sizeof *run->deferred);
+	run->defer = run->deferred && pt2c__map32_reserve(&g->names, g->names.count + n) == 0;
+}
+
+int pt2c__names_run_flush(pt2c_graph *g, pt2c_names_run *run)
+{
+	if (!run->n_deferred)
+		return 0;
+	/* (a few: on this thread) */
+	int rc = pt2c__map32_insert_absent(&g->names, run->deferred, run->n_deferred,
+	                                   pt2c__helper_threads(g->ctx->alloc, run->n_deferred, 15));
+	if (!rc)
+		run->n_deferred = 0;
+	return rc;
+}
+
+int pt2c__names_run_end(pt2c_graph *g, pt2c_names_run *run)
+{
+	int rc = pt2c__names_run_flush(g, run);
+	pt2c__free(g->ctx->alloc, run->deferred);
+	memset(run, 0, sizeof *run);
+	return rc;
+}
+
+int pt2c__names_run_value(pt2c_names_run *run, const char *name, uint32_t vid)
+{
+	if (!run->n_deferred || run->deferred[run->n_deferred - 1].key != name)
+		return 0;
+	pt2c_map32_entry *e = &run->deferred[run->n_deferred - 1];
+	if (NAME_VID(e->value) != PT2C_NONE)
+		return -1; /* a second value of the node's name (an output listed twice) */
+	e->value = NAME_WITH_VID(e->value | NAME_VALUE, vid);
+	return 1;
+}
+
+/* Load the table slot claim k will touch (run_claim's look ahead); changes nothing. */
+static void run_ahead(const pt2c_graph *g, const pt2c_names_run *run, uint32_t k)
+{
+	const pt2c_name_pre *p = &run->pre[k];
+	if (!(p->flags & PRE_PLAIN) || !g->names.cap)
+		return;
+	if (!(p->flags & PRE_TAKEN))
+		pt2c__map32_prefetch_h(&g->names, p->hash); /* the claim looks it up */
+	else if (p->pred && !(p->flags & PRE_FREE))
+		pt2c__map32_prefetch_h(&g->names, p->pred_hash); /* foreseen, taken: looked up */
+}
+
+const char *pt2c__names_run_claim(pt2c_graph *g, pt2c_names_run *run, uint32_t k, uint32_t bits)
+{
+	if (k + RUN_AHEAD < run->n)
+		run_ahead(g, run, k + RUN_AHEAD);
+	pt2c_name_pre *p = &run->pre[k];
+	if (!(p->flags & PRE_PLAIN)) {
+		/* any name may come out of names_fresh: the deferred ones must be in the table first */
+		if (pt2c__names_run_flush(g, run))
+			return NULL;
+		return names_fresh(g, p->s, p->s != NULL, bits, NULL);
+	}
+	pt2c_names_base *e = run_base(g, run, p);
+	if (!e)
+		return NULL;
+	uint64_t bc = *e->bcp;
+	if ((p->flags & PRE_TAKEN) && run->defer && (p->flags & PRE_FREE) && (p->num > bc ? p->num : bc) + 1 == p->pred) {
+		/* the foreseen name: above every suffix of the base claimed since the run began, and
+		 * absent from the table then; claimed without a lookup, inserted later */
+		char buf[PT2C_NAME_PRE_MAX + 24];
+		size_t len = put_numbered(buf, p->s, p->base_len, p->pred);
+		char *copy = pt2c__arena_strndup(&g->ctx->arena, buf, len);
+		if (!copy)
+			return NULL;
+		pt2c_map32_entry *d = &run->deferred[run->n_deferred++];
+		d->key = copy;
+		d->hash = p->pred_hash;
+		d->value = bits;
+		*e->bcp = p->pred;
+		return copy;
+	}
+	/* a free candidate with a suffix the base has handed out may be a deferred name */
+	if (!(p->flags & PRE_TAKEN) && p->num && p->num <= bc && pt2c__names_run_flush(g, run))
+		return NULL;
 	char buf[PT2C_NAME_PRE_MAX + 24];
-	size_t len = put_numbered(buf, candidate, pre->base_len, num);
-	pt2c__map32_prefetch_h(&g->names, pt2c__hash(buf, len));
+	claim_first first = { p->s, p->len, true, p->hash, (p->flags & PRE_TAKEN) != 0, false };
+	return claim_loop(g, e->base, p->base_len, p->num, e->bcp, &first, buf, bits, NULL);
 }
 
 const char *pt2c__names_fresh(pt2c_graph *g, const char *candidate, uint32_t bits, uint32_t **slot)

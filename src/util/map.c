@@ -401,6 +401,45 @@ uint32_t *pt2c__map32_upsert_copy_h(pt2c_map32 *m, pt2c_arena *arena, const char
 	return &s->value;
 }
 
+/* The batch of pt2c__map32_insert_absent, split over helper threads. */
+typedef struct absent_job { pt2c_map32 *m; const pt2c_map32_entry *e; } absent_job;
+
+static int insert_absent_range(void *ctx, size_t begin, size_t end, unsigned worker)
+{
+	(void)worker;
+	const absent_job *j = ctx;
+	size_t mask = j->m->cap - 1;
+	for (size_t k = begin; k < end; k++) {
+		const pt2c_map32_entry *e = &j->e[k];
+		/* the keys are distinct and absent: a slot taken meanwhile (by another thread's key) is
+		 * simply passed, as probing passes any other key; nobody compares against a slot
+		 * while it is being filled */
+		for (size_t i = e->hash & mask;; i = (i + 1) & mask) {
+			pt2c_map32_slot *s = &j->m->slots[i];
+			const char *expect = NULL;
+			if (__atomic_compare_exchange_n(&s->key, &expect, e->key, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				s->hash = e->hash;
+				s->value = e->value;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+int pt2c__map32_insert_absent(pt2c_map32 *m, const pt2c_map32_entry *e, size_t n, unsigned helpers)
+{
+	if (!n)
+		return 0;
+	if (pt2c__map32_reserve(m, m->count + n))
+		return PT2C_ENOMEM;
+	absent_job j = { m, e };
+	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, insert_absent_range, &j, m->alloc, helpers };
+	(void)pt2c__par_run(&job); /* cannot fail */
+	m->count += n;
+	return 0;
+}
+
 /* MARK: string pool */
 
 void pt2c__strpool_init(pt2c_strpool *sp, pt2c_arena *arena, const pt2c_allocator *alloc)

@@ -221,6 +221,13 @@ uint32_t *pt2c__map32_upsert_h(pt2c_map32 *m, const char *key, size_t len, uint3
  */
 uint32_t *pt2c__map32_upsert_copy_h(pt2c_map32 *m, pt2c_arena *arena, const char *key, size_t len, uint32_t hash,
                                     uint32_t init, const char **stored, bool *existed);
+/**
+ * Insert n keys that are all absent from m and distinct (the caller knows: nothing is
+ * checked), each with its pt2c__hash and value, on up to `helpers` helper threads (after one
+ * growth to hold them). The keys must outlive the map. 0 or PT2C_ENOMEM (nothing inserted).
+ */
+typedef struct pt2c_map32_entry { const char *key; uint32_t hash, value; } pt2c_map32_entry;
+int pt2c__map32_insert_absent(pt2c_map32 *m, const pt2c_map32_entry *e, size_t n, unsigned helpers);
 uint32_t *pt2c__map32_find_h(pt2c_map32 *m, const char *key, size_t len, uint32_t hash, bool terminated);
 void pt2c__map32_prefetch_h(const pt2c_map32 *m, uint32_t hash);
 

@@ -937,6 +937,62 @@ static void test_copy_claims_in_a_run(void)
 	}
 }
 
+/*
+ * The claims of a run that could meet a name the run deferred (claimed without a lookup, not yet
+ * in the table): a free candidate with a suffix the base has handed out ("add_5" after "add"
+ * became add_5), a candidate names_fresh sanitises into one ("add.5"), a value's own name
+ * ("add_5"), a second value named like the node (its output listed twice). Each must find the
+ * deferred name taken, as one claim at a time does (a graph of another context).
+ */
+static void test_copy_claims_meet_deferred(void)
+{
+	static const char *const LATER[][2] = { { "add_5", NULL }, { "add.5", NULL }, { "mul", "add_5" }, { "mul", NULL } };
+	for (int c = 0; c < 4; c++) {
+		pt2c_ctx *ca = NULL, *cb = NULL;
+		REQUIRE(pt2c__ctx_new(&ca, NULL) == 0 && pt2c__ctx_new(&cb, NULL) == 0);
+		pt2c_graph *g[2] = { NULL, NULL }, *src = NULL;
+		uint32_t x[2];
+		REQUIRE(pt2c__graph_new(ca, &g[0]) == 0 && pt2c__graph_new(cb, &g[1]) == 0 && pt2c__graph_new(ca, &src) == 0);
+		for (int t = 0; t < 2; t++) {
+			x[t] = add_input(g[t], "x", NULL);
+			for (int i = 0; i < 5; i++) /* add, add_1 .. add_4: the base's count is 4 */
+				REQUIRE(add_call(g[t], "add", "t", &x[t], 1, PT2C_NONE, NULL) != PT2C_NONE);
+		}
+		uint32_t p = add_input(src, "p", NULL);
+		uint32_t n1, v1 = add_call(src, "add", "t", &p, 1, PT2C_NONE, &n1); /* taken: becomes add_5, deferred */
+		if (c == 3) { /* its value listed twice: the second use of the name is a fresh one */
+			pt2c_arg twice[2] = { tensor_ref(v1), tensor_ref(v1) };
+			REQUIRE(pt2c__node_set_outputs(src, n1, twice, 2) == 0);
+		}
+		uint32_t n2, v2;
+		REQUIRE(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, LATER[c][0], true, "t", PT2C_NONE, &n2) == 0);
+		pt2c_named_arg in;
+		memset(&in, 0, sizeof in);
+		in.arg = tensor_ref(v1);
+		REQUIRE(pt2c__node_set_inputs(src, n2, &in, 1) == 0);
+		REQUIRE(pt2c__graph_add_value(src, LATER[c][1] ? LATER[c][1] : src->nodes[n2].name, false, PT2C_VAL_TENSOR, &v2) == 0);
+		pt2c_arg o = tensor_ref(v2);
+		REQUIRE(pt2c__node_set_outputs(src, n2, &o, 1) == 0);
+		REQUIRE(add_output(src, &v2, 1) != PT2C_NONE);
+		pt2c_error e = PT2C_ERROR_INIT;
+		for (int t = 0; t < 2; t++) {
+			uint32_t map[8] = { PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE, PT2C_NONE };
+			map[p] = x[t];
+			CHECK_EQ_INT(pt2c__graph_copy_into(g[t], src, PT2C_NONE, map, &e), 0);
+		}
+		check_same_names(g[0], g[1], (uint64_t)c);
+		CHECK(pt2c__graph_uses_exact(g[0]));
+		/* every name once in the table, each value found under its own */
+		for (uint32_t v = 0; v < g[0]->n_values; v++)
+			CHECK_EQ_INT(pt2c__graph_find_value(g[0], g[0]->values[v].name, strlen(g[0]->values[v].name)), v);
+		pt2c__graph_free(src);
+		pt2c__graph_free(g[0]);
+		pt2c__graph_free(g[1]);
+		pt2c__ctx_unref(ca);
+		pt2c__ctx_unref(cb);
+	}
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_insert_before_after);
 	RUN(test_compact_failure_leaves_graph);
@@ -946,6 +1002,7 @@ PT2C_TEST_MAIN({
 	RUN(test_copy_into_unmapped_input);
 	RUN(test_move_into);
 	RUN(test_copy_claims_in_a_run);
+	RUN(test_copy_claims_meet_deferred);
 	RUN(test_compact_scrambled);
 	RUN(test_lint);
 	RUN(test_lint_targets);
