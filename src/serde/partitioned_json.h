@@ -66,16 +66,24 @@ static inline int oom(prd *r) { return pt2c__err_oom(r->err); }
 /* Printable prefix length of a string value for "%.*s" (names in messages stay short). */
 static inline int shown(const pt2c_json *s) { return (int)(s->n > 64 ? 64 : s->n); }
 
-/* Interned copy of a string value that may be used as a C string (no embedded NUL); NULL + error otherwise. */
-static inline const char *intern_name(prd *r, const pt2c_json *s, int *rc)
+/* Interned copy of a string value that may be used as a C string (no embedded NUL), its pt2c__hash into *hash; NULL + error otherwise. */
+static inline const char *intern_name_h(prd *r, const pt2c_json *s, uint32_t *hash, int *rc)
 {
 	if (memchr(s->u.s, 0, s->n)) {
 		*rc = fail(r, PT2C_ECORRUPT, s, "name contains a NUL character");
 		return NULL;
 	}
-	const char *p = pt2c__ctx_intern(r->ctx, s->u.s, s->n);
+	*hash = pt2c__hash(s->u.s, s->n);
+	const char *p = pt2c__intern_h(&r->ctx->strings, s->u.s, s->n, *hash);
 	if (!p) *rc = oom(r);
 	return p;
+}
+
+/* intern_name_h without the hash. */
+static inline const char *intern_name(prd *r, const pt2c_json *s, int *rc)
+{
+	uint32_t h;
+	return intern_name_h(r, s, &h, rc);
 }
 
 /*

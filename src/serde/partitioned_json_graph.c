@@ -147,16 +147,18 @@ static int read_node(prd *r, pt2c_graph *g, const pt2c_json *n, bool *saw_output
 	}
 	if (*saw_output) return fail(r, PT2C_EGRAPH, n, "node %.*s comes after the output node", shown(namej), namej->u.s);
 	const char *name, *target;
+	uint32_t name_hash;
 	{
 		AT(r, "name");
-		if (!(name = intern_name(r, namej, &rc))) return rc;
+		if (!(name = intern_name_h(r, namej, &name_hash, &rc))) return rc;
 	}
 	{
 		AT(r, "target");
 		if (!(target = intern_name(r, targetj, &rc))) return rc;
 	}
 	uint32_t id;
-	rc = pt2c__graph_add_node(g, op, name, true, target, PT2C_NONE, &id);
+	/* claimed with the hash just made (no second intern), appended in order */
+	rc = pt2c__graph_add_node_interned(g, op, name, namej->n, name_hash, target, &id);
 	if (rc == PT2C_EGRAPH) {
 		AT(r, "name");
 		return fail(r, PT2C_EGRAPH, namej, "duplicate node name %s", name);
