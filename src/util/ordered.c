@@ -99,6 +99,31 @@ typedef struct orun {
 	oslot slots[RING_MAX];
 } orun;
 
+/* Render chunk c (taken from o->next, called without the lock) into its slot and mark it ready. */
+static void produce_slot(orun *o, size_t c)
+{
+	oslot *s = &o->slots[c % o->ring];
+	/* the slot is this thread's until it is marked ready: chunk c - ring was consumed */
+	s->buf.len = 0;
+	s->buf.err = 0;
+	int rc = o->job->produce(o->job->ctx, c, &s->buf);
+	pthread_mutex_lock(&o->mu);
+	s->chunk = c;
+	s->rc = rc;
+	s->ready = true;
+	pthread_cond_broadcast(&o->ready);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/* A chunk nobody has taken whose slot is free (o->mu held): taken, true; else false. */
+static bool take_chunk(orun *o, size_t *c)
+{
+	if (o->quit || o->next >= o->job->n_chunks || o->next >= o->consumed + o->ring)
+		return false;
+	*c = o->next++;
+	return true;
+}
+
 static void *helper(void *arg)
 {
 	orun *o = arg;
@@ -106,23 +131,12 @@ static void *helper(void *arg)
 		pthread_mutex_lock(&o->mu);
 		while (!o->quit && o->next < o->job->n_chunks && o->next >= o->consumed + o->ring)
 			pthread_cond_wait(&o->freed, &o->mu);
-		if (o->quit || o->next >= o->job->n_chunks) {
-			pthread_mutex_unlock(&o->mu);
+		size_t c;
+		bool took = take_chunk(o, &c);
+		pthread_mutex_unlock(&o->mu);
+		if (!took)
 			return NULL;
-		}
-		size_t c = o->next++;
-		oslot *s = &o->slots[c % o->ring];
-		pthread_mutex_unlock(&o->mu);
-		/* the slot is this helper's until it is marked ready: chunk c - ring was consumed */
-		s->buf.len = 0;
-		s->buf.err = 0;
-		int rc = o->job->produce(o->job->ctx, c, &s->buf);
-		pthread_mutex_lock(&o->mu);
-		s->chunk = c;
-		s->rc = rc;
-		s->ready = true;
-		pthread_cond_broadcast(&o->ready);
-		pthread_mutex_unlock(&o->mu);
+		produce_slot(o, c);
 	}
 }
 
@@ -174,8 +188,18 @@ int pt2c__ordered_run(const pt2c_ordered_job *job)
 		for (size_t c = 0; c < job->n_chunks && !rc; c++) {
 			oslot *s = &o->slots[c % o->ring];
 			pthread_mutex_lock(&o->mu);
-			while (!(s->ready && s->chunk == c))
-				pthread_cond_wait(&o->ready, &o->mu);
+			while (!(s->ready && s->chunk == c)) {
+				/* rather than wait, render the next chunk nobody has taken (perhaps c itself):
+				 * with few helpers (two CPUs: one) the caller would otherwise mostly wait */
+				size_t c2;
+				if (take_chunk(o, &c2)) {
+					pthread_mutex_unlock(&o->mu);
+					produce_slot(o, c2);
+					pthread_mutex_lock(&o->mu);
+				} else {
+					pthread_cond_wait(&o->ready, &o->mu);
+				}
+			}
 			pthread_mutex_unlock(&o->mu);
 			rc = s->rc ? s->rc : job->consume(job->ctx, c, s->buf.data, s->buf.len);
 			pthread_mutex_lock(&o->mu);

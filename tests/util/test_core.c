@@ -819,6 +819,82 @@ static void test_par_run(void)
 	free(pp.hits);
 }
 
+/* pt2c__ordered_run's probe: chunk c is "<c>:" plus a little work; consumed text is appended. */
+typedef struct ordered_probe {
+	pthread_t caller;
+	size_t on_caller;     /* chunks rendered on the calling thread (atomic) */
+	size_t fail_produce, fail_consume;
+	pt2c_buf out;
+	size_t next;          /* the chunk consume expects */
+	bool out_of_order;
+} ordered_probe;
+
+static int ordered_produce(void *ctx, size_t c, pt2c_buf *out)
+{
+	ordered_probe *op = ctx;
+	if (pthread_equal(pthread_self(), op->caller))
+		__atomic_add_fetch(&op->on_caller, 1, __ATOMIC_RELAXED);
+	if (c == op->fail_produce)
+		return PT2C_EIO;
+	volatile uint64_t x = c; /* some work, so that the caller finds chunks nobody has taken */
+	for (int i = 0; i < 20000; i++)
+		x = x * 6364136223846793005ull + 1;
+	char t[32];
+	int n = snprintf(t, sizeof t, "%zu:", c);
+	pt2c__buf_put(out, t, (size_t)n);
+	return out->err ? PT2C_ENOMEM : 0;
+}
+
+static int ordered_consume(void *ctx, size_t c, const char *data, size_t len)
+{
+	ordered_probe *op = ctx;
+	if (c != op->next++)
+		op->out_of_order = true;
+	if (c == op->fail_consume)
+		return PT2C_EGRAPH;
+	pt2c__buf_put(&op->out, data, len);
+	return op->out.err ? PT2C_ENOMEM : 0;
+}
+
+/*
+ * Chunks made on helpers and the calling thread come out in order, the same text as one after
+ * another; the calling thread renders chunks while the one it needs is not ready (one helper:
+ * it would otherwise mostly wait); a failing produce or consume stops the run with its code,
+ * and nothing after it is consumed.
+ */
+static void test_ordered_run(void)
+{
+	enum { N = 2000 };
+	pt2c_buf want;
+	pt2c__buf_init(&want, NULL);
+	for (size_t c = 0; c < N; c++) {
+		char t[32];
+		int n = snprintf(t, sizeof t, "%zu:", c);
+		pt2c__buf_put(&want, t, (size_t)n);
+	}
+	REQUIRE(want.err == 0);
+	for (unsigned helpers = 0; helpers <= 3; helpers++) {
+		ordered_probe op = { pthread_self(), 0, SIZE_MAX, SIZE_MAX, { 0 }, 0, false };
+		pt2c__buf_init(&op.out, NULL);
+		pt2c_ordered_job job = { N, ordered_produce, ordered_consume, &op, NULL, helpers };
+		CHECK_EQ_INT(pt2c__ordered_run(&job), 0);
+		CHECK(!op.out_of_order);
+		CHECK(op.out.len == want.len && memcmp(op.out.data, want.data, want.len) == 0);
+		if (helpers == 1)
+			CHECK_MSG(op.on_caller > 0 && op.on_caller < N, "calling thread rendered %zu of %d", op.on_caller, N);
+		pt2c__buf_free(&op.out);
+	}
+	for (int which = 0; which < 2; which++) {
+		ordered_probe op = { pthread_self(), 0, which ? SIZE_MAX : 700, which ? 700 : SIZE_MAX, { 0 }, 0, false };
+		pt2c__buf_init(&op.out, NULL);
+		pt2c_ordered_job job = { N, ordered_produce, ordered_consume, &op, NULL, 2 };
+		CHECK_EQ_INT(pt2c__ordered_run(&job), which ? PT2C_EGRAPH : PT2C_EIO);
+		CHECK_EQ_INT(op.next, which ? 701 : 700); /* chunks 0..699 consumed, and the failing one */
+		pt2c__buf_free(&op.out);
+	}
+	pt2c__buf_free(&want);
+}
+
 /* Faulting pages in on a helper thread while this one writes them changes none of the bytes. */
 static void test_prefault_bg(void)
 {
@@ -908,6 +984,7 @@ PT2C_TEST_MAIN({
 	RUN(test_strpool_shared);
 	RUN(test_arena_splice);
 	RUN(test_par_run);
+	RUN(test_ordered_run);
 	RUN(test_prefault_bg);
 	RUN(test_buf_basic);
 	RUN(test_buf_sticky);
