@@ -601,6 +601,7 @@ typedef struct out_ctx {
 	uint32_t *map;
 	const char *src_node_name, *dst_node_name;
 	pt2c_names_run *run; /* the names' run (same context), or NULL */
+	uint64_t n_leaves;    /* output references of the nodes to copy (cb_clear_map) */
 	int rc;
 } out_ctx;
 
@@ -661,6 +662,7 @@ static int cb_clear_map(uint32_t *ref, void *payload)
 	out_ctx *oc = payload;
 	if (*ref < oc->src->n_values)
 		oc->map[*ref] = PT2C_NONE;
+	oc->n_leaves++;
 	return 0;
 }
 
@@ -755,7 +757,7 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 	if (!ord)
 		return pt2c__err_oom(err);
 	/* values defined by copied nodes start unmapped so a use before its definition is caught */
-	out_ctx oc = { dst, src, value_map, NULL, NULL, NULL, 0 };
+	out_ctx oc = { dst, src, value_map, NULL, NULL, NULL, 0, 0 };
 	for (uint32_t id = src->first; id != PT2C_NONE && n_copy < src->n_live; id = src->nodes[id].next) {
 		const pt2c_node *sn = &src->nodes[id];
 		if (sn->op == PT2C_OP_PLACEHOLDER || sn->op == PT2C_OP_OUTPUT)
@@ -780,13 +782,13 @@ static int copy_into(pt2c_graph *dst, pt2c_graph *src, uint32_t before, uint32_t
 		pt2c_par_job job = { n_copy, pt2c__thread_tuning.chunk_items, pre_names_range, &pj, a,
 		                     pt2c__helper_threads(a, n_copy, 15) };
 		(void)pt2c__par_run(&job); /* pre_names_range cannot fail */
-		pt2c__names_run_begin(dst, &run, pre, n_copy);
+		pt2c__names_run_begin(dst, &run, pre, n_copy, oc.n_leaves); /* a value claims one name at most */
 		oc.run = &run;
 	}
 	int rc = 0;
 	for (uint32_t k = 0; k < n_copy && !rc; k++)
 		rc = copy_node(dst, src, &src->nodes[ord[k]], k, before, &oc, steal, err);
-	/* the deferred names go into the table, whatever happened (it was sized for them) */
+	/* the deferred names go into the table, whatever happened (run_begin sized it for every claim) */
 	if (oc.run && pt2c__names_run_end(dst, &run) && !rc)
 		rc = pt2c__err_oom(err);
 	pt2c__free(a, pre);

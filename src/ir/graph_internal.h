@@ -64,8 +64,11 @@ typedef struct pt2c_names_run {
 	bool defer;                 /* deferring allowed (room reserved, memory for the list) */
 } pt2c_names_run;
 void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *pre);
-/* pre[0..n) filled by pt2c__names_pre. It cannot fail: short of memory, nothing is deferred. */
-void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pre, uint32_t n);
+/*
+ * pre[0..n) filled by pt2c__names_pre; more: the other names the run may claim meanwhile (at
+ * most), the table is sized for all of them. It cannot fail: short of memory, nothing is deferred.
+ */
+void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pre, uint32_t n, uint64_t more);
 /* Candidate k's fresh name, reserved with `bits` (NAME_NODE); NULL on OOM. */
 const char *pt2c__names_run_claim(pt2c_graph *g, pt2c_names_run *run, uint32_t k, uint32_t bits);
 /*
@@ -74,7 +77,7 @@ const char *pt2c__names_run_claim(pt2c_graph *g, pt2c_names_run *run, uint32_t k
  * PT2C_EGRAPH from an exact claim); 0 when it was not deferred (claim the name as usual).
  */
 int pt2c__names_run_value(pt2c_names_run *run, const char *name, uint32_t vid);
-/* Put the deferred names into g->names: 0 or PT2C_ENOMEM (then they stay deferred). */
+/* Put the deferred names into g->names (into slots run_begin reserved: it does not fail while the run keeps to its bound). */
 int pt2c__names_run_flush(pt2c_graph *g, pt2c_names_run *run);
 int pt2c__names_run_end(pt2c_graph *g, pt2c_names_run *run);
 /* The g->names entry of an exact name (interned into *nm), added empty when new; NULL on OOM. */

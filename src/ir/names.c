@@ -422,7 +422,7 @@ static int check_foreseen(void *ctx, size_t begin, size_t end, unsigned worker)
 	return 0;
 }
 
-void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pre, uint32_t n)
+void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pre, uint32_t n, uint64_t more)
 {
 	memset(run, 0, sizeof *run);
 	run->pre = pre;
@@ -450,9 +450,14 @@ void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pr
 	const void *c[2] = { g, pre };
 	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, check_foreseen, (void *)c, a, helpers };
 	(void)pt2c__par_run(&job); /* cannot fail */
-	/* room for every deferred name, so that the flush cannot fail */
+	/*
+	 * Room for every name the run can add -- one a node claim (deferred or not), one at most a
+	 * value's -- so that the table never grows while names are deferred and a flush, which
+	 * then only fills reserved slots, cannot fail. Short of it: nothing is deferred.
+	 */
 	run->deferred = pt2c__malloc(a, (size_t)n * sizeof *run->deferred);
-	run->defer = run->deferred && pt2c__map32_reserve(&g->names, g->names.count + n) == 0;
+	run->defer = run->deferred && more <= SIZE_MAX - n - g->names.count &&
+	             pt2c__map32_reserve(&g->names, g->names.count + n + (size_t)more) == 0;
 }
 
 int pt2c__names_run_flush(pt2c_graph *g, pt2c_names_run *run)

@@ -3,6 +3,7 @@
 
 #include "harness.h"
 
+#include "ir/graph_internal.h"
 #include "ir/ir.h"
 
 static pt2c_arg tensor_ref(uint32_t v)
@@ -815,10 +816,14 @@ static pt2c_graph *random_src(pt2c_ctx *ctx, uint64_t seed, bool forward_use, ui
 		pt2c_arg outs[2];
 		uint32_t n_out = 1 + (next_rand(&s) % 4 == 0);
 		for (uint32_t k = 0; k < n_out; k++) {
-			/* mostly named like the node (fx's convention), else a name of its own */
-			const char *vn = k == 0 && next_rand(&s) % 5 ? src->nodes[n].name : random_name(&s, buf, sizeof buf);
+			/* mostly named like the node (fx's convention: the node's own name), else a name of its own */
+			bool like = k == 0 && next_rand(&s) % 5;
+			const char *vn = like ? src->nodes[n].name : random_name(&s, buf, sizeof buf);
 			uint32_t v;
-			MUST(pt2c__graph_add_value(src, vn, false, PT2C_VAL_TENSOR, &v) == 0);
+			int arc = pt2c__graph_add_value(src, vn, like, PT2C_VAL_TENSOR, &v);
+			if (arc == PT2C_EGRAPH) /* a value holds the node's name already: a fresh one, as copying does */
+				arc = pt2c__graph_add_value(src, vn, false, PT2C_VAL_TENSOR, &v);
+			MUST(arc == 0);
 			outs[k] = tensor_ref(v);
 			if (n_vals < 128)
 				vals[n_vals++] = v;
@@ -859,6 +864,34 @@ static int copy_src(pt2c_graph *g, pt2c_graph *src, uint32_t p, uint32_t x, bool
 		map[i] = PT2C_NONE;
 	map[p] = x;
 	return move ? pt2c__graph_move_into(g, src, PT2C_NONE, map, err) : pt2c__graph_copy_into(g, src, PT2C_NONE, map, err);
+}
+
+/*
+ * g's name table holds each name once (every key found at its own slot), every node's name as a
+ * node's, and every value under its id.
+ */
+static void check_names_table(const pt2c_graph *g, uint64_t seed)
+{
+	size_t keys = 0, misplaced = 0, bad = 0;
+	for (size_t i = 0; i < g->names.cap; i++) {
+		const pt2c_map32_slot *sl = &g->names.slots[i];
+		uint32_t v;
+		if (!sl->key)
+			continue;
+		keys++;
+		if (!pt2c__map32_get(&g->names, sl->key, strlen(sl->key), &v) || v != sl->value)
+			misplaced++;
+	}
+	for (uint32_t i = 0; i < g->n_nodes; i++) {
+		uint32_t e = 0;
+		if (!pt2c__map32_get(&g->names, g->nodes[i].name, strlen(g->nodes[i].name), &e) || !(e & NAME_NODE))
+			bad++;
+	}
+	for (uint32_t v = 0; v < g->n_values; v++)
+		if (pt2c__graph_find_value(g, g->values[v].name, strlen(g->values[v].name)) != v)
+			bad++;
+	CHECK_MSG(keys == g->names.count && misplaced == 0 && bad == 0, "seed %llu: %zu keys (count %zu), %zu twice, %zu unnamed",
+	          (unsigned long long)seed, keys, g->names.count, misplaced, bad);
 }
 
 /* a and b alike field by field: nodes (order, names, targets, arguments' references), values (names, producers, uses). */
@@ -912,6 +945,8 @@ static void test_copy_claims_in_a_run(void)
 		CHECK_EQ_INT(copy_src(db, s4, p4, xb, false, &e), 0);
 		check_same_graph(dm, dc, seed);
 		check_same_names(dm, db, seed);
+		check_names_table(dm, seed);
+		check_names_table(dc, seed);
 		CHECK(pt2c__graph_uses_exact(dm));
 		uint64_t s = seed ^ 0x5eed;
 		for (int i = 0; i < 8; i++) {
@@ -981,6 +1016,7 @@ static void test_copy_claims_meet_deferred(void)
 			CHECK_EQ_INT(pt2c__graph_copy_into(g[t], src, PT2C_NONE, map, &e), 0);
 		}
 		check_same_names(g[0], g[1], (uint64_t)c);
+		check_names_table(g[0], (uint64_t)c);
 		CHECK(pt2c__graph_uses_exact(g[0]));
 		/* every name once in the table, each value found under its own */
 		for (uint32_t v = 0; v < g[0]->n_values; v++)
@@ -993,6 +1029,81 @@ static void test_copy_claims_meet_deferred(void)
 	}
 }
 
+/*
+ * Memory running out anywhere in a copy whose run defers names and also claims names of its
+ * own (values named apart, a candidate to sanitise): whatever fails, no copied node or value is
+ * left without its entry in the table (the run sized the table for every claim up front, so
+ * the deferred names always go in), and nothing leaks.
+ */
+static void test_copy_claims_oom(void)
+{
+	enum { NV = 100, ND = 200 }; /* enough values named apart to outgrow a table sized for the nodes alone */
+	static uint32_t map[NV * 4 + ND + 8];
+	long k;
+	int failures = 0;
+	for (k = 0; k < 100000; k++) {
+		test_alloc ta;
+		test_alloc_init(&ta);
+		pt2c_ctx *ctx = NULL;
+		pt2c_graph *dst = NULL, *src = NULL;
+		REQUIRE(pt2c__ctx_new(&ctx, &ta.a) == 0);
+		REQUIRE(pt2c__graph_new(ctx, &dst) == 0 && pt2c__graph_new(ctx, &src) == 0);
+		uint32_t x = add_input(dst, "x", NULL);
+		for (int i = 0; i < ND; i++) /* add .. add_199 */
+			REQUIRE(add_call(dst, "add", "t", &x, 1, PT2C_NONE, NULL) != PT2C_NONE);
+		uint32_t p = add_input(src, "p", NULL), last = p;
+		for (int i = 0; i < NV; i++) { /* three values named apart each: claims the run does not defer */
+			uint32_t n;
+			REQUIRE(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, "v", false, "t", PT2C_NONE, &n) == 0);
+			pt2c_named_arg in;
+			memset(&in, 0, sizeof in);
+			in.arg = tensor_ref(p);
+			REQUIRE(pt2c__node_set_inputs(src, n, &in, 1) == 0);
+			pt2c_arg outs[3];
+			for (int j = 0; j < 3; j++) {
+				char nm[32];
+				uint32_t v;
+				snprintf(nm, sizeof nm, "w%d_%d", i, j);
+				REQUIRE(pt2c__graph_add_value(src, nm, true, PT2C_VAL_TENSOR, &v) == 0);
+				outs[j] = tensor_ref(v);
+			}
+			REQUIRE(pt2c__node_set_outputs(src, n, outs, 3) == 0);
+		}
+		for (int i = 0; i < ND; i++) /* taken in dst: deferred */
+			REQUIRE((last = add_call(src, "add", "t", &last, 1, PT2C_NONE, NULL)) != PT2C_NONE);
+		uint32_t nn; /* not plain: the deferred names are flushed before it */
+		REQUIRE(pt2c__graph_add_node(src, PT2C_OP_CALL_FUNCTION, "a.b", false, "t", PT2C_NONE, &nn) == 0);
+		REQUIRE(add_output(src, &last, 1) != PT2C_NONE);
+		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+			map[i] = PT2C_NONE;
+		map[p] = x;
+		pt2c_error e = PT2C_ERROR_INIT;
+		ta.fail_all = true;
+		test_alloc_arm(&ta, k);
+		int rc = pt2c__graph_copy_into(dst, src, PT2C_NONE, map, &e);
+		test_alloc_disarm(&ta);
+		bool failed = ta.failed;
+		for (uint32_t i = 0; i < dst->n_nodes; i++) {
+			uint32_t ev = 0;
+			if (!pt2c__map32_get(&dst->names, dst->nodes[i].name, strlen(dst->nodes[i].name), &ev) || !(ev & NAME_NODE))
+				failures++;
+		}
+		for (uint32_t v = 0; v < dst->n_values; v++)
+			if (pt2c__graph_find_value(dst, dst->values[v].name, strlen(dst->values[v].name)) != v)
+				failures++;
+		pt2c__graph_free(src);
+		pt2c__graph_free(dst);
+		pt2c__ctx_unref(ctx);
+		CHECK_EQ_INT(ta.live, 0);
+		if (!failed) {
+			CHECK_EQ_INT(rc, 0);
+			break;
+		}
+	}
+	CHECK_MSG(failures == 0, "%d names left out of the table over %ld failure points", failures, k);
+	CHECK_MSG(k > 5, "%ld failure points", k); /* the copy allocates: the loop ran through them */
+}
+
 PT2C_TEST_MAIN({
 	RUN(test_insert_before_after);
 	RUN(test_compact_failure_leaves_graph);
@@ -1003,6 +1114,7 @@ PT2C_TEST_MAIN({
 	RUN(test_move_into);
 	RUN(test_copy_claims_in_a_run);
 	RUN(test_copy_claims_meet_deferred);
+	RUN(test_copy_claims_oom);
 	RUN(test_compact_scrambled);
 	RUN(test_lint);
 	RUN(test_lint_targets);
