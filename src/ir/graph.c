@@ -605,6 +605,12 @@ typedef struct out_ctx {
 	int rc;
 } out_ctx;
 
+/* Before a claim that could meet a name the copy's run deferred: put them in the table. */
+static int flush_run(const out_ctx *oc)
+{
+	return oc->run ? pt2c__names_run_flush(oc->dst, oc->run) : 0;
+}
+
 /* Create the dst value for a src output value and rewrite the ref. */
 static int cb_map_output(uint32_t *ref, void *payload)
 {
@@ -620,13 +626,14 @@ static int cb_map_output(uint32_t *ref, void *payload)
 	if (sv->name == oc->src_node_name || (sv->name && strcmp(sv->name, oc->src_node_name) == 0)) {
 		/* the node's name, claimed in a run and not yet in the table: the run records the value */
 		int r = oc->run ? pt2c__names_run_value(oc->run, oc->dst_node_name, nv) : 0;
-		if (r > 0)
+		if (r > 0) {
 			oc->dst->values[nv].name = oc->dst_node_name;
-		else if ((rc = r < 0 ? PT2C_EGRAPH : claim_value_name(oc->dst, oc->dst_node_name, true, nv)) == PT2C_EGRAPH &&
-		         !(rc = oc->run ? pt2c__names_run_flush(oc->dst, oc->run) : 0))
-			rc = claim_value_name(oc->dst, oc->dst_node_name, false, nv);
-	} else if (!(rc = oc->run ? pt2c__names_run_flush(oc->dst, oc->run) : 0)) {
-		/* a fresh name of any form: the run's deferred names must be in the table first */
+		} else {
+			rc = r < 0 ? PT2C_EGRAPH : claim_value_name(oc->dst, oc->dst_node_name, true, nv);
+			if (rc == PT2C_EGRAPH && !(rc = flush_run(oc))) /* held by a value: a fresh one */
+				rc = claim_value_name(oc->dst, oc->dst_node_name, false, nv);
+		}
+	} else if (!(rc = flush_run(oc))) { /* a fresh name of any form */
 		rc = claim_value_name(oc->dst, sv->name, false, nv);
 	}
 	if (rc) {

@@ -342,16 +342,13 @@ void pt2c__names_pre(const pt2c_graph *g, const char *candidate, pt2c_name_pre *
 	for (size_t i = 0; i < n; i++)
 		if (!name_byte((unsigned char)candidate[i]))
 			return;
-	size_t j = n, base_len = n;
+	size_t base_len = n;
 	uint64_t num = 0;
-	while (j > 0 && candidate[j - 1] >= '0' && candidate[j - 1] <= '9')
-		j--;
-	if (j < n && j >= 1 && candidate[j - 1] == '_') {
-		if (n - j > 18 || (candidate[j] == '0' && n - j > 1))
-			return; /* a long or zero-padded suffix: names_fresh's own path */
-		for (size_t k = j; k < n; k++)
-			num = num * 10 + (uint64_t)(candidate[k] - '0');
-		base_len = j - 1;
+	if (numbered_suffix(candidate, n, &base_len, &num)) {
+		if (candidate[base_len + 1] == '0' && n - base_len > 2)
+			return; /* zero-padded ("x_007"): names_fresh writes the suffix anew */
+	} else if (n >= 19 && strspn(candidate + n - 19, "0123456789") == 19) {
+		return; /* a suffix too long to count: names_fresh's own path */
 	}
 	if (is_illegal_name(candidate))
 		return;
@@ -402,16 +399,18 @@ static pt2c_names_base *run_base(pt2c_graph *g, pt2c_names_run *run, const pt2c_
 	return e;
 }
 
+/* The check of the foreseen names (pt2c__names_run_begin). */
+typedef struct foresee_job { const pt2c_graph *g; pt2c_name_pre *pre; } foresee_job;
+
 /* Whether the foreseen names of [begin, end) are absent from the table (helper threads; the table is only read). */
 static int check_foreseen(void *ctx, size_t begin, size_t end, unsigned worker)
 {
 	(void)worker;
-	const void *const *c = ctx;
-	const pt2c_graph *g = c[0];
-	pt2c_name_pre *pre = (pt2c_name_pre *)c[1];
+	const foresee_job *j = ctx;
+	const pt2c_graph *g = j->g;
 	char buf[PT2C_NAME_PRE_MAX + 24];
 	for (size_t k = begin; k < end; k++) {
-		pt2c_name_pre *p = &pre[k];
+		pt2c_name_pre *p = &j->pre[k];
 		if (!p->pred)
 			continue;
 		size_t len = put_numbered(buf, p->s, p->base_len, p->pred);
@@ -447,8 +446,8 @@ void pt2c__names_run_begin(pt2c_graph *g, pt2c_names_run *run, pt2c_name_pre *pr
 	if (!any)
 		return;
 	unsigned helpers = pt2c__helper_threads(a, n, 15);
-	const void *c[2] = { g, pre };
-	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, check_foreseen, (void *)c, a, helpers };
+	foresee_job fj = { g, pre };
+	pt2c_par_job job = { n, pt2c__thread_tuning.chunk_items, check_foreseen, &fj, a, helpers };
 	(void)pt2c__par_run(&job); /* cannot fail */
 	/*
 	 * Room for every name the run can add -- one a node claim (deferred or not), one at most a
@@ -464,7 +463,7 @@ int pt2c__names_run_flush(pt2c_graph *g, pt2c_names_run *run)
 {
 	if (!run->n_deferred)
 		return 0;
-	/* (a few: on this thread) */
+	/* (a few -- fewer than pt2c__thread_tuning.min_items -- go in on this thread) */
 	int rc = pt2c__map32_insert_absent(&g->names, run->deferred, run->n_deferred,
 	                                   pt2c__helper_threads(g->ctx->alloc, run->n_deferred, 15));
 	if (!rc)

@@ -569,9 +569,9 @@ unsigned pt2c__cpu_max_parse(const char *text);
  * Text made in chunks by helper threads and consumed in chunk order on the calling thread:
  * produce(ctx, c, out) renders chunk c into the empty buffer out (any thread, the calling one
  * too while the next chunk it needs is not ready; out's allocator is `alloc`), consume(ctx, c,
- * data, len) takes it (calling thread, c = 0, 1, ...). At most 2 x helpers chunks exist at once. helpers 0 (or no thread to be had): a plain loop. Returns the
- * first nonzero code in chunk order (produce's before consume's of the same chunk); no chunk
- * after it is consumed.
+ * data, len) takes it (calling thread, c = 0, 1, ...). At most 2 x helpers chunks exist at
+ * once. helpers 0 (or no thread to be had): a plain loop. Returns the first nonzero code in
+ * chunk order (produce's before consume's of the same chunk); no chunk after it is consumed.
  */
 typedef struct pt2c_ordered_job {
 	size_t n_chunks;
